@@ -41,6 +41,7 @@ class ApprovedSpeech:
     source: Source
     source_id: str  # script item id, comment id or operator name
     rules: tuple[str, ...] = ()  # gate rules that fired (rewrites) on the way
+    sku: str | None = None  # the product this sentence is about, if any
     speech_id: int = field(default_factory=lambda: next(_ids))
     _sealed: object = field(default=None, repr=False, compare=False)
 
@@ -61,8 +62,15 @@ class GateKey:
     """The capability to approve speech.  Held by the gate and nothing else."""
 
     def approve(
-        self, text: str, *, lang: str, source: Source, source_id: str, rules: tuple[str, ...] = ()
+                self,
+        text: str,
+        *,
+        lang: str,
+        source: Source,
+        source_id: str,
+        rules: tuple[str, ...] = (),
+        sku: str | None = None,
     ) -> ApprovedSpeech:
         return ApprovedSpeech(
-            text=text, lang=lang, source=Source(source), source_id=source_id, rules=rules, _sealed=_seal
+            text=text, lang=lang, source=Source(source), source_id=source_id, rules=rules, sku=sku, _sealed=_seal
         )

@@ -1,0 +1,84 @@
+"""H.264 + AAC encoding into one container, with PyAV.
+
+A :class:`Segment` is one container with fresh encoders: a file for the
+whole run, or one RTMP connection.  A new segment starts with a keyframe,
+which is what a reconnecting push needs.  Timestamps are the channel's
+media clock (48 kHz samples), used as-is for both streams.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import av
+import numpy as np
+
+from livehost.clock import SAMPLE_RATE, TIME_BASE
+from livehost.frames import MediaFrame
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    width: int
+    height: int
+    fps: int
+    video_kbps: int = 2500
+    audio_kbps: int = 128
+    keyframe_seconds: int = 2
+    preset: str = "veryfast"
+    threads: int = 0  # 0: let x264 decide
+
+
+class Segment:
+    def __init__(self, target: str | BinaryIO, settings: EncodeSettings, *, format: str | None = None) -> None:
+        s = settings
+        self.settings = s
+        self.container = av.open(target, "w", format=format)
+        self.bytes_out = 0
+        gop = s.fps * s.keyframe_seconds
+        v = self.container.add_stream("libx264", rate=s.fps)
+        v.width, v.height, v.pix_fmt = s.width, s.height, "yuv420p"
+        v.codec_context.time_base = TIME_BASE
+        v.bit_rate = s.video_kbps * 1000
+        v.codec_context.gop_size = gop
+        # Constant-bitrate style: a VBV the size of one second of video at
+        # the target rate, a fixed keyframe interval, no scene-cut keyframes.
+        v.options = {
+            "preset": s.preset,
+            "tune": "zerolatency",
+            "maxrate": f"{s.video_kbps}k",
+            "minrate": f"{s.video_kbps}k",
+            "bufsize": f"{s.video_kbps}k",
+            "g": str(gop),
+            "keyint_min": str(gop),
+            "sc_threshold": "0",
+            "x264-params": "nal-hrd=cbr:force-cfr=1",
+            "threads": str(s.threads),
+        }
+        a = self.container.add_stream("aac", rate=SAMPLE_RATE)
+        a.layout = "stereo"
+        a.bit_rate = s.audio_kbps * 1000
+        self.video, self.audio = v, a
+
+    def write(self, frame: MediaFrame) -> None:
+        picture = av.VideoFrame.from_ndarray(frame.picture, format="yuv420p")
+        picture.pts, picture.time_base = frame.pts, TIME_BASE
+        stereo = np.repeat(frame.audio, 2).reshape(1, -1)
+        sound = av.AudioFrame.from_ndarray(stereo, format="s16", layout="stereo")
+        sound.sample_rate, sound.pts, sound.time_base = SAMPLE_RATE, frame.pts, TIME_BASE
+        for packet in self.audio.encode(sound):
+            self.bytes_out += packet.size
+            self.container.mux(packet)
+        for packet in self.video.encode(picture):
+            self.bytes_out += packet.size
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        """Flush the encoders and finalize the container (a playable file)."""
+        try:
+            for stream in (self.video, self.audio):
+                for packet in stream.encode(None):
+                    self.container.mux(packet)
+        finally:
+            self.container.close()

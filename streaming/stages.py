@@ -1,0 +1,89 @@
+"""The media stages of a channel: render the host, then encode and send.
+
+Both run their heavy work in a worker thread (PyAV and NumPy release the
+GIL), so rendering frame N+1 overlaps encoding frame N, and the event loop
+stays free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from livehost.clock import SAMPLE_RATE
+from livehost.frames import Frame, MediaFrame, OnAir, TickFrame
+from livehost.pipeline import Stage
+from streaming.avatar import Avatar2D, ProductCard
+from streaming.output.sinks import Output
+
+log = logging.getLogger(__name__)
+
+
+class RenderStage(Stage):
+    """TickFrame -> MediaFrame: draws the host with the tick's mouth shape and the product card."""
+
+    def __init__(self, avatar: Avatar2D, card_for: Callable[[str], ProductCard | None], *, maxsize: int = 4) -> None:
+        super().__init__("render", maxsize=maxsize)
+        self.avatar = avatar
+        self.card_for = card_for
+        self._sku: str | None = None
+
+    def refresh_card(self) -> None:
+        """Redraw the card on the next frame (after a price or stock change)."""
+        self._sku = None
+
+    def _render(self, tick: TickFrame) -> MediaFrame:
+        if tick.sku != self._sku:
+            self._sku = tick.sku
+            self.avatar.set_card(self.card_for(tick.sku) if tick.sku else None)
+        picture = self.avatar.render(tick.index, tick.mouth, speaking=tick.speaking)
+        return MediaFrame(tick.pts, tick.index, tick.audio, picture, tick.events)
+
+    async def process(self, frame: Frame) -> None:
+        if isinstance(frame, TickFrame):
+            frame = await asyncio.to_thread(self._render, frame)
+        await self.push(frame)
+
+
+class EncodeStage(Stage):
+    """MediaFrame -> output, paced to the wall clock when ``realtime``; pushes :class:`OnAir`."""
+
+    def __init__(self, output: Output, *, realtime: bool, maxsize: int = 4) -> None:
+        super().__init__("encode", maxsize=maxsize)
+        self.output = output
+        self.realtime = realtime
+        self.frames_sent = 0
+        self.frames_dropped = 0
+        self.behind_s = 0.0
+        self._t0: float | None = None
+
+    async def _pace(self, pts: int) -> None:
+        now = time.monotonic()
+        if self._t0 is None:
+            self._t0 = now - pts / SAMPLE_RATE
+        due = self._t0 + pts / SAMPLE_RATE
+        self.behind_s = max(0.0, now - due)
+        if due > now:
+            await asyncio.sleep(due - now)
+
+    async def process(self, frame: Frame) -> None:
+        if not isinstance(frame, MediaFrame):
+            await self.push(frame)
+            return
+        if self.realtime:
+            await self._pace(frame.pts)
+        sent = False
+        if self.output.up:
+            try:
+                sent = await asyncio.to_thread(self.output.send, frame)
+            except Exception as e:  # noqa: BLE001 - a failed write is an outage, the show goes on
+                log.warning("output write failed at pts %d: %r", frame.pts, e)
+        if sent:
+            self.frames_sent += 1
+        else:
+            self.frames_dropped += 1
+        await self.push(
+            OnAir(frame.pts, frame.index, sent, self.output.acked_pts, self.output.take_loss(), self.output.bytes_out, frame.events)
+        )
