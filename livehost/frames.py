@@ -36,8 +36,9 @@ class StartFrame(SystemFrame):
 
 
 @dataclass(frozen=True)
-class StopFrame(SystemFrame):
-    """Drain: a stage that receives it finishes what it holds, forwards it and ends."""
+class StopFrame(Frame):
+    """Drain: queued in order behind the data (it does not jump the queue), so a
+    stage that receives it has handled everything before it; it forwards it and ends."""
 
 
 @dataclass(frozen=True)
