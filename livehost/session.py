@@ -94,6 +94,7 @@ class ChannelSession:
         self._stopping = asyncio.Event()
         self._window: deque[tuple[float, int, int]] = deque(maxlen=64)  # (wall, frames sent, bytes)
         self.started_wall: float | None = None
+        self.planned: deque[str] = deque(maxlen=10_000)  # script item ids in the order queued
 
     # -- assembly helpers --------------------------------------------------------------
     def _card(self, sku: str) -> ProductCard | None:  # read at draw time: never a stale price
@@ -179,6 +180,7 @@ class ChannelSession:
                         log.warning("gate dropped script line %s: %r", line.item_id, line.text)
                         continue
                     await self.queue.put(speech)
+                    self.planned.append(line.item_id)
 
     async def _synthesize(self) -> None:
         while True:

@@ -1,0 +1,33 @@
+# livehost: `make demo` sets everything up and runs the demo channel;
+# `make test` sets everything up and runs the tests.  Both are idempotent.
+
+PY ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+APT_PACKAGES := nginx libnginx-mod-rtmp espeak-ng libespeak-ng1 fonts-wqy-microhei
+ARGS ?=
+
+.PHONY: setup system-packages demo test bench clean
+
+setup: system-packages $(STAMP)
+
+system-packages:
+	@bash docker/install-system-packages.sh $(APT_PACKAGES)
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[piper,test]'
+	@touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/livehost demo $(ARGS)
+
+test: setup
+	$(VENV)/bin/pytest -q $(ARGS)
+
+bench: setup
+	$(VENV)/bin/python bench/channel_cpu.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,5 @@
+import sys
+
+from livehost.cli import main
+
+sys.exit(main())

@@ -1,0 +1,124 @@
+"""The demo channel pushed to a real nginx-rtmp server, read back with PyAV, and faults."""
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+
+from livehost.audit import read_audit
+from livehost.config import build_config
+from livehost.session import ChannelSession
+from livehost.store import Store
+from tests.integration.readback import BackgroundReader
+
+pytestmark = pytest.mark.integration
+
+
+def _session(channel: str, url: str, store: Store) -> ChannelSession:
+    config = build_config({"id": channel, "size": "360x640", "voice": {"engine": "espeak"}, "output": {"url": url}})
+    return ChannelSession(config, store)
+
+
+async def _wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def _check_accounted(entries, planned) -> None:
+    """Every planned script sentence was spoken in order, none skipped; every cut one was replayed."""
+    spoken = [e.source_id for e in entries if e.source == "script" and not e.cut]
+    assert spoken, "nothing was spoken"
+    assert spoken == list(planned)[: len(spoken)], "script sentences skipped, repeated or out of order"
+    for e in entries:
+        if e.cut and e.reason != "stopped":
+            assert e.source_id in spoken, f"cut sentence {e.source_id} ({e.text!r}) was never replayed"
+
+
+async def test_push_to_rtmp_reads_back_h264_aac_aligned_with_speech(rtmp_server, livehost_home):
+    url = rtmp_server.url("ch1")
+    store = Store()
+    session = _session("ch1", url, store)
+    run = asyncio.create_task(session.run(duration=13))
+    await _wait_for(lambda: session.output.state == "live", 20, "the push to go live")
+    reader = BackgroundReader(url, seconds=9)
+    stats = await run
+    rb = await asyncio.to_thread(reader.join, 30)
+    entries = read_audit(store.sync(), "ch1")
+    store.close()
+
+    assert rb.error is None, rb.error
+    assert (rb.video_codec, rb.audio_codec) == ("h264", "aac")
+    assert (rb.width, rb.height) == (360, 640)
+    assert rb.audio_rate == 48000
+    assert abs(rb.fps() - 25) < 0.01
+    gaps = np.diff(rb.keyframes)
+    assert len(gaps) >= 2 and np.allclose(gaps, 2.0, atol=0.001), f"keyframes at {rb.keyframes}"
+    # the stream's clock is the channel's media clock: audio and video start together
+    assert abs(rb.video_pts[0] - rb.audio_start) < 1 / 25
+    assert abs((rb.audio_start + len(rb.pcm) / 48000) - (rb.video_pts[-1] + 1 / 25)) < 0.2
+
+    # speech energy exactly where the audit log says a sentence was spoken
+    window = (rb.video_pts[0] + 0.2, rb.video_pts[-1] - 0.2)
+    said = [e for e in entries if not e.cut and window[0] < e.pts_start / 48000 and e.pts_end / 48000 < window[1]]
+    assert said, f"no complete sentence inside the read window {window}"
+    for e in said:
+        assert rb.rms(e.pts_start / 48000 + 0.05, e.pts_end / 48000 - 0.05) > 0.03, e.text
+    assert stats.frames_dropped == 0
+    _check_accounted(entries, session.planned)
+
+
+async def test_rtmp_server_killed_and_restarted_reconnects_and_replays(rtmp_server, livehost_home):
+    url = rtmp_server.url("ch2")
+    store = Store()
+    session = _session("ch2", url, store)
+    run = asyncio.create_task(session.run(duration=18))
+    await _wait_for(lambda: session.output.state == "live", 20, "the push to go live")
+    await asyncio.sleep(4)
+    rtmp_server.kill()
+    await _wait_for(lambda: session.output.state == "down", 5, "the outage to be noticed")
+    await asyncio.sleep(2.5)
+    rtmp_server.start()
+    await _wait_for(lambda: session.output.state == "live", 15, "the reconnect")
+    reader = BackgroundReader(url, seconds=4)
+    await run
+    rb = await asyncio.to_thread(reader.join, 30)
+    entries = read_audit(store.sync(), "ch2")
+    store.close()
+
+    assert session.output.reconnects >= 1
+    assert rb.error is None and len(rb.video_pts) > 25, "no video after the reconnect"
+    assert any(e.cut and e.reason == "outage" for e in entries), "the sentence in flight was not marked cut"
+    _check_accounted(entries, session.planned)
+
+
+async def test_rtmp_server_frozen_is_detected_and_treated_as_outage(rtmp_server, livehost_home):
+    url = rtmp_server.url("ch3")
+    store = Store()
+    session = _session("ch3", url, store)
+    run = asyncio.create_task(session.run(duration=22))
+    await _wait_for(lambda: session.output.state == "live", 20, "the push to go live")
+    await asyncio.sleep(4)
+    frozen_at = time.time()
+    rtmp_server.freeze()
+    try:
+        await _wait_for(lambda: session.output.state == "down", 9, "the frozen server to be detected")
+    finally:
+        detected = time.time()
+        await asyncio.sleep(max(0.0, frozen_at + 8 - time.time()))
+        thawed_at = time.time()
+        rtmp_server.thaw()
+    print(f"frozen server detected after {detected - frozen_at:.2f}s")
+    await _wait_for(lambda: session.output.state == "live", 20, "the reconnect after thaw")
+    await run
+    entries = read_audit(store.sync(), "ch3")
+    store.close()
+
+    first_down = session.output.down_events[0]
+    assert first_down[0] < thawed_at, "the freeze was only noticed after the server came back"
+    assert "not accepting" in first_down[1] or "not reading" in first_down[1]
+    assert any(e.cut and e.reason == "outage" for e in entries)
+    _check_accounted(entries, session.planned)
