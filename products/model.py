@@ -1,0 +1,290 @@
+"""Product catalog model.
+
+Money is :class:`~decimal.Decimal`, never float.  Prices are validated to at
+most two decimal places, strictly positive, and a sale price must be below the
+list price.  Two small formatters turn an amount into text:
+
+* :func:`format_money` -- the display form for cards and overlays
+  (``"¥59.00"``, ``"$19.99"``);
+* :func:`spoken_money` -- the form a host says aloud (``"59元"``,
+  ``"59.9元"``, ``"59 yuan"``, ``"19.99 dollars"``).
+
+Every price a script speaks comes from the catalog through
+:func:`spoken_money`, so the gate can parse it back and compare.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+
+CENT = Decimal("0.01")
+
+
+# --------------------------------------------------------------------------- money
+
+
+def to_money(value: Any) -> Decimal:
+    """Parse a catalog money value (Decimal, int, numeric string, or a float as JSON gives it).
+
+    Raises ``ValueError`` with a precise reason; the result is quantized to cents.
+    """
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        # repr() is the shortest string that round-trips: 59.9 -> "59.9", never 59.899999...
+        amount = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError("must be a plain number like 59 or 59.90") from None
+    else:
+        raise ValueError(f"must be a number, got {type(value).__name__}")
+    if not amount.is_finite():
+        raise ValueError("must be a finite number")
+    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise ValueError("has more than 2 decimal places")
+    if amount <= 0:
+        raise ValueError("must be greater than 0")
+    return amount.quantize(CENT)
+
+
+_SYMBOLS = {"CNY": "¥", "RMB": "¥", "JPY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "HKD": "HK$"}
+_ZH_UNITS = {"CNY": "元", "RMB": "元", "USD": "美元", "EUR": "欧元", "GBP": "英镑", "HKD": "港币", "JPY": "日元"}
+_EN_UNITS = {"CNY": "yuan", "RMB": "yuan", "USD": "dollars", "EUR": "euros", "GBP": "pounds", "HKD": "Hong Kong dollars", "JPY": "yen"}
+
+
+def format_money(amount: Decimal, currency: str, lang: str | None = None) -> str:
+    """Display form for cards: ``¥59.00``, ``$19.99``, ``59.00 CHF`` for unknown currencies.
+
+    The display form is the same in every language; ``lang`` is accepted for symmetry with
+    :func:`spoken_money`.
+    """
+    text = f"{Decimal(amount).quantize(CENT):,.2f}"
+    symbol = _SYMBOLS.get(currency.upper())
+    return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+
+
+def spoken_number(amount: Decimal, lang: str) -> str:
+    """``59.00`` -> ``59``; ``59.90`` -> ``59.9`` (zh) / ``59.90`` (en); ``19.99`` -> ``19.99``."""
+    amount = Decimal(amount).quantize(CENT)
+    if amount == amount.to_integral_value():
+        return str(int(amount))
+    if lang == "zh":
+        return format(amount.normalize(), "f")
+    return format(amount, "f")
+
+
+def spoken_money(amount: Decimal, currency: str, lang: str) -> str:
+    """Spoken form: ``59元`` / ``59.9元`` / ``19.99美元`` (zh), ``59 yuan`` / ``19.99 dollars`` (en)."""
+    number = spoken_number(amount, lang)
+    cur = currency.upper()
+    if lang == "zh":
+        return f"{number}{_ZH_UNITS.get(cur, cur)}"
+    return f"{number} {_EN_UNITS.get(cur, cur)}"
+
+
+# --------------------------------------------------------------------------- product
+
+
+class Product(BaseModel):
+    """One sellable item, as the catalog states it.  Immutable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    sku: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")
+    title: str = Field(min_length=1, max_length=80)
+    lang: Literal["zh", "en"]
+    brand: str = ""
+    category: str = ""
+    description: str = ""
+    selling_points: list[str] = Field(default_factory=list)
+    specs: dict[str, str] = Field(default_factory=dict)
+    price: Decimal
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    sale_price: Decimal | None = None
+    stock: int = Field(ge=0)
+    image: str | None = None  # path relative to the catalog file
+    url: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price(cls, value: Any) -> Decimal:
+        return to_money(value)
+
+    @field_validator("sale_price", mode="before")
+    @classmethod
+    def _sale_price(cls, value: Any, info: ValidationInfo) -> Decimal | None:
+        if value is None or value == "":
+            return None
+        amount = to_money(value)
+        price = info.data.get("price")
+        if price is not None and amount >= price:
+            raise ValueError(f"must be below the price {price}")
+        return amount
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("stock", mode="before")
+    @classmethod
+    def _stock(cls, value: Any) -> Any:
+        if isinstance(value, bool) or (isinstance(value, (float, Decimal)) and value != int(value)):
+            raise ValueError("must be a whole number")
+        return value
+
+    @field_validator("specs", mode="before")
+    @classmethod
+    def _specs(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: (str(v) if isinstance(v, (int, Decimal)) and not isinstance(v, bool) else v) for k, v in value.items()
+            }
+        return value
+
+    @field_validator("selling_points", "tags")
+    @classmethod
+    def _no_blank_items(cls, value: list[str]) -> list[str]:
+        if any(not item.strip() for item in value):
+            raise ValueError("contains an empty entry")
+        return [item.strip() for item in value]
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if "://" in value or value.startswith(("/", "\\")) or ".." in Path(value).parts:
+            raise ValueError("must be a path relative to the catalog file")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @property
+    def effective_price(self) -> Decimal:
+        """What a buyer pays now: the sale price if there is one, else the price."""
+        return self.sale_price if self.sale_price is not None else self.price
+
+    @property
+    def on_sale(self) -> bool:
+        return self.sale_price is not None
+
+    @property
+    def prices(self) -> frozenset[Decimal]:
+        """Every amount the catalog backs for this product (price and sale price)."""
+        return frozenset(p for p in (self.price, self.sale_price) if p is not None)
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    def display_price(self) -> str:
+        return format_money(self.effective_price, self.currency)
+
+    def spoken_price(self, lang: str | None = None) -> str:
+        return spoken_money(self.effective_price, self.currency, lang or self.lang)
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+@dataclass(frozen=True)
+class RejectedItem:
+    """A catalog row that did not validate: which row, which field, what value, why."""
+
+    index: int  # 0-based position in the source's product list
+    sku: str | None
+    field: str  # dotted path inside the item, "" for the whole item
+    value: Any
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"item {self.index}" + (f" (sku {self.sku})" if self.sku else "")
+        return f"{where}: {self.field or '<item>'}={self.value!r}: {self.reason}"
+
+
+def catalog_version(products: list[Product]) -> str:
+    """sha256 over the canonical JSON of the products: changes exactly when the catalog content changes."""
+    payload = json.dumps(
+        [p.model_dump(mode="json") for p in products], ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class Catalog(BaseModel):
+    """The valid products of one catalog source, plus the rows that were rejected."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    products: list[Product]
+    version: str = ""  # sha256 of the products' canonical JSON; computed when left empty
+    source: str = ""
+    rejected: list[RejectedItem] = Field(default_factory=list)
+
+    _by_sku: dict[str, Product] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _index(self) -> Catalog:
+        by_sku: dict[str, Product] = {}
+        for product in self.products:
+            if product.sku in by_sku:
+                raise ValueError(f"duplicate sku {product.sku!r}")
+            by_sku[product.sku] = product
+        self._by_sku = by_sku
+        if not self.version:
+            object.__setattr__(self, "version", catalog_version(self.products))
+        return self
+
+    def get(self, sku: str) -> Product | None:
+        return self._by_sku.get(sku)
+
+    def __getitem__(self, sku: str) -> Product:
+        try:
+            return self._by_sku[sku]
+        except KeyError:
+            raise KeyError(f"sku {sku!r} is not in catalog {self.source or self.version[:12]}") from None
+
+    def __contains__(self, sku: object) -> bool:
+        return sku in self._by_sku
+
+    def __iter__(self) -> Iterator[Product]:  # type: ignore[override]
+        return iter(self.products)
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def in_stock(self) -> list[Product]:
+        return [p for p in self.products if p.in_stock]
+
+    def skus(self) -> list[str]:
+        return [p.sku for p in self.products]
+
+    def image_path(self, sku: str) -> Path | None:
+        """The product image resolved against the catalog file's folder."""
+        product = self[sku]
+        if product.image is None:
+            return None
+        base = Path(self.source).parent if self.source else Path(".")
+        return base / product.image

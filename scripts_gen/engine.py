@@ -1,0 +1,179 @@
+"""The built-in, deterministic selling-script engine.
+
+:class:`TemplateScriptWriter` turns catalog facts into an endless stream of short
+spoken sentences, one product at a time.  One *cycle* for a product is::
+
+    hook -> features (one per selling point, then one per spec) -> use_case -> price -> cta
+
+Each segment has a Jinja2 template per language (``templates/<lang>/<segment>.j2``)
+that renders *all* its phrasings, one per line.  The engine picks one phrasing per
+item from a rotation whose start depends on ``sha256(seed, sku, segment)`` and
+advances with the cycle number, so the stream is a pure function of
+(catalog, seed, sku), consecutive cycles word things differently, and no sentence
+text repeats within a cycle.  Prices reach the templates only as spoken amounts
+made by :func:`products.model.spoken_money` from the catalog.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from products.model import Catalog, Product, spoken_money
+
+log = logging.getLogger(__name__)
+
+SEGMENTS = ("hook", "features", "use_case", "price", "cta")
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+MAX_ZH_CHARS = 40  # one spoken sentence, audited on its own
+MAX_EN_WORDS = 25
+
+
+@dataclass(frozen=True)
+class ScriptLine:
+    text: str
+    lang: str
+    segment: str  # one of SEGMENTS
+    sku: str
+    item_id: str  # f"{sku}:{cycle}:{index}", index counts sentences within the cycle
+
+
+def sentence_fits(text: str, lang: str) -> bool:
+    """Short enough to be spoken and audited as one sentence."""
+    return len(text) <= MAX_ZH_CHARS if lang == "zh" else len(text.split()) <= MAX_EN_WORDS
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _decap(text: str) -> str:
+    """Lower-case the first letter unless the first word is an acronym (``USB``, ``LED``)."""
+    if len(text) > 1 and text[1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _join_en(items: list[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + (", and " if len(items) > 2 else " and ") + items[-1]
+
+
+def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(cap=_cap, decap=_decap, join_en=_join_en)
+    return env
+
+
+def _offset(*parts: object) -> int:
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+class TemplateScriptWriter:
+    """Deterministic selling talk from the catalog.  ``sentences(sku)`` never ends."""
+
+    def __init__(self, catalog: Catalog, *, seed: int = 0, templates_dir: Path | None = None) -> None:
+        self.catalog = catalog
+        self.seed = seed
+        self.env = make_environment(templates_dir or TEMPLATES_DIR)
+        self._cache: dict[tuple[str, str, str], list[str]] = {}
+
+    # ---------------------------------------------------------------- public
+
+    def sentences(self, sku: str) -> Iterator[ScriptLine]:
+        """Endless: cycle 0, cycle 1, ... of :meth:`cycle`.  ``KeyError`` for an unknown sku."""
+        self.catalog[sku]
+        cycle = 0
+        while True:
+            yield from self.cycle(sku, cycle)
+            cycle += 1
+
+    def cycle(self, sku: str, cycle: int) -> list[ScriptLine]:
+        """The sentences of one cycle for one product (resume a stream at any cycle with this)."""
+        product = self.catalog[sku]
+        lines: list[ScriptLine] = []
+        used: set[str] = set()
+        for segment, key, position, extra in self._plan(product):
+            variants = self._variants(product, segment, key, extra)
+            if not variants:
+                continue
+            start = _offset(self.seed, sku, segment, key if segment != "features" else extra["kind"])
+            start += cycle + position
+            for step in range(len(variants)):
+                text = variants[(start + step) % len(variants)]
+                if text not in used:
+                    used.add(text)
+                    item_id = f"{sku}:{cycle}:{len(lines)}"
+                    lines.append(ScriptLine(text, product.lang, segment, sku, item_id))
+                    break
+        if not lines:
+            raise RuntimeError(f"templates produced no sentence for sku {sku!r}")
+        return lines
+
+    # ---------------------------------------------------------------- internals
+
+    @staticmethod
+    def _plan(product: Product) -> list[tuple[str, str, int, dict[str, Any]]]:
+        """(segment, cache key, position within its rotation, extra template variables)."""
+        plan: list[tuple[str, str, int, dict[str, Any]]] = [("hook", "", 0, {})]
+        for i, point in enumerate(product.selling_points):
+            plan.append(("features", f"point:{i}", i, {"kind": "point", "point": point}))
+        for i, (name, value) in enumerate(product.specs.items()):
+            plan.append(("features", f"spec:{i}", i, {"kind": "spec", "spec_name": name, "spec_value": value}))
+        plan += [("use_case", "", 0, {}), ("price", "", 0, {}), ("cta", "", 0, {})]
+        return plan
+
+    def _context(self, product: Product) -> dict[str, Any]:
+        lang = product.lang
+        return {
+            "lang": lang,
+            "sku": product.sku,
+            "title": product.title,
+            "brand": product.brand,
+            "category": product.category,
+            "scenes": list(product.tags),
+            "on_sale": product.on_sale,
+            "price": spoken_money(product.effective_price, product.currency, lang),
+            "list_price": spoken_money(product.price, product.currency, lang),
+            "kind": "",
+            "point": "",
+            "spec_name": "",
+            "spec_value": "",
+        }
+
+    def _variants(self, product: Product, segment: str, key: str, extra: dict[str, Any]) -> list[str]:
+        cache_key = (product.sku, segment, key)
+        if cache_key not in self._cache:
+            template = self.env.get_template(f"{product.lang}/{segment}.j2")
+            rendered = template.render(**{**self._context(product), **extra})
+            lines = list(dict.fromkeys(line.strip() for line in rendered.splitlines() if line.strip()))
+            fitting = [line for line in lines if sentence_fits(line, product.lang)]
+            if lines and not fitting:
+                log.warning("no %s phrasing for %s fits one short sentence; using the longer ones", segment, product.sku)
+            self._cache[cache_key] = fitting or lines
+        return self._cache[cache_key]
+
+
+def rotation(catalog: Catalog) -> Iterator[str]:
+    """In-stock skus in catalog order, round and round; ends at once when nothing is in stock."""
+    while True:
+        skus = [product.sku for product in catalog.in_stock()]
+        if not skus:
+            return
+        yield from skus
