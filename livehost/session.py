@@ -132,8 +132,7 @@ class ChannelSession:
         sku = self.playout.current.speech.sku if self.playout.current else None
         product = self.catalog.get(sku) if sku else None
         lang = lang or (product.lang if product else "zh")
-        decision = self.gate.check(text, lang, sku=sku)
-        speech = self.gate.approve(text, lang=lang, source=source, source_id=source_id, sku=sku)
+        decision, speech = self.gate.review(text, lang=lang, source=source, source_id=source_id, sku=sku)
         if speech is None:
             raise Rejected(text, decision.rules)
         return self.queue.put_nowait(speech)

@@ -468,7 +468,10 @@ class Gate:
         decision = self.check(text, lang, sku=sku)
         speech = None
         if decision.passed:
-            speech = self.__key.approve(decision.text, lang=lang, source=Source(source), source_id=source_id)
+            speech = self.__key.approve(
+                decision.text, lang=lang, source=Source(source), source_id=source_id, sku=sku,
+                rules=tuple(decision.rule_names),
+            )
         else:
             log.info(
                 "gate dropped %s %s: %r (%s)",
