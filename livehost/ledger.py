@@ -40,6 +40,7 @@ class Ledger:
         self.cut = 0
         self.now_speaking: SpeechHandle | None = None
         self._open: list[_OnAirSentence] = []
+        self._last_pts = 0
         self._records: asyncio.Queue[AuditEntry] = asyncio.Queue(max_pending)
         self.dropped_records = 0
 
@@ -49,6 +50,7 @@ class Ledger:
             self._on_air(frame)
 
     def _on_air(self, f: OnAir) -> None:
+        self._last_pts = f.pts
         for ev in f.events:
             if isinstance(ev, SentenceStarted):
                 self._open.append(_OnAirSentence(ev.handle, ev.pts))
@@ -120,7 +122,7 @@ class Ledger:
         for s in self._open:
             s.cut, s.reason = True, s.reason or reason
             if s.end is None:
-                s.end = s.start
+                s.end = max(s.start, self._last_pts)
             self._settle(s)
         self._open = []
 
