@@ -135,8 +135,14 @@ class Pipeline:
     async def stop(self, pts: int, deadline: float = 5.0) -> None:
         if not self._tasks:
             return
-        await self.head.inbox.put(StopFrame(pts))
-        done, pending = await asyncio.wait(self._tasks, timeout=deadline)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + deadline
+        if not all(t.done() for t in self._tasks):
+            try:  # the head may be dead or wedged: taking the stop frame is also bounded
+                await asyncio.wait_for(self.head.inbox.put(StopFrame(pts)), deadline)
+            except TimeoutError:
+                log.warning("stage %s did not take the stop frame within %.1fs", self.head.name, deadline)
+        done, pending = await asyncio.wait(self._tasks, timeout=max(0.0, end - loop.time()))
         for t in pending:
             log.warning("stage task %s did not drain within %.1fs: cancelling", t.get_name(), deadline)
             t.cancel()

@@ -139,7 +139,7 @@ class RtmpOutput(Output):
 
     BACKOFF_START, BACKOFF_FACTOR, BACKOFF_CAP = 0.5, 1.5, 15.0
 
-    def __init__(self, url: str, settings: EncodeSettings, *, hang_timeout: float = 3.0, max_buffer: int = 4 << 20) -> None:
+    def __init__(self, url: str, settings: EncodeSettings, *, hang_timeout: float = 2.0, max_buffer: int = 4 << 20) -> None:
         super().__init__(settings)
         self.url = url
         self.hang_timeout = hang_timeout

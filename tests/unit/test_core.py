@@ -167,6 +167,20 @@ async def test_pipeline_drains_on_stop_and_observers_see_frames():
     assert [p for s, p in seen if s == "b"] == [0, 1, 2, 3, 4, 5]
 
 
+async def test_pipeline_stop_is_bounded_when_a_stage_is_wedged():
+    class Wedged(Stage):
+        async def process(self, frame):
+            await asyncio.Event().wait()  # never returns, never reads its inbox again
+
+    a = Wedged("a", maxsize=1)
+    pipe = Pipeline([a])
+    pipe.start()
+    await a.inbox.put(OnAir(0, 0, True, 0, None, 0))
+    await a.inbox.put(OnAir(1, 1, True, 0, None, 0))  # inbox full: the stop frame cannot get in
+    await asyncio.wait_for(pipe.stop(2, deadline=0.2), 2)
+    assert all(t.done() for t in pipe._tasks)
+
+
 class _MemAudit:
     def __init__(self):
         self.entries = []
