@@ -19,6 +19,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
@@ -98,6 +99,46 @@ def spoken_money(amount: Decimal, currency: str, lang: str) -> str:
 
 # --------------------------------------------------------------------------- product
 
+#: Compliance kind of a product: decides later which claims may be made about it.
+Kind = Literal["general", "food", "cosmetics", "medical_device", "children", "supplement", "alcohol"]
+Availability = Literal["in_stock", "out_of_stock", "preorder", "backorder"]
+
+
+def _money_or_none(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return to_money(value)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("needs a time zone, e.g. 2026-11-24T20:00:00+08:00")
+    return value
+
+
+class Variant(BaseModel):
+    """One buyable variant (a size, a colour...) with its own id, price and stock."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")
+    title: str = ""
+    options: dict[str, str] = Field(default_factory=dict)  # {"颜色": "黑色", "size": "M"}
+    price: Decimal | None = None  # None: the product's price
+    sale_price: Decimal | None = None
+    stock: int = Field(ge=0)
+
+    @field_validator("price", "sale_price", mode="before")
+    @classmethod
+    def _money(cls, value: Any) -> Decimal | None:
+        return _money_or_none(value)
+
+    @model_validator(mode="after")
+    def _sale_below_price(self) -> Variant:
+        if self.sale_price is not None and self.price is not None and self.sale_price >= self.price:
+            raise ValueError(f"sale_price {self.sale_price} must be below the price {self.price}")
+        return self
+
 
 class Product(BaseModel):
     """One sellable item, as the catalog states it.  Immutable."""
@@ -116,9 +157,15 @@ class Product(BaseModel):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     sale_price: Decimal | None = None
     stock: int = Field(ge=0)
-    image: str | None = None  # path relative to the catalog file
+    sale_start: datetime | None = None  # the sale price applies from here (time-zone aware)...
+    sale_end: datetime | None = None  # ...until here; either may be open
+    availability: Availability | None = None  # None: in_stock when stock > 0
+    image: str | None = None  # path relative to the catalog file, or an http(s) URL
+    images: list[str] = Field(default_factory=list)  # more images, same rules
     url: str | None = None
     tags: list[str] = Field(default_factory=list)
+    kind: Kind = "general"
+    variants: list[Variant] = Field(default_factory=list)
 
     @field_validator("price", mode="before")
     @classmethod
@@ -169,9 +216,30 @@ class Product(BaseModel):
     def _image(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        if "://" in value or value.startswith(("/", "\\")) or ".." in Path(value).parts:
-            raise ValueError("must be a path relative to the catalog file")
-        return value
+        return _image_ref(value)
+
+    @field_validator("images")
+    @classmethod
+    def _images(cls, value: list[str]) -> list[str]:
+        return [_image_ref(v) for v in value if v.strip()]
+
+    @field_validator("sale_start", "sale_end")
+    @classmethod
+    def _tz(cls, value: datetime | None) -> datetime | None:
+        return _aware(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Product:
+        if self.sale_start and self.sale_end and self.sale_end <= self.sale_start:
+            raise ValueError(f"sale_end {self.sale_end.isoformat()} must be after sale_start {self.sale_start.isoformat()}")
+        ids = [v.id for v in self.variants]
+        if len(ids) != len(set(ids)):
+            dup = next(i for i in ids if ids.count(i) > 1)
+            raise ValueError(f"variant id {dup!r} appears twice")
+        for v in self.variants:
+            if v.price is None and v.sale_price is not None and v.sale_price >= self.price:
+                raise ValueError(f"variant {v.id}: sale_price {v.sale_price} must be below the price {self.price}")
+        return self
 
     @field_validator("url")
     @classmethod
@@ -182,23 +250,47 @@ class Product(BaseModel):
             raise ValueError("must start with http:// or https://")
         return value
 
+    def sale_active(self, at: datetime | None = None) -> bool:
+        """Whether the sale price applies at ``at`` (default: now)."""
+        if self.sale_price is None:
+            return False
+        if self.sale_start is None and self.sale_end is None:
+            return True
+        at = at or datetime.now(timezone.utc)
+        return (self.sale_start is None or self.sale_start <= at) and (self.sale_end is None or at < self.sale_end)
+
+    def price_at(self, at: datetime | None = None) -> Decimal:
+        """What a buyer pays at ``at``: the sale price inside its window, else the price."""
+        return self.sale_price if self.sale_active(at) else self.price  # type: ignore[return-value]
+
     @property
     def effective_price(self) -> Decimal:
-        """What a buyer pays now: the sale price if there is one, else the price."""
-        return self.sale_price if self.sale_price is not None else self.price
+        """What a buyer pays now."""
+        return self.price_at()
 
     @property
     def on_sale(self) -> bool:
-        return self.sale_price is not None
+        return self.sale_active()
 
     @property
     def prices(self) -> frozenset[Decimal]:
-        """Every amount the catalog backs for this product (price and sale price)."""
-        return frozenset(p for p in (self.price, self.sale_price) if p is not None)
+        """Every amount the catalog backs for this product: price, sale price, variant prices."""
+        amounts = {self.price, self.sale_price}
+        for v in self.variants:
+            amounts |= {v.price, v.sale_price}
+        return frozenset(a for a in amounts if a is not None)
 
     @property
     def in_stock(self) -> bool:
+        if self.availability == "out_of_stock":
+            return False
+        if self.availability in ("preorder", "backorder"):
+            return True
         return self.stock > 0
+
+    @property
+    def image_is_url(self) -> bool:
+        return self.image is not None and self.image.startswith(("http://", "https://"))
 
     def display_price(self) -> str:
         return format_money(self.effective_price, self.currency)
@@ -210,18 +302,40 @@ class Product(BaseModel):
 # --------------------------------------------------------------------------- catalog
 
 
+def _image_ref(value: str) -> str:
+    value = value.strip()
+    if value.startswith(("http://", "https://")):
+        return value
+    if "://" in value or value.startswith(("/", "\\")) or ".." in Path(value).parts:
+        raise ValueError("must be an http(s) URL or a path relative to the catalog file")
+    return value
+
+
 @dataclass(frozen=True)
 class RejectedItem:
     """A catalog row that did not validate: which row, which field, what value, why."""
 
-    index: int  # 0-based position in the source's product list
+    index: int  # 0-based position among the source's items
     sku: str | None
     field: str  # dotted path inside the item, "" for the whole item
     value: Any
     reason: str
+    row: int | None = None  # the row number a spreadsheet user sees (header = 1), when there is one
+
+    @property
+    def where(self) -> int:
+        """The number to show a user: the spreadsheet row, else the 1-based item position."""
+        return self.row if self.row is not None else self.index + 1
+
+    def as_json(self) -> dict[str, Any]:
+        value = self.value
+        if not isinstance(value, (str, int, float, bool, type(None))):
+            value = str(value)
+        return {"row": self.where, "id": self.sku, "field": self.field, "value": value, "reason": self.reason}
 
     def __str__(self) -> str:
-        where = f"item {self.index}" + (f" (sku {self.sku})" if self.sku else "")
+        where = f"row {self.row}" if self.row is not None else f"item {self.index + 1}"
+        where += f" (id {self.sku})" if self.sku else ""
         return f"{where}: {self.field or '<item>'}={self.value!r}: {self.reason}"
 
 
@@ -284,7 +398,7 @@ class Catalog(BaseModel):
     def image_path(self, sku: str) -> Path | None:
         """The product image resolved against the catalog file's folder."""
         product = self[sku]
-        if product.image is None:
-            return None
+        if product.image is None or product.image_is_url:
+            return None  # remote images are not fetched while on air
         base = Path(self.source).parent if self.source else Path(".")
         return base / product.image

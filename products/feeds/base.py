@@ -1,0 +1,109 @@
+"""What every feed reader produces, and the one place items become products.
+
+A reader turns a source's bytes into :class:`FeedItem` records: a dict keyed
+by :class:`~products.model.Product` field names (values still raw: strings
+as the feed wrote them), the item's position and, for spreadsheets, the row
+number the merchant sees.  Problems a reader finds itself (a price like
+``"59.00 XYZ"``, an unknown availability word) go into ``FeedItem.issues``
+and the field is left out, so the rest of the item still validates and is
+reported together.  :func:`build_catalog` validates every item with the
+product model and keeps the good ones; nothing else decides what is valid.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from products.model import Catalog, Product, RejectedItem
+
+
+class FeedError(Exception):
+    """The source as a whole cannot be read (not this format, broken file, HTTP failure)."""
+
+
+@dataclass
+class FeedItem:
+    data: dict[str, Any]
+    index: int  # 0-based position among the source's items
+    row: int | None = None  # spreadsheet row number (header row = 1)
+    issues: list[tuple[str, Any, str]] = field(default_factory=list)  # (field, value, reason) found by the reader
+
+    def reject(self, field_name: str, value: Any, reason: str) -> None:
+        self.issues.append((field_name, value, reason))
+        self.data.pop(field_name, None)
+
+    @property
+    def sku(self) -> str | None:
+        sku = self.data.get("sku")
+        return sku.strip() if isinstance(sku, str) and sku.strip() else None
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def guess_lang(*texts: str | None) -> str:
+    """``zh`` when the text has CJK ideographs, else ``en``."""
+    return "zh" if any(t and _CJK.search(t) for t in texts) else "en"
+
+
+def _reason(err: dict) -> str:
+    if err["type"] == "missing":
+        return "required field is missing"
+    if err["type"] == "extra_forbidden":
+        return "unknown field"
+    msg = err["msg"]
+    return msg[len("Value error, ") :] if msg.startswith("Value error, ") else msg
+
+
+def _value_at(data: Any, loc: tuple) -> Any:
+    value = data
+    for key in loc:
+        try:
+            value = value[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
+def build_catalog(items: Iterable[FeedItem], *, source: str = "") -> Catalog:
+    """Validate feed items into a catalog: good items load, every problem is a :class:`RejectedItem`.
+
+    An item with any problem is not imported (a product with a wrong price
+    must not be sold); the catalog may come out empty, and the caller
+    decides what an empty or mostly rejected feed means.
+    """
+    products: list[Product] = []
+    rejected: list[RejectedItem] = []
+    seen: dict[str, int] = {}
+    for item in items:
+        sku = item.sku
+        problems = [RejectedItem(item.index, sku, f, v, r, item.row) for f, v, r in item.issues]
+        data = dict(item.data)
+        if "lang" not in data or not data["lang"]:
+            data["lang"] = guess_lang(data.get("title"), data.get("description"))
+        try:
+            product = Product.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                problems.append(RejectedItem(
+                    item.index, sku, ".".join(str(p) for p in loc), _value_at(data, loc) if loc else None,
+                    _reason(err), item.row,
+                ))
+            product = None
+        if problems:
+            rejected.extend(problems)
+            continue
+        assert product is not None
+        if product.sku in seen:
+            first = seen[product.sku]
+            rejected.append(RejectedItem(item.index, product.sku, "sku", product.sku, f"duplicate id (first at {first})", item.row))
+            continue
+        seen[product.sku] = item.row if item.row is not None else item.index + 1
+        products.append(product)
+    return Catalog(products=products, source=source, rejected=rejected)
