@@ -105,7 +105,7 @@ class ChannelSession:
         badge = None
         if product.on_sale:
             badge = "限时特价" if product.lang == "zh" else "On sale"
-        if product.stock <= 20:
+        if product.stock is not None and product.stock <= 20:
             stock = f"仅剩 {product.stock} 件" if product.lang == "zh" else f"Only {product.stock} left"
             badge = f"{badge} · {stock}" if badge else stock
         return ProductCard(

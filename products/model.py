@@ -156,7 +156,7 @@ class Product(BaseModel):
     price: Decimal
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     sale_price: Decimal | None = None
-    stock: int = Field(ge=0)
+    stock: int | None = Field(default=None, ge=0)  # None: the source gives no count (see availability)
     sale_start: datetime | None = None  # the sale price applies from here (time-zone aware)...
     sale_end: datetime | None = None  # ...until here; either may be open
     availability: Availability | None = None  # None: in_stock when stock > 0
@@ -284,9 +284,11 @@ class Product(BaseModel):
     def in_stock(self) -> bool:
         if self.availability == "out_of_stock":
             return False
-        if self.availability in ("preorder", "backorder"):
+        if self.availability in ("preorder", "backorder", "in_stock") and self.stock is None:
             return True
-        return self.stock > 0
+        if self.stock is None:
+            return True  # nothing says otherwise
+        return self.stock > 0 or self.availability in ("preorder", "backorder")
 
     @property
     def image_is_url(self) -> bool:

@@ -13,7 +13,7 @@ product model and keeps the good ones; nothing else decides what is valid.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,22 +70,20 @@ def _value_at(data: Any, loc: tuple) -> Any:
     return value
 
 
-def build_catalog(items: Iterable[FeedItem], *, source: str = "") -> Catalog:
-    """Validate feed items into a catalog: good items load, every problem is a :class:`RejectedItem`.
+def validate_items(items: Iterable[FeedItem]) -> Iterator[Product | list[RejectedItem]]:
+    """Stream: each item becomes a :class:`Product`, or the list of its problems.
 
     An item with any problem is not imported (a product with a wrong price
-    must not be sold); the catalog may come out empty, and the caller
-    decides what an empty or mostly rejected feed means.
+    must not be sold).  Memory stays flat: nothing is kept but the ids seen.
     """
-    products: list[Product] = []
-    rejected: list[RejectedItem] = []
     seen: dict[str, int] = {}
     for item in items:
         sku = item.sku
         problems = [RejectedItem(item.index, sku, f, v, r, item.row) for f, v, r in item.issues]
-        data = dict(item.data)
-        if "lang" not in data or not data["lang"]:
+        data = item.data
+        if not data.get("lang"):
             data["lang"] = guess_lang(data.get("title"), data.get("description"))
+        product = None
         try:
             product = Product.model_validate(data)
         except ValidationError as exc:
@@ -95,15 +93,28 @@ def build_catalog(items: Iterable[FeedItem], *, source: str = "") -> Catalog:
                     item.index, sku, ".".join(str(p) for p in loc), _value_at(data, loc) if loc else None,
                     _reason(err), item.row,
                 ))
-            product = None
         if problems:
-            rejected.extend(problems)
+            yield problems
             continue
         assert product is not None
         if product.sku in seen:
-            first = seen[product.sku]
-            rejected.append(RejectedItem(item.index, product.sku, "sku", product.sku, f"duplicate id (first at {first})", item.row))
+            yield [RejectedItem(item.index, product.sku, "sku", product.sku, f"duplicate id (first at {seen[product.sku]})", item.row)]
             continue
         seen[product.sku] = item.row if item.row is not None else item.index + 1
-        products.append(product)
+        yield product
+
+
+def build_catalog(items: Iterable[FeedItem], *, source: str = "") -> Catalog:
+    """Validate feed items into a catalog: good items load, every problem is a :class:`RejectedItem`.
+
+    The catalog may come out empty; the caller decides what an empty or
+    mostly rejected feed means.
+    """
+    products: list[Product] = []
+    rejected: list[RejectedItem] = []
+    for result in validate_items(items):
+        if isinstance(result, Product):
+            products.append(result)
+        else:
+            rejected.extend(result)
     return Catalog(products=products, source=source, rejected=rejected)
