@@ -14,10 +14,19 @@ Schema (UTF-8 JSON)::
           "price": "69.00",                # required; string, integer or number, > 0, <= 2 decimals
           "currency": "CNY",               # required ISO 4217 code
           "sale_price": "59.00",           # optional, must be below price
-          "stock": 120,                    # required integer >= 0
-          "image": "images/cup.jpg",       # optional, relative to this file
+          "sale_start": "2026-11-24T20:00:00+08:00",  # optional window of the sale price,
+          "sale_end": "2026-11-25T00:00:00+08:00",    # time-zone aware; either end may be open
+          "stock": 120,                    # optional integer >= 0 (absent: unknown count)
+          "availability": "in_stock",      # optional: in_stock, out_of_stock, preorder, backorder
+          "image": "images/cup.jpg",       # optional, relative to this file or an http(s) URL
+          "images": ["images/cup-2.jpg"],  # optional, more images
           "url": "https://...",            # optional
-          "tags": ["通勤", "办公室"]         # optional; the script engine uses them as use scenes
+          "tags": ["通勤", "办公室"],        # optional; the script engine uses them as use scenes
+          "kind": "general",               # compliance kind: general, food, cosmetics,
+                                           # medical_device, children, supplement, alcohol
+          "variants": [                    # optional, each with its own id, price and stock
+            {"id": "CUP-500-BLK", "options": {"颜色": "黑色"}, "price": "69.00", "stock": 60}
+          ]
         }
       ]
     }
@@ -34,18 +43,15 @@ be read or parsed, has no ``products`` list, or contains no valid product.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from products.feeds.base import FeedItem, build_catalog
+from products.model import Catalog, RejectedItem
 
-from products.model import Catalog, Product, RejectedItem
-
-__all__ = ["CatalogError", "RejectedItem", "catalog_from_data", "load_catalog", "sample_catalog_path"]
-
-_MISSING = object()
-
+__all__ = ["CatalogError", "RejectedItem", "catalog_from_data", "json_items", "load_catalog", "sample_catalog_path"]
 
 class CatalogError(Exception):
     """The catalog as a whole is unusable.  ``rejected`` lists every bad row found."""
@@ -53,7 +59,9 @@ class CatalogError(Exception):
     def __init__(self, message: str, rejected: list[RejectedItem] | None = None) -> None:
         self.rejected = list(rejected or [])
         if self.rejected:
-            message += "\n" + "\n".join(f"  - {r}" for r in self.rejected)
+            message += "\n" + "\n".join(f"  - {r}" for r in self.rejected[:50])
+            if len(self.rejected) > 50:
+                message += f"\n  ... and {len(self.rejected) - 50} more"
         super().__init__(message)
 
 
@@ -62,63 +70,30 @@ def sample_catalog_path() -> Path:
     return Path(__file__).resolve().parent / "data" / "sample_catalog.json"
 
 
-def _lookup(item: Any, loc: tuple[Any, ...]) -> Any:
-    value = item
-    for key in loc:
-        try:
-            value = value[key]
-        except (KeyError, IndexError, TypeError):
-            return _MISSING
-    return value
-
-
-def _rejections(index: int, item: Any, error: ValidationError) -> list[RejectedItem]:
-    sku = item.get("sku") if isinstance(item, dict) else None
-    sku = sku if isinstance(sku, str) and sku.strip() else None
-    out = []
-    for err in error.errors():
-        loc = tuple(err["loc"])
-        field = ".".join(str(part) for part in loc)
-        value = _lookup(item, loc) if loc else item
-        if value is _MISSING:
-            value = None
-        reason = err["msg"]
-        if err["type"] == "missing":
-            reason = "required field is missing"
-        elif err["type"] == "extra_forbidden":
-            reason = "unknown field"
-        elif reason.startswith("Value error, "):
-            reason = reason[len("Value error, ") :]
-        out.append(RejectedItem(index=index, sku=sku, field=field, value=value, reason=reason))
-    return out
+def json_items(data: Any, *, source: str = "") -> Iterator[FeedItem]:
+    """The items of a document in livehost's JSON schema (see the module docstring)."""
+    if not isinstance(data, dict) or not isinstance(data.get("products"), list):
+        raise CatalogError(f"{source or 'catalog'}: expected a JSON object with a \"products\" list")
+    for index, item in enumerate(data["products"]):
+        if isinstance(item, dict):
+            yield FeedItem(dict(item), index)
+        else:
+            bad = FeedItem({}, index)
+            bad.issues.append(("", item, "each product must be a JSON object"))
+            yield bad
 
 
 def catalog_from_data(data: Any, *, source: str = "") -> Catalog:
     """Validate an already parsed catalog document (see the module docstring)."""
-    if not isinstance(data, dict) or not isinstance(data.get("products"), list):
-        raise CatalogError(f"{source or 'catalog'}: expected a JSON object with a \"products\" list")
-    products: list[Product] = []
-    rejected: list[RejectedItem] = []
-    seen: dict[str, int] = {}
-    for index, item in enumerate(data["products"]):
-        if not isinstance(item, dict):
-            rejected.append(RejectedItem(index, None, "", item, "each product must be a JSON object"))
-            continue
-        try:
-            product = Product.model_validate(item)
-        except ValidationError as exc:
-            rejected.extend(_rejections(index, item, exc))
-            continue
-        if product.sku in seen:
-            rejected.append(
-                RejectedItem(index, product.sku, "sku", product.sku, f"duplicate sku (first at item {seen[product.sku]})")
-            )
-            continue
-        seen[product.sku] = index
-        products.append(product)
-    if not products:
-        raise CatalogError(f"{source or 'catalog'}: no valid product", rejected)
-    return Catalog(products=products, source=source, rejected=rejected)
+    items = []
+    for item in json_items(data, source=source):
+        if "lang" not in item.data and not item.issues:
+            item.issues.append(("lang", None, "required field is missing"))  # our own schema states it
+        items.append(item)
+    catalog = build_catalog(items, source=source)
+    if not catalog.products:
+        raise CatalogError(f"{source or 'catalog'}: no valid product", catalog.rejected)
+    return catalog
 
 
 def load_catalog(path: str | Path) -> Catalog:

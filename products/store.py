@@ -1,0 +1,339 @@
+"""Catalog versions in Redis, the diff between them, and change events.
+
+Layout, for a scope (a channel id, or ``shared`` for catalogs several
+channels sell from)::
+
+    livehost:catalog:{scope}:current          version id now selling
+    livehost:catalog:{scope}:versions         list of version ids, oldest first (the last ``keep`` kept)
+    livehost:catalog:{scope}:v:{version}      hash sku -> product JSON
+    livehost:catalog:{scope}:meta:{version}   hash: source, format, imported_at, products, rejected
+    livehost:catalog:{scope}:rejected:{version}  list of rejected-row JSON (first 1000)
+    livehost:catalog:{scope}:last_import      hash: the last attempt, accepted or not, and its error
+    livehost:catalog:{scope}:events           stream of changes (added, removed, price_changed...)
+    livehost:catalog:{scope}:changes          pub/sub channel: one message per new version
+
+An import streams validated products into Redis in batches, so memory stays
+flat in feed size.  A feed that yields nothing valid, or more rejected items
+than valid ones, never replaces the last good version: the channel keeps
+selling from it and the error is recorded in ``last_import``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import redis
+
+from products.model import Catalog, Product, RejectedItem
+
+BATCH = 500
+KEEP_REJECTED = 1000
+EVENTS_MAXLEN = 10_000
+
+
+@dataclass
+class Change:
+    """One difference between two catalog versions, for one product."""
+
+    type: str  # added, removed, price_changed, sale_started, sale_ended, sale_changed, stock_changed,
+    #            availability_changed, updated
+    sku: str
+    old: Any = None
+    new: Any = None
+
+    def __str__(self) -> str:
+        if self.type in ("added", "removed", "updated"):
+            return f"{self.type:<20} {self.sku}"
+        return f"{self.type:<20} {self.sku}: {self.old} -> {self.new}"
+
+
+@dataclass
+class ImportResult:
+    source: str
+    format: str
+    valid: int = 0  # products that passed validation
+    imported: int = 0  # products now selling from this import (0 when the feed was refused)
+    rejected: list[RejectedItem] = field(default_factory=list)  # the first KEEP_REJECTED
+    rejected_count: int = 0
+    version: str | None = None  # the version selling after this import
+    previous: str | None = None
+    accepted: bool = False
+    unchanged: bool = False
+    error: str | None = None
+    changes: list[Change] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "rejected": [r.as_json() for r in self.rejected],
+            "rejected_count": self.rejected_count,
+            "version": self.version,
+            "previous": self.previous,
+            "accepted": self.accepted,
+            "unchanged": self.unchanged,
+            "valid": self.valid,
+            "error": self.error,
+            "source": self.source,
+            "format": self.format,
+            "changes": [asdict(c) for c in self.changes],
+        }
+
+
+def _product_json(product: Product) -> str:
+    return product.model_dump_json()
+
+
+def classify(sku: str, old: dict | None, new: dict | None) -> list[Change]:
+    """The changes between two stored forms (JSON-decoded) of one product."""
+    if old is None:
+        return [Change("added", sku, None, new.get("price") if new else None)]
+    if new is None:
+        return [Change("removed", sku)]
+    out: list[Change] = []
+    if old.get("price") != new.get("price"):
+        out.append(Change("price_changed", sku, old.get("price"), new.get("price")))
+    old_sale, new_sale = old.get("sale_price"), new.get("sale_price")
+    if old_sale is None and new_sale is not None:
+        out.append(Change("sale_started", sku, None, new_sale))
+    elif old_sale is not None and new_sale is None:
+        out.append(Change("sale_ended", sku, old_sale, None))
+    elif old_sale != new_sale or (old.get("sale_start"), old.get("sale_end")) != (new.get("sale_start"), new.get("sale_end")):
+        out.append(Change("sale_changed", sku, old_sale, new_sale))
+    if old.get("stock") != new.get("stock"):
+        out.append(Change("stock_changed", sku, old.get("stock"), new.get("stock")))
+    if old.get("availability") != new.get("availability"):
+        out.append(Change("availability_changed", sku, old.get("availability"), new.get("availability")))
+    if not out and old != new:
+        out.append(Change("updated", sku))
+    return out
+
+
+class CatalogStore:
+    """The catalog versions of one scope."""
+
+    def __init__(self, client: redis.Redis, scope: str = "shared", *, keep: int = 10) -> None:
+        if not scope or any(c in scope for c in " :*?[]"):
+            raise ValueError(f"scope = {scope!r}: use a channel id without spaces or ':*?[]'")
+        self.r = client
+        self.scope = scope
+        self.keep = keep
+        self.prefix = f"livehost:catalog:{scope}"
+
+    # ------------------------------------------------------------------ keys
+    def _k(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def current_version(self) -> str | None:
+        v = self.r.get(self._k("current"))
+        return v.decode() if v else None
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Oldest first: each version's id and metadata."""
+        out = []
+        for v in self.r.lrange(self._k("versions"), 0, -1):
+            meta = {k.decode(): x.decode() for k, x in self.r.hgetall(self._k("meta", v.decode())).items()}
+            out.append({"version": v.decode(), **meta})
+        return out
+
+    def last_import(self) -> dict[str, str]:
+        return {k.decode(): v.decode() for k, v in self.r.hgetall(self._k("last_import")).items()}
+
+    # ------------------------------------------------------------------ read
+    def iter_products(self, version: str | None = None) -> Iterator[Product]:
+        version = version or self.current_version()
+        if version is None:
+            return
+        for _sku, data in self.r.hscan_iter(self._k("v", version), count=BATCH):
+            yield Product.model_validate_json(data)
+
+    def load(self, version: str | None = None) -> Catalog | None:
+        """The catalog selling now (or a given version), sorted by sku; None when there is none."""
+        version = version or self.current_version()
+        if version is None:
+            return None
+        meta = self.r.hgetall(self._k("meta", version))
+        source = meta.get(b"source", b"").decode()
+        products = sorted(self.iter_products(version), key=lambda p: p.sku)
+        return Catalog(products=products, version=version, source=source)
+
+    def get(self, sku: str, version: str | None = None) -> Product | None:
+        version = version or self.current_version()
+        data = self.r.hget(self._k("v", version), sku) if version else None
+        return Product.model_validate_json(data) if data else None
+
+    def rejected(self, version: str) -> list[dict[str, Any]]:
+        return [json.loads(x) for x in self.r.lrange(self._k("rejected", version), 0, -1)]
+
+    # ------------------------------------------------------------------ write
+    def import_products(
+        self,
+        results: Iterable[Product | list[RejectedItem]],
+        *,
+        source: str,
+        format: str,
+        force: bool = False,
+        progress: Any = None,
+    ) -> ImportResult:
+        """Store a validated stream (see :func:`products.feeds.base.validate_items`) as a new version.
+
+        ``progress(valid, rejected)`` is called every batch.  With ``force``, a
+        feed with more rejected than valid items is accepted (never an empty one).
+        """
+        result = ImportResult(source=source, format=format, previous=self.current_version())
+        staging = self._k("staging", uuid.uuid4().hex)
+        digests: list[bytes] = []
+        batch: dict[str, str] = {}
+        try:
+            for item in results:
+                if isinstance(item, Product):
+                    data = _product_json(item)
+                    batch[item.sku] = data
+                    digests.append(hashlib.sha256(data.encode()).digest())
+                    result.valid += 1
+                    if len(batch) >= BATCH:
+                        self.r.hset(staging, mapping=batch)
+                        self.r.expire(staging, 3600)
+                        batch.clear()
+                        if progress:
+                            progress(result.valid, result.rejected_count)
+                else:
+                    result.rejected_count += len(item)
+                    room = KEEP_REJECTED - len(result.rejected)
+                    if room > 0:
+                        result.rejected.extend(item[:room])
+            if batch:
+                self.r.hset(staging, mapping=batch)
+            refusal = self._refusal(result, force)
+            if refusal:
+                result.error = refusal
+                result.version = result.previous
+                self.r.delete(staging)
+                self._record_attempt(result)
+                return result
+            version = hashlib.sha256(b"".join(sorted(digests))).hexdigest()[:16]
+            result.accepted, result.imported, result.version = True, result.valid, version
+            if version == result.previous:
+                result.unchanged = True
+                self.r.delete(staging)
+                self._record_attempt(result)
+                return result
+            self.r.rename(staging, self._k("v", version))
+            self.r.persist(self._k("v", version))
+        finally:
+            self.r.delete(staging)
+        self._promote(result)
+        return result
+
+    def _refusal(self, result: ImportResult, force: bool) -> str | None:
+        keeping = f"; still selling version {result.previous}" if result.previous else ""
+        if result.valid == 0:
+            return f"no valid product in {result.source} ({result.rejected_count} rejected){keeping}"
+        if result.rejected_count > result.valid and not force:
+            return (f"feed refused: {result.rejected_count} of {result.valid + result.rejected_count} items rejected "
+                    f"(more than half; use --force to accept){keeping}")
+        return None
+
+    def _record_attempt(self, result: ImportResult) -> None:
+        self.r.delete(self._k("last_import"))
+        self.r.hset(self._k("last_import"), mapping={
+            "at": f"{time.time():.3f}", "source": result.source, "format": result.format,
+            "valid": result.valid, "rejected": result.rejected_count, "accepted": int(result.accepted),
+            "version": result.version or "", "error": result.error or "",
+        })
+
+    def _promote(self, result: ImportResult) -> None:
+        version = result.version
+        assert version is not None
+        pipe = self.r.pipeline()
+        pipe.hset(self._k("meta", version), mapping={
+            "source": result.source, "format": result.format, "imported_at": f"{time.time():.3f}",
+            "products": result.imported, "rejected": result.rejected_count,
+        })
+        rejected_key = self._k("rejected", version)
+        pipe.delete(rejected_key)
+        if result.rejected:
+            pipe.rpush(rejected_key, *(json.dumps(r.as_json(), ensure_ascii=False, default=str) for r in result.rejected))
+        pipe.lrem(self._k("versions"), 0, version)
+        pipe.rpush(self._k("versions"), version)
+        pipe.execute()
+        result.changes = self.diff(result.previous, version) if result.previous else []
+        self.r.set(self._k("current"), version)
+        self._record_attempt(result)
+        self._publish(result)
+        self._trim()
+
+    def _publish(self, result: ImportResult) -> None:
+        pipe = self.r.pipeline()
+        for c in result.changes:
+            pipe.xadd(self._k("events"), {"version": result.version, **{k: json.dumps(v) for k, v in asdict(c).items()}},
+                      maxlen=EVENTS_MAXLEN, approximate=True)
+        pipe.xadd(self._k("events"), {"version": result.version, "type": json.dumps("version"),
+                                       "sku": json.dumps(""), "old": json.dumps(result.previous),
+                                       "new": json.dumps(result.version)}, maxlen=EVENTS_MAXLEN, approximate=True)
+        summary: dict[str, int] = {}
+        for c in result.changes:
+            summary[c.type] = summary.get(c.type, 0) + 1
+        pipe.publish(self._k("changes"), json.dumps({"scope": self.scope, "version": result.version,
+                                                     "previous": result.previous, "changes": summary}))
+        pipe.execute()
+
+    def _trim(self) -> None:
+        current = self.current_version()
+        while self.r.llen(self._k("versions")) > self.keep:
+            old = self.r.lpop(self._k("versions"))
+            if old is None:
+                break
+            old = old.decode()
+            if old == current:
+                self.r.rpush(self._k("versions"), old)
+                continue
+            self.r.delete(self._k("v", old), self._k("meta", old), self._k("rejected", old))
+
+    # ------------------------------------------------------------------ diff
+    def diff(self, old: str | None = None, new: str | None = None) -> list[Change]:
+        """Changes from version ``old`` to ``new`` (default: the previous and the current version)."""
+        if new is None:
+            new = self.current_version()
+        if old is None:
+            ids = [v.decode() for v in self.r.lrange(self._k("versions"), 0, -1)]
+            old = ids[ids.index(new) - 1] if new in ids and ids.index(new) > 0 else None
+        if new is None or old is None:
+            return []
+        old_key, new_key = self._k("v", old), self._k("v", new)
+        changes: list[Change] = []
+        for chunk in _chunks(self.r.hscan_iter(new_key, count=BATCH), BATCH):
+            skus = [k for k, _ in chunk]
+            before = self.r.hmget(old_key, skus)
+            for (sku, data), was in zip(chunk, before):
+                if was != data:
+                    changes.extend(classify(sku.decode(), json.loads(was) if was else None, json.loads(data)))
+        for chunk in _chunks(self.r.hscan_iter(old_key, count=BATCH), BATCH):
+            skus = [k for k, _ in chunk]
+            for sku, now in zip(skus, self.r.hmget(new_key, skus)):
+                if now is None:
+                    changes.append(Change("removed", sku.decode()))
+        changes.sort(key=lambda c: (c.sku, c.type))
+        return changes
+
+    def events(self, count: int = 100) -> list[dict[str, Any]]:
+        """The newest change events, oldest first."""
+        rows = self.r.xrevrange(self._k("events"), count=count)
+        return [{"id": i.decode(), **{k.decode(): (v.decode() if k == b"version" else json.loads(v)) for k, v in f.items()}}
+                for i, f in reversed(rows)]
+
+
+def _chunks(it: Iterable, n: int) -> Iterator[list]:
+    chunk: list = []
+    for x in it:
+        chunk.append(x)
+        if len(chunk) >= n:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
