@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -98,6 +99,102 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _catalog(args: argparse.Namespace) -> int:
+    from livehost.store import Store
+    from products.store import CatalogStore
+
+    store = Store()
+    try:
+        cs = CatalogStore(store.sync(), args.channel or "shared")
+        if args.catalog_command == "import":
+            return asyncio.run(_catalog_import(cs, args))
+        if args.catalog_command == "show":
+            return _catalog_show(cs, args)
+        return _catalog_diff(cs, args)
+    finally:
+        store.close()
+
+
+async def _catalog_import(cs, args: argparse.Namespace) -> int:
+    from products.feeds.base import FeedError, validate_items
+    from products.feeds.sources import open_source
+
+    def progress(valid: int, rejected: int) -> None:
+        if not args.json:
+            print(f"\r  {valid} valid, {rejected} rejected ...", end="", file=sys.stderr, flush=True)
+
+    try:
+        opened = await open_source(args.source, args.format, currency=args.currency)
+        result = await asyncio.to_thread(
+            cs.import_products, validate_items(opened.items), source=args.source, format=opened.format,
+            force=args.force, progress=progress,
+        )
+    except FeedError as e:
+        if args.json:
+            print(json.dumps({"imported": 0, "rejected": [], "version": cs.current_version(), "error": str(e)}, ensure_ascii=False))
+        else:
+            print(f"livehost: catalog import: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.as_json(), ensure_ascii=False, default=str))
+    else:
+        if result.valid >= 500:
+            print(file=sys.stderr)
+        for r in result.rejected:
+            print(f"  rejected {r}")
+        if result.rejected_count > len(result.rejected):
+            print(f"  ... {result.rejected_count - len(result.rejected)} more rejected")
+        if result.error:
+            print(f"livehost: catalog import: {result.error}", file=sys.stderr)
+        elif result.unchanged:
+            print(f"catalog [{cs.scope}] unchanged: version {result.version}, {result.imported} products ({opened.format})")
+        else:
+            print(f"catalog [{cs.scope}] version {result.version}: {result.imported} products imported, "
+                  f"{result.rejected_count} rejected ({opened.format}); {len(result.changes)} changes")
+            for c in result.changes[:20]:
+                print(f"  {c}")
+    return 0 if result.imported else 2
+
+
+def _catalog_show(cs, args: argparse.Namespace) -> int:
+    catalog = cs.load()
+    last = cs.last_import()
+    if args.json:
+        print(json.dumps({
+            "scope": cs.scope, "version": catalog.version if catalog else None,
+            "source": catalog.source if catalog else None,
+            "products": [p.model_dump(mode="json") for p in catalog] if catalog else [],
+            "last_import": last or None,
+        }, ensure_ascii=False))
+        return 0 if catalog else 2
+    if catalog is None:
+        print(f"livehost: no catalog stored for {cs.scope!r} (livehost catalog import SOURCE --channel ...)", file=sys.stderr)
+        return 2
+    print(f"catalog [{cs.scope}] version {catalog.version} from {catalog.source}: {len(catalog)} products")
+    for p in catalog:
+        sale = f" sale {p.display_price()}" if p.on_sale else ""
+        stock = "?" if p.stock is None else p.stock
+        flag = "" if p.in_stock else "  OUT OF STOCK"
+        print(f"  {p.sku:<20} {p.currency} {p.price:>10}{sale:<16} stock {stock:>6}  {p.title}{flag}")
+    if last.get("error"):
+        print(f"last import failed: {last['error']}")
+    return 0
+
+
+def _catalog_diff(cs, args: argparse.Namespace) -> int:
+    changes = cs.diff(args.old, args.new)
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps([asdict(c) for c in changes], ensure_ascii=False, default=str))
+        return 0
+    if not changes:
+        print(f"catalog [{cs.scope}]: no changes between the last two versions")
+    for c in changes:
+        print(c)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="livehost", description="AI hosts for 24-hour live-stream selling")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug details")
@@ -121,6 +218,21 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--channel", default="demo")
     a.add_argument("--last", type=int, help="only the last N entries")
     a.add_argument("--json", action="store_true")
+
+    c = sub.add_parser("catalog", help="import, show and diff product catalogs")
+    csub = c.add_subparsers(dest="catalog_command", required=True)
+    ci = csub.add_parser("import", help="import a catalog from a file or URL")
+    ci.add_argument("source", help="path or URL")
+    ci.add_argument("--format", default="auto", choices=["auto", "csv", "xlsx", "json", "gmc", "shopify", "woocommerce"])
+    ci.add_argument("--currency", default="CNY", help="currency of WooCommerce prices (default CNY)")
+    ci.add_argument("--force", action="store_true", help="accept a feed even if most of its items are rejected")
+    cshow = csub.add_parser("show", help="the catalog selling now")
+    cdiff = csub.add_parser("diff", help="what changed between the last two versions")
+    cdiff.add_argument("--old", help="version id (default: the one before --new)")
+    cdiff.add_argument("--new", help="version id (default: current)")
+    for sp in (ci, cshow, cdiff):
+        sp.add_argument("--channel", help="the channel's catalog (default: the shared one)")
+        sp.add_argument("--json", action="store_true", help="one JSON document on stdout")
     return p
 
 
@@ -138,11 +250,16 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run_demo(config, args.duration, args.quiet))
         if args.command == "audit":
             return _audit(args)
+        if args.command == "catalog":
+            return _catalog(args)
     except ConfigError as e:
         print(f"livehost: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `livehost ... | head`
+        sys.stdout = open(os.devnull, "w")
+        return 0
     return 1
 
 
