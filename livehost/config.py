@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from livehost.clock import SAMPLE_RATE
+from livehost.show import ShowConfig
 
 
 class ConfigError(Exception):
@@ -57,7 +58,9 @@ class VoiceConfig(_Strict):
 
 class ChannelConfig(_Strict):
     id: str = Field("demo", pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    catalog: str | None = Field(None, description="catalog file; default: the bundled sample")
+    catalog: str | None = Field(
+        None, description="catalog file, or 'store' for the catalog imported for this channel (else the shared one); "
+        "default: the bundled sample")
     lang: Literal["auto", "zh", "en"] = Field("auto", description="auto: each product's own language")
     voice: VoiceConfig = VoiceConfig()
     size: str = "720x1280"
@@ -65,6 +68,7 @@ class ChannelConfig(_Strict):
     seed: int = 0
     sentences_per_product: int = Field(8, ge=1, le=1000)
     output: OutputConfig = OutputConfig()
+    show: ShowConfig = ShowConfig()
 
     @field_validator("size")
     @classmethod

@@ -9,10 +9,13 @@ Every task here is owned by the session and cancelled with a deadline on stop.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +27,13 @@ from livehost.config import ChannelConfig
 from livehost.frames import SpeechAudio, TickFrame
 from livehost.ledger import Ledger
 from livehost.pipeline import Pipeline
+from livehost.show import RunOfShow
 from livehost.playout import Playout
 from livehost.speech import SpeechHandle, SpeechQueue
 from livehost.store import Store
 from products.catalog import load_catalog, sample_catalog_path
 from products.model import Catalog
-from scripts_gen.engine import TemplateScriptWriter
+from scripts_gen.engine import ScriptLine, TemplateScriptWriter
 from scripts_gen.gate import Gate
 from streaming.avatar import Avatar2D, ProductCard
 from streaming.output.encoder import EncodeSettings
@@ -41,6 +45,18 @@ from streaming.visemes import track_from_phones
 log = logging.getLogger(__name__)
 
 TTS_LOOKAHEAD = 2  # sentences synthesized ahead of the one on air
+
+
+@dataclass
+class _Cursor:
+    """Where the script is: the product whose turn it is, and the next sentence of its talk."""
+
+    sku: str
+    cycle: int
+    index: int  # next sentence within the cycle
+    count: int  # sentences written in this turn
+    since: datetime  # when this turn started
+    flash: bool = False  # the turn is a flash sale's
 
 
 class Rejected(Exception):
@@ -67,11 +83,19 @@ class ChannelStats:
 
 
 class ChannelSession:
-    def __init__(self, config: ChannelConfig, store: Store | None = None, *, tts: TtsBackend | None = None) -> None:
+    def __init__(self, config: ChannelConfig, store: Store | None = None, *, tts: TtsBackend | None = None,
+                 now: Callable[[], datetime] | None = None) -> None:
         self.config = config
         self.clock = MediaClock(config.fps)
         self.store = store
-        self.catalog: Catalog = load_catalog(config.catalog or sample_catalog_path())
+        self.now: Callable[[], datetime] = now or (lambda: datetime.now(timezone.utc))
+        self.show = RunOfShow(config.show)
+        self.catalog_scope: str | None = None  # the store scope the catalog comes from, if any
+        self.base_catalog: Catalog = self._load_catalog()
+        self.catalog: Catalog = self.show.apply(self.base_catalog, self.now())  # as the host states it now
+        self._cursor: _Cursor | None = None
+        self._next_cycle: dict[str, int] = {}
+        self._resume_at: dict[str, _Cursor | None] = {}
         self.gate = Gate(self.catalog)
         self.writer = TemplateScriptWriter(self.catalog, seed=config.seed)
         self.tts = tts or make_tts(config.voice.engine)
@@ -90,6 +114,7 @@ class ChannelSession:
         self.encode = EncodeStage(self.output, realtime=realtime)
         self.pipeline = Pipeline([self.render, self.encode], observers=[self.ledger, self])
         self._tasks: list[asyncio.Task] = []
+        self._show_scheduler = None
         self._next_index = 0
         self._stopping = asyncio.Event()
         self._window: deque[tuple[float, int, int]] = deque(maxlen=64)  # (wall, frames sent, bytes)
@@ -97,6 +122,22 @@ class ChannelSession:
         self.planned: deque[str] = deque(maxlen=10_000)  # script item ids in the order queued
 
     # -- assembly helpers --------------------------------------------------------------
+    def _load_catalog(self) -> Catalog:
+        source = self.config.catalog
+        if source != "store":
+            return load_catalog(source or sample_catalog_path())
+        if self.store is None:
+            raise RuntimeError("catalog = 'store' needs the store")
+        from products.store import CatalogStore
+
+        for scope in (self.config.id, "shared"):
+            catalog = CatalogStore(self.store.sync(), scope).load()
+            if catalog is not None:
+                self.catalog_scope = scope
+                return catalog
+        raise RuntimeError(f"catalog = 'store': nothing imported for channel {self.config.id!r} or shared "
+                           f"(livehost catalog import SOURCE --channel {self.config.id})")
+
     def _card(self, sku: str) -> ProductCard | None:  # read at draw time: never a stale price
         product = self.catalog.get(sku)
         if product is None:
@@ -163,23 +204,122 @@ class ChannelSession:
 
     # -- tasks -------------------------------------------------------------------------
     async def _write_script(self) -> None:
-        lang = self.config.lang
+        idle_logged = False
         while True:
-            products = [p for p in self.catalog.in_stock() if lang == "auto" or p.lang == lang]
-            if not products:
-                raise RuntimeError(f"catalog {self.catalog.source!r}: no product in stock for lang={lang!r}")
-            for product in products:
-                lines = self.writer.sentences(product.sku)
-                for _ in range(self.config.sentences_per_product):
-                    line = next(lines)
-                    speech = self.gate.approve(
-                        line.text, lang=line.lang, source=Source.SCRIPT, source_id=line.item_id, sku=line.sku
-                    )
-                    if speech is None:
-                        log.warning("gate dropped script line %s: %r", line.item_id, line.text)
-                        continue
-                    await self.queue.put(speech)
-                    self.planned.append(line.item_id)
+            await self.queue.wait_room(Source.SCRIPT)
+            before = self._cursor
+            line = self._next_line()  # decided only once there is room: a reschedule cannot race it
+            if line is None:
+                if not idle_logged:
+                    log.warning("channel %s: nothing sellable in catalog %s for lang=%s; the host waits",
+                                self.config.id, self.catalog.source, self.config.lang)
+                    idle_logged = True
+                await self.queue.wait_changed(timeout=1.0)
+                continue
+            idle_logged = False
+            speech = self.gate.approve(line.text, lang=line.lang, source=Source.SCRIPT, source_id=line.item_id, sku=line.sku)
+            if speech is None:
+                log.warning("gate dropped script line %s: %r", line.item_id, line.text)
+                continue
+            self.queue.put_nowait(speech)
+            self.planned.append(line.item_id)
+            self._resume_at[line.item_id] = before  # where the script goes back to if this is withdrawn
+            while len(self._resume_at) > 64:
+                self._resume_at.pop(next(iter(self._resume_at)))
+
+    def _turn_over(self, c: _Cursor | None, now: datetime) -> bool:
+        if c is None or c.sku not in self.catalog:
+            return True
+        product = self.catalog[c.sku]
+        if self.config.show.skip_out_of_stock and not product.in_stock:
+            return True
+        flash = self.show.flash_at(now)
+        if flash is not None and flash.sku in self.catalog:
+            return c.sku != flash.sku  # the flash product stays on until the sale ends
+        if c.flash:
+            return True  # the sale ended: back to the rotation
+        if self.config.show.dwell_seconds is not None:
+            return (now - c.since).total_seconds() >= self.config.show.dwell_seconds
+        return c.count >= self.config.sentences_per_product
+
+    def _next_line(self) -> ScriptLine | None:
+        """The next script sentence by the run-of-show, advancing the cursor."""
+        now = self.now()
+        c = self._cursor
+        if self._turn_over(c, now):
+            lang = self.config.lang
+            pool = self.catalog if lang == "auto" else Catalog(
+                products=[p for p in self.catalog if p.lang == lang], source=self.catalog.source, version=self.catalog.version)
+            sku = self.show.next_sku(pool, c.sku if c else None, now)
+            if sku is None:
+                return None
+            flash = self.show.flash_at(now)
+            c = _Cursor(sku, self._next_cycle.get(sku, 0), 0, 0, now, flash is not None and flash.sku == sku)
+        else:
+            c = replace(c)
+        lines = self.writer.cycle(c.sku, c.cycle)
+        if c.index >= len(lines):
+            c.cycle, c.index = c.cycle + 1, 0
+            lines = self.writer.cycle(c.sku, c.cycle)
+        line = lines[c.index]
+        c.index += 1
+        c.count += 1
+        self._next_cycle[c.sku] = c.cycle + 1
+        self._cursor = c
+        return line
+
+    def reschedule(self, reason: str) -> list[str]:
+        """Facts or the run-of-show changed: what is queued and not yet spoken is said again, freshly.
+
+        The sentence on air finishes; the next one is written from the catalog
+        as it is now (a new price, a flash sale that started or ended) and the
+        talk resumes right after the last sentence that went on air.  Returns
+        the withdrawn item ids.
+        """
+        self.catalog = self.show.apply(self.base_catalog, self.now())
+        self.gate = Gate(self.catalog)
+        self.writer = TemplateScriptWriter(self.catalog, seed=self.config.seed)
+        taken = self.queue.withdraw(lambda h: h.speech.source is Source.SCRIPT)
+        ids = [h.speech.source_id for h in taken]
+        if taken:
+            first = ids[0]
+            if first in self._resume_at:
+                self._cursor = self._resume_at[first]
+            for i in ids:
+                self._resume_at.pop(i, None)
+            gone = set(ids)
+            self.planned = deque((i for i in self.planned if i not in gone), maxlen=self.planned.maxlen)
+        self.render.refresh_card()
+        log.info("channel %s: %s; %d queued sentences rewritten", self.config.id, reason, len(ids))
+        return ids
+
+    def update_catalog(self, catalog: Catalog, reason: str = "catalog changed") -> list[str]:
+        """Sell from this catalog from the next sentence and the next frame on."""
+        self.base_catalog = catalog
+        return self.reschedule(f"{reason} (version {catalog.version[:12]})")
+
+    async def _watch_catalog(self) -> None:
+        """Follow the store: a new catalog version is sold from the next sentence on."""
+        from products.store import CatalogStore
+
+        scopes = [self.config.id] if self.config.id == "shared" else [self.config.id, "shared"]
+        client = self.store.aio()
+        pubsub = client.pubsub()
+        await pubsub.subscribe(*(CatalogStore(self.store.sync(), s)._k("changes") for s in scopes))
+        try:
+            async for message in pubsub.listen():
+                if message["type"] != "message":
+                    continue
+                scope = json.loads(message["data"])["scope"]
+                if scope != self.config.id and self.catalog_scope == self.config.id:
+                    continue  # the channel's own catalog wins over the shared one
+                catalog = await asyncio.to_thread(CatalogStore(self.store.sync(), scope).load)
+                if catalog is not None and catalog.version != self.base_catalog.version:
+                    self.catalog_scope = scope
+                    self.update_catalog(catalog, f"catalog [{scope}] changed")
+        finally:
+            await pubsub.aclose()
+            await client.aclose()
 
     async def _synthesize(self) -> None:
         while True:
@@ -227,6 +367,13 @@ class ChannelSession:
             asyncio.create_task(self._synthesize(), name="tts"),
             asyncio.create_task(self.ledger.write_records(), name="audit"),
         ]
+        if self.catalog_scope is not None and self.store is not None:
+            self._tasks.append(asyncio.create_task(self._watch_catalog(), name="catalog"))
+        if self.config.show.flash_sales:
+            from livehost.scheduler import ShowScheduler
+
+            self._show_scheduler = ShowScheduler(self)
+            self._show_scheduler.start()
         await self.output.start()
         self.pipeline.start()
         ticker = None
@@ -258,6 +405,8 @@ class ChannelSession:
         await self.output.close()
         self.ledger.settle_all()
         await self.ledger.drain()
+        if self._show_scheduler is not None:
+            self._show_scheduler.stop()
         for t in self._tasks:
             t.cancel()
         if self._tasks:

@@ -29,6 +29,7 @@ class SpeechState(str, enum.Enum):
     SPOKEN = "spoken"
     CUT = "cut"  # cut and not replayed
     FAILED = "failed"  # could not be synthesized
+    WITHDRAWN = "withdrawn"  # taken back before it played (its facts changed)
 
 
 class SpeechHandle:
@@ -110,15 +111,31 @@ class SpeechQueue:
 
     async def put(self, speech: ApprovedSpeech) -> SpeechHandle:
         """Wait for room, then enqueue."""
-        while not self._has_room(speech.source):
-            await self.wait_changed()
+        await self.wait_room(speech.source)
         return self.put_nowait(speech)
+
+    async def wait_room(self, source: Source) -> None:
+        """Return once an item of ``source`` would be taken (decide what to say after this, not before)."""
+        while not self._has_room(source):
+            await self.wait_changed()
 
     def requeue(self, handle: SpeechHandle) -> None:
         """Put a cut sentence back at its original place (same sequence number)."""
         handle.state = SpeechState.QUEUED
         handle.cuts += 1
         self._push(handle)
+
+    def withdraw(self, predicate) -> list[SpeechHandle]:
+        """Take back every waiting item ``predicate(handle)`` selects; returns them in play order."""
+        taken = sorted(h for h in self._heap if predicate(h))
+        if taken:
+            ids = {id(h) for h in taken}
+            self._heap = [h for h in self._heap if id(h) not in ids]
+            heapq.heapify(self._heap)
+            for h in taken:
+                h.finish(SpeechState.WITHDRAWN)
+            self._notify()
+        return taken
 
     def pending_synthesis(self, lookahead: int) -> list[SpeechHandle]:
         """The first ``lookahead`` items in play order that have no audio yet."""
