@@ -57,7 +57,7 @@ class ShowScheduler:
 
     def plan(self, now: datetime) -> list[datetime]:
         """Add a job at every flash-sale start and end in the next two days; returns the new instants."""
-        new = [t for t in self.session.show.boundaries(now, now + HORIZON) if t not in self._planned]
+        new = [t for t in self.session.boundaries(now, now + HORIZON) if t not in self._planned]
         for t in new:
             self._planned.add(t)
             self.scheduler.add_job(self.fire, DateTrigger(run_date=t), args=[t], misfire_grace_time=60,
@@ -67,7 +67,7 @@ class ShowScheduler:
     def fire(self, at: datetime) -> None:
         self._planned.discard(at)
         flash = self.session.show.flash_at(at)
-        reason = f"flash sale {flash.sku} at {flash.price} started" if flash else "flash sale ended"
+        reason = f"flash sale {flash.sku} at {flash.price} on" if flash else f"sale window boundary at {at.isoformat()}"
         self.session.reschedule(reason)
 
 

@@ -97,7 +97,7 @@ class ChannelSession:
         self._next_cycle: dict[str, int] = {}
         self._resume_at: dict[str, _Cursor | None] = {}
         self.gate = Gate(self.catalog)
-        self.writer = TemplateScriptWriter(self.catalog, seed=config.seed)
+        self.writer = TemplateScriptWriter(self.catalog, seed=config.seed, now=lambda: self.now())
         self.tts = tts or make_tts(config.voice.engine)
         self.queue = SpeechQueue()
         self.playout = Playout(self.clock, self.queue)
@@ -143,16 +143,18 @@ class ChannelSession:
         if product is None:
             return None
         image = self.catalog.image_path(sku)
+        now = self.now()
+        on_sale = product.sale_active(now)
         badge = None
-        if product.on_sale:
+        if on_sale:
             badge = "限时特价" if product.lang == "zh" else "On sale"
         if product.stock is not None and product.stock <= 20:
             stock = f"仅剩 {product.stock} 件" if product.lang == "zh" else f"Only {product.stock} left"
             badge = f"{badge} · {stock}" if badge else stock
         return ProductCard(
             name=product.title,
-            price=product.display_price() if not product.on_sale else _fmt(product, product.price),
-            sale_price=_fmt(product, product.sale_price) if product.on_sale else None,
+            price=_fmt(product, product.price),
+            sale_price=_fmt(product, product.sale_price) if on_sale else None,
             badge=badge,
             image_path=str(image) if image and image.exists() else None,
         )
@@ -278,7 +280,7 @@ class ChannelSession:
         """
         self.catalog = self.show.apply(self.base_catalog, self.now())
         self.gate = Gate(self.catalog)
-        self.writer = TemplateScriptWriter(self.catalog, seed=self.config.seed)
+        self.writer = TemplateScriptWriter(self.catalog, seed=self.config.seed, now=lambda: self.now())
         taken = self.queue.withdraw(lambda h: h.speech.source is Source.SCRIPT)
         ids = [h.speech.source_id for h in taken]
         if taken:
@@ -296,7 +298,17 @@ class ChannelSession:
     def update_catalog(self, catalog: Catalog, reason: str = "catalog changed") -> list[str]:
         """Sell from this catalog from the next sentence and the next frame on."""
         self.base_catalog = catalog
+        if self._show_scheduler is not None:
+            self._show_scheduler.plan(self.now())  # its sale windows, too
         return self.reschedule(f"{reason} (version {catalog.version[:12]})")
+
+    def boundaries(self, after: datetime, until: datetime) -> list[datetime]:
+        """Instants in (after, until] where what the host may say changes: flash sales, catalog sale windows."""
+        points = set(self.show.boundaries(after, until))
+        for p in self.base_catalog:
+            if p.sale_price is not None:
+                points |= {t for t in (p.sale_start, p.sale_end) if t is not None and after < t <= until}
+        return sorted(points)
 
     async def _watch_catalog(self) -> None:
         """Follow the store: a new catalog version is sold from the next sentence on."""
@@ -369,11 +381,10 @@ class ChannelSession:
         ]
         if self.catalog_scope is not None and self.store is not None:
             self._tasks.append(asyncio.create_task(self._watch_catalog(), name="catalog"))
-        if self.config.show.flash_sales:
-            from livehost.scheduler import ShowScheduler
+        from livehost.scheduler import ShowScheduler
 
-            self._show_scheduler = ShowScheduler(self)
-            self._show_scheduler.start()
+        self._show_scheduler = ShowScheduler(self)
+        self._show_scheduler.start()
         await self.output.start()
         self.pipeline.start()
         ticker = None

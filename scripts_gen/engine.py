@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +89,11 @@ def _offset(*parts: object) -> int:
 class TemplateScriptWriter:
     """Deterministic selling talk from the catalog.  ``sentences(sku)`` never ends."""
 
-    def __init__(self, catalog: Catalog, *, seed: int = 0, templates_dir: Path | None = None) -> None:
+    def __init__(self, catalog: Catalog, *, seed: int = 0, templates_dir: Path | None = None,
+                 now: Callable[[], datetime] | None = None) -> None:
         self.catalog = catalog
         self.seed = seed
+        self.now = now or (lambda: datetime.now(timezone.utc))  # the channel's clock: sale windows follow it
         self.env = make_environment(templates_dir or TEMPLATES_DIR)
         self._cache: dict[tuple[str, str, str], list[str]] = {}
 
@@ -141,6 +144,7 @@ class TemplateScriptWriter:
 
     def _context(self, product: Product) -> dict[str, Any]:
         lang = product.lang
+        now = self.now()
         return {
             "lang": lang,
             "sku": product.sku,
@@ -148,8 +152,8 @@ class TemplateScriptWriter:
             "brand": product.brand,
             "category": product.category,
             "scenes": list(product.tags),
-            "on_sale": product.on_sale,
-            "price": spoken_money(product.effective_price, product.currency, lang),
+            "on_sale": product.sale_active(now),
+            "price": spoken_money(product.price_at(now), product.currency, lang),
             "list_price": spoken_money(product.price, product.currency, lang),
             "kind": "",
             "point": "",
@@ -158,7 +162,7 @@ class TemplateScriptWriter:
         }
 
     def _variants(self, product: Product, segment: str, key: str, extra: dict[str, Any]) -> list[str]:
-        cache_key = (product.sku, segment, key)
+        cache_key = (product.sku, segment, key, product.price_at(self.now()))  # a sale starting or ending changes the talk
         if cache_key not in self._cache:
             template = self.env.get_template(f"{product.lang}/{segment}.j2")
             rendered = template.render(**{**self._context(product), **extra})

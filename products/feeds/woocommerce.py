@@ -87,7 +87,7 @@ async def fetch_woocommerce(
     else:
         credentials = {"consumer_key": consumer_key, "consumer_secret": consumer_secret}
     async with client_session(session) as http:
-        url = api.update_query(credentials, status="publish")
+        url = api.update_query({**credentials, "status": "publish"})
         products = await _pages(http, url, per_page, max_pages, fetch_kwargs)
         limit = asyncio.Semaphore(VARIATION_CONCURRENCY)
 

@@ -1,0 +1,145 @@
+"""A channel on a virtual clock (its own media time): price changes and flash sales reach speech on time."""
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from livehost.audit import read_audit
+from livehost.config import build_config
+from livehost.session import ChannelSession
+from livehost.store import Store
+from products.catalog import load_catalog
+from streaming.tts.base import Phone, TtsBackend, Utterance
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+SENTENCE_S = 1.0
+
+
+class FixedTts(TtsBackend):
+    """Every sentence is one second of a tone, with one open-mouth phone."""
+
+    name = "fixed"
+
+    def synthesize(self, text, lang):
+        n = int(SENTENCE_S * 48000)
+        pcm = np.where(np.arange(n) % 40 < 20, 6000, -6000).astype(np.int16)
+        return Utterance(pcm, (Phone("a", 0, n),))
+
+
+def _write_catalog(path, tote_price="18.00"):
+    products = [
+        {"sku": "TOTE", "title": "canvas tote bag", "lang": "en", "price": tote_price, "currency": "USD", "stock": 50,
+         "selling_points": ["machine washable"], "tags": ["grocery runs"]},
+        {"sku": "MAT", "title": "yoga mat", "lang": "en", "price": "29.99", "currency": "USD", "stock": 50,
+         "selling_points": ["non-slip surface"], "tags": ["home workouts"]},
+    ]
+    path.write_text(json.dumps({"products": products}))
+    return path
+
+
+def _session(tmp_path, store, **show):
+    config = build_config({
+        "id": "show", "catalog": str(_write_catalog(tmp_path / "catalog.json")), "size": "160x288",
+        "sentences_per_product": 5, "voice": {"engine": "espeak"}, "show": show,
+        "output": {"url": str(tmp_path / "out.flv"), "realtime": False},
+    })
+    session = ChannelSession(config, store, tts=FixedTts())
+    session.now = lambda: T0 + timedelta(seconds=session.clock.seconds(session.clock.frame_pts(session._next_index)))
+    return session
+
+
+class At:
+    """Calls ``action`` once, on the first frame at or after virtual time ``when``."""
+
+    def __init__(self, session, when, action):
+        self.session, self.when, self.action, self.done_at = session, when, action, None
+
+    def on_frame(self, stage, frame):
+        if stage == "encode" and self.done_at is None and self.session.now() >= self.when:
+            self.done_at = self.session.now()
+            self.action()
+
+
+def _entries(store, channel):
+    return [e for e in read_audit(store.sync(), channel) if not e.cut]
+
+
+def _t(e):
+    return e.pts_start / 48000
+
+
+async def test_price_change_is_spoken_from_the_next_sentence(tmp_path, livehost_home):
+    store = Store()
+    session = _session(tmp_path, store)
+    new_catalog = load_catalog(_write_catalog(tmp_path / "new.json", tote_price="16.00"))
+    change = At(session, T0 + timedelta(seconds=2.5), lambda: session.update_catalog(new_catalog))
+    session.pipeline.stages[-1]._observers.append(change)
+    await session.run(duration=24)
+    entries = _entries(store, "show")
+    store.close()
+
+    changed = (change.done_at - T0).total_seconds()
+    tote = [e for e in entries if e.source_id.startswith("TOTE:")]
+    old = [e for e in tote if "18 dollars" in e.text]
+    new = [e for e in tote if "16 dollars" in e.text]
+    assert new, "the new price was never spoken"
+    # only a sentence already on air when the change was stored may carry the old price
+    assert all(_t(e) < changed for e in old), [(round(_t(e), 2), e.text) for e in old]
+    assert all(_t(e) > changed for e in new)
+    # the talk went on where it was: no sentence of the turn repeated or skipped
+    ids = [e.source_id for e in entries]
+    assert ids[:5] == [f"TOTE:0:{i}" for i in range(5)], ids
+    assert len(ids) == len(set(ids))
+
+
+async def test_flash_sale_starts_and_ends_on_time(tmp_path, livehost_home):
+    store = Store()
+    start, end = T0 + timedelta(seconds=7), T0 + timedelta(seconds=14)
+    session = _session(tmp_path, store, flash_sales=[{"sku": "TOTE", "price": "12.50", "start": start.isoformat(),
+                                                      "end": end.isoformat()}])
+    boundaries = session.show.boundaries(T0, T0 + timedelta(minutes=1))
+    assert boundaries == [start, end]
+    for when in boundaries:  # what the ShowScheduler does on the wall clock
+        session.pipeline.stages[-1]._observers.append(At(session, when, lambda: session.reschedule("flash boundary")))
+    await session.run(duration=22)
+    entries = _entries(store, "show")
+    store.close()
+
+    def sku(e):
+        return e.source_id.split(":")[0]
+
+    s, e_ = 7.0, 14.0
+    # the sentence on air at a boundary (it may start on the boundary's own frame) is finished first
+    during = [e for e in entries if s < _t(e) <= e_]
+    assert during and all(sku(e) == "TOTE" for e in during), [(round(_t(e), 2), e.source_id) for e in during]
+    # on time: the first flash sentence starts when the sentence on air at 7 s ends
+    assert _t(during[0]) - s <= SENTENCE_S + 0.1
+    prices = [e.text for e in during if "dollars" in e.text]
+    assert prices and all("12.50 dollars" in t for t in prices), prices
+    after = [e for e in entries if _t(e) > e_]
+    assert after and sku(after[0]) == "MAT" and _t(after[0]) - e_ <= SENTENCE_S + 0.1
+    assert not any("12.50" in e.text for e in after)
+    before = [e for e in entries if _t(e) <= s]
+    assert not any("12.50" in e.text for e in before)
+
+
+async def test_show_scheduler_fires_flash_sale_boundaries_on_the_wall_clock(tmp_path, livehost_home):
+    store = Store()
+    now = datetime.now(timezone.utc)
+    start, end = now + timedelta(seconds=2), now + timedelta(seconds=4)
+    session = _session(tmp_path, store, flash_sales=[{"sku": "MAT", "price": "19.99", "start": start.isoformat(),
+                                                      "end": end.isoformat()}])
+    session.now = lambda: datetime.now(timezone.utc)
+    session.encode.realtime = True  # paced: media time follows the wall clock
+    fired = []
+    original = session.reschedule
+    session.reschedule = lambda reason: (fired.append((datetime.now(timezone.utc), reason)), original(reason))[1]
+    await session.run(duration=6)
+    store.close()
+    assert [r for _, r in fired] == ["flash sale MAT at 19.99 on", f"sale window boundary at {end.isoformat()}"]
+    (started, _), (ended, _) = fired
+    assert start <= started < end <= ended  # in order, never early
