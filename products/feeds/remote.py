@@ -10,6 +10,7 @@ without leaking credentials that sit in the URL.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 from collections.abc import AsyncIterator
@@ -41,6 +42,11 @@ def mask_secrets(text: str) -> str:
     """
     text = _SECRET_PARAM.sub(r"\g<name>***", text)
     return _USERINFO.sub(r"\g<scheme>:***@", text)
+
+
+def basic_auth_header(login: str, password: str) -> str:
+    """The ``Authorization`` header value for HTTP Basic auth (UTF-8)."""
+    return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
 
 
 class FetchError(FeedError):
@@ -133,6 +139,8 @@ async def fetch(
     a body larger than ``max_bytes`` fails at once, naming the cap.
     """
     send = dict(headers or {})
+    if auth is not None:  # as a header: aiohttp deprecates its auth= argument (dropped on cross-origin redirects either way)
+        send["Authorization"] = auth.encode()
     if etag:
         send["If-None-Match"] = etag
     if last_modified:
@@ -146,7 +154,7 @@ async def fetch(
             wait = None
             status = None
             try:
-                async with http.get(url, headers=send, auth=auth, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+                async with http.get(url, headers=send, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
                     status = resp.status
                     if status == 304 or 200 <= status < 300:
                         body = None if status == 304 else await _read_capped(resp, max_bytes, shown)

@@ -34,7 +34,7 @@ import aiohttp
 from yarl import URL
 
 from products.feeds.base import FeedError, FeedItem
-from products.feeds.remote import client_session, fetch, mask_secrets
+from products.feeds.remote import basic_auth_header, client_session, fetch, mask_secrets
 from products.feeds.shopify import html_to_text, image_list, make_item, roll_up_variants, split_tags, stock_count
 
 #: How many products' variations are fetched at the same time.
@@ -83,7 +83,8 @@ async def fetch_woocommerce(
     api = URL(site_url.rstrip("/") + "/wp-json/wc/v3/products")
     credentials = {}
     if api.scheme == "https":
-        fetch_kwargs["auth"] = aiohttp.BasicAuth(consumer_key, consumer_secret)
+        fetch_kwargs["headers"] = {**(fetch_kwargs.get("headers") or {}),
+                                   "Authorization": basic_auth_header(consumer_key, consumer_secret)}
     else:
         credentials = {"consumer_key": consumer_key, "consumer_secret": consumer_secret}
     async with client_session(session) as http:

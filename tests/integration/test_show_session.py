@@ -41,9 +41,9 @@ def _write_catalog(path, tote_price="18.00"):
     return path
 
 
-def _session(tmp_path, store, **show):
+def _session(tmp_path, store, catalog=None, **show):
     config = build_config({
-        "id": "show", "catalog": str(_write_catalog(tmp_path / "catalog.json")), "size": "160x288",
+        "id": "show", "catalog": catalog or str(_write_catalog(tmp_path / "catalog.json")), "size": "160x288",
         "sentences_per_product": 5, "voice": {"engine": "espeak"}, "show": show,
         "output": {"url": str(tmp_path / "out.flv"), "realtime": False},
     })
@@ -143,3 +143,28 @@ async def test_show_scheduler_fires_flash_sale_boundaries_on_the_wall_clock(tmp_
     assert [r for _, r in fired] == ["flash sale MAT at 19.99 on", f"sale window boundary at {end.isoformat()}"]
     (started, _), (ended, _) = fired
     assert start <= started < end <= ended  # in order, never early
+
+
+async def test_channel_follows_catalog_versions_imported_into_the_store(tmp_path, livehost_home):
+    from products.catalog import json_items
+    from products.feeds.base import validate_items
+    from products.store import CatalogStore
+
+    store = Store()
+    cs = CatalogStore(store.sync(), "show")
+
+    def import_file(path):
+        doc = json.loads(path.read_text())
+        return cs.import_products(validate_items(json_items(doc)), source=str(path), format="json")
+
+    import_file(_write_catalog(tmp_path / "v1.json"))
+    session = _session(tmp_path, store, catalog="store")
+    assert session.catalog_scope == "show"
+    changed = At(session, T0 + timedelta(seconds=2.5), lambda: import_file(_write_catalog(tmp_path / "v2.json", "16.00")))
+    session.pipeline.stages[-1]._observers.append(changed)
+    await session.run(duration=14)
+    entries = _entries(store, "show")
+    store.close()
+    assert session.base_catalog["TOTE"].price == 16
+    said = " ".join(e.text for e in entries if _t(e) > (changed.done_at - T0).total_seconds() + SENTENCE_S)
+    assert "16 dollars" in said and "18 dollars" not in said
