@@ -38,6 +38,10 @@ async def _run_demo(config: ChannelConfig, duration: float | None, quiet: bool) 
     store = Store()
     print(f"livehost: channel {config.id!r} -> {config.output.url}  ({config.size} @ {config.fps} fps, store: {store.description})", flush=True)
     session = ChannelSession(config, store)
+    from livehost.scheduler import FeedScheduler
+
+    feeds = FeedScheduler.for_store(store)
+    feeds.start()  # scheduled catalog refreshes run while the channel is on air
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, session.request_stop)
@@ -66,6 +70,7 @@ async def _run_demo(config: ChannelConfig, duration: float | None, quiet: bool) 
         if reporter is not None:
             reporter.cancel()
             await asyncio.wait([reporter], timeout=1)
+        feeds.shutdown()
         store.close()
     print(
         f"livehost: stopped after {stats.media_seconds:.1f}s of media: {stats.frames_sent} frames sent, "
@@ -110,6 +115,8 @@ def _catalog(args: argparse.Namespace) -> int:
             return asyncio.run(_catalog_import(cs, args))
         if args.catalog_command == "show":
             return _catalog_show(cs, args)
+        if args.catalog_command in ("schedule", "jobs", "unschedule"):
+            return _catalog_jobs(store, args)
         return _catalog_diff(cs, args)
     finally:
         store.close()
@@ -181,6 +188,47 @@ def _catalog_show(cs, args: argparse.Namespace) -> int:
     return 0
 
 
+def _catalog_jobs(store, args: argparse.Namespace) -> int:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from livehost.scheduler import FeedScheduler
+
+    feeds = FeedScheduler.for_store(store, scheduler_cls=BackgroundScheduler)
+    feeds.start(paused=True)  # paused: this command edits the stored jobs, the channel processes run them
+    try:
+        if args.catalog_command == "schedule":
+            from products.feeds.sources import is_url
+
+            if not is_url(args.source):  # the job may run from another directory
+                if not os.path.isfile(args.source):
+                    print(f"livehost: catalog schedule: SOURCE = {args.source!r}: no such file", file=sys.stderr)
+                    return 2
+                args.source = os.path.abspath(args.source)
+            try:
+                job = feeds.add(args.source, fmt=args.format, scope=args.channel or "shared",
+                                every_minutes=args.every, cron=args.cron, timezone_name=args.timezone)
+            except ValueError as e:
+                print(f"livehost: catalog schedule: {e}", file=sys.stderr)
+                return 2
+            print(json.dumps({"id": job}) if args.json else f"scheduled {job}: refresh {args.source}")
+        elif args.catalog_command == "unschedule":
+            try:
+                feeds.remove(args.job)
+            except Exception:  # noqa: BLE001 - apscheduler raises JobLookupError
+                print(f"livehost: catalog unschedule: no job {args.job!r}", file=sys.stderr)
+                return 2
+            print(f"removed {args.job}")
+        else:
+            jobs = feeds.jobs()
+            if args.json:
+                print(json.dumps(jobs, ensure_ascii=False))
+            for j in jobs if not args.json else []:
+                print(f"{j['id']}  {j['trigger']:<28} {j['scope']:<10} {j['source']}")
+        return 0
+    finally:
+        feeds.shutdown()
+
+
 def _catalog_diff(cs, args: argparse.Namespace) -> int:
     changes = cs.diff(args.old, args.new)
     if args.json:
@@ -230,7 +278,17 @@ def build_parser() -> argparse.ArgumentParser:
     cdiff = csub.add_parser("diff", help="what changed between the last two versions")
     cdiff.add_argument("--old", help="version id (default: the one before --new)")
     cdiff.add_argument("--new", help="version id (default: current)")
-    for sp in (ci, cshow, cdiff):
+    cs = csub.add_parser("schedule", help="refresh a feed on a schedule (kept in Redis; run by livehost channels)")
+    cs.add_argument("source", help="path or URL")
+    cs.add_argument("--format", default="auto", choices=["auto", "csv", "xlsx", "json", "gmc", "shopify", "woocommerce"])
+    when = cs.add_mutually_exclusive_group(required=True)
+    when.add_argument("--every", type=float, metavar="MINUTES", help="refresh interval in minutes")
+    when.add_argument("--cron", help="crontab expression, e.g. '*/15 * * * *'")
+    cs.add_argument("--timezone", default="Asia/Shanghai", help="time zone of --cron (default Asia/Shanghai)")
+    cj = csub.add_parser("jobs", help="the scheduled feed refreshes")
+    cu = csub.add_parser("unschedule", help="remove a scheduled refresh")
+    cu.add_argument("job", help="job id from `livehost catalog jobs`")
+    for sp in (ci, cshow, cdiff, cs, cj, cu):
         sp.add_argument("--channel", help="the channel's catalog (default: the shared one)")
         sp.add_argument("--json", action="store_true", help="one JSON document on stdout")
     return p
