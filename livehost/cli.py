@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     ci = csub.add_parser("import", help="import a catalog from a file or URL")
     ci.add_argument("source", help="path or URL")
     ci.add_argument("--format", default="auto", choices=["auto", "csv", "xlsx", "json", "gmc", "shopify", "woocommerce"])
-    ci.add_argument("--currency", default="CNY", help="currency of WooCommerce prices (default CNY)")
+    ci.add_argument("--currency", default="CNY", help="currency of Shopify and WooCommerce prices, which their feeds do not state (default CNY)")
     ci.add_argument("--force", action="store_true", help="accept a feed even if most of its items are rejected")
     cshow = csub.add_parser("show", help="the catalog selling now")
     cdiff = csub.add_parser("diff", help="what changed between the last two versions")

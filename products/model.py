@@ -126,7 +126,7 @@ class Variant(BaseModel):
     options: dict[str, str] = Field(default_factory=dict)  # {"颜色": "黑色", "size": "M"}
     price: Decimal | None = None  # None: the product's price
     sale_price: Decimal | None = None
-    stock: int = Field(ge=0)
+    stock: int | None = Field(default=None, ge=0)  # None: the source gives no count
 
     @field_validator("price", "sale_price", mode="before")
     @classmethod

@@ -97,17 +97,18 @@ def _retry_after(value: str | None) -> float | None:
         return None  # an HTTP date: keep to the backoff
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int, url: str) -> bytes:
+async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int, url: str, attempt: int) -> bytes:
+    """The body, failing (not retried) as soon as it is known to exceed ``max_bytes``."""
     length = resp.content_length
     if length is not None and length > max_bytes:
         raise FetchError(f"GET {url}: Content-Length {length} exceeds the size cap of {max_bytes} bytes",
-                         url=url, status=resp.status)
+                         url=url, status=resp.status, attempts=attempt)
     body = bytearray()
     async for chunk in resp.content.iter_chunked(1 << 16):
         body += chunk
         if len(body) > max_bytes:
             raise FetchError(f"GET {url}: more than {max_bytes} bytes arrived (the size cap); stopped reading",
-                             url=url, status=resp.status)
+                             url=url, status=resp.status, attempts=attempt)
     return bytes(body)
 
 
@@ -139,7 +140,7 @@ async def fetch(
     a body larger than ``max_bytes`` fails at once, naming the cap.
     """
     send = dict(headers or {})
-    if auth is not None:  # as a header: aiohttp deprecates its auth= argument (dropped on cross-origin redirects either way)
+    if auth is not None:  # as a header: aiohttp deprecates auth=; it drops the header on cross-origin redirects
         send["Authorization"] = auth.encode()
     if etag:
         send["If-None-Match"] = etag
@@ -157,7 +158,7 @@ async def fetch(
                 async with http.get(url, headers=send, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
                     status = resp.status
                     if status == 304 or 200 <= status < 300:
-                        body = None if status == 304 else await _read_capped(resp, max_bytes, shown)
+                        body = None if status == 304 else await _read_capped(resp, max_bytes, shown, attempt)
                         return Fetched(
                             url=str(resp.url), status=status, body=body, etag=resp.headers.get("ETag"),
                             last_modified=resp.headers.get("Last-Modified"), content_type=resp.content_type,

@@ -140,7 +140,9 @@ def image_list(data: dict[str, Any], sources: Iterable[str | None]) -> None:
         data["image"], data["images"] = srcs[0], srcs[1:]
 
 
-def make_item(data: dict[str, Any], index: int, issues: Iterable[tuple[str, Any, str]] = (), row: int | None = None) -> FeedItem:
+def make_item(
+    data: dict[str, Any], index: int, issues: Iterable[tuple[str, Any, str]] = (), row: int | None = None
+) -> FeedItem:
     """A FeedItem of ``data`` without its None values, with the reader's ``issues`` recorded."""
     item = FeedItem({k: v for k, v in data.items() if v is not None}, index, row)
     for issue in issues:
@@ -279,14 +281,16 @@ def read_shopify_products(
             "tags": split_tags(p.get("tags")),
             "currency": currency,
         }
-        images = sorted(p.get("images") or [], key=lambda img: img.get("position") or 0)
+        images = sorted((i for i in p.get("images") or [] if isinstance(i, dict)), key=lambda i: i.get("position") or 0)
         image_list(data, (img.get("src") for img in images))
         names = [str(o.get("name") if isinstance(o, dict) else o) for o in p.get("options") or []]
         raw_variants = [v for v in p.get("variants") or [] if isinstance(v, dict)]
         _attach_variants(data, [_json_variant(v, names) for v in raw_variants])
         available = [v["available"] for v in raw_variants if v.get("available") is not None]
-        if available:
-            data["availability"] = ("backorder" if data.get("stock") == 0 else "in_stock") if any(available) else "out_of_stock"
+        if available and not any(available):
+            data["availability"] = "out_of_stock"
+        elif available:  # Shopify sells it: with nothing counted in stock, that is a backorder
+            data["availability"] = "backorder" if data.get("stock") == 0 else "in_stock"
         status = _not_for_sale(p.get("status"), "Shopify")
         yield make_item(data, index, [status] if status else [])
 

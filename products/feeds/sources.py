@@ -66,7 +66,7 @@ def _json_kind(data) -> str:
     return "json"
 
 
-def _items_from_bytes(fmt: str, data: bytes, name: str) -> tuple[str, Iterator[FeedItem]]:
+def _items_from_bytes(fmt: str, data: bytes, name: str, currency: str = "CNY") -> tuple[str, Iterator[FeedItem]]:
     if fmt == "auto":
         fmt = sniff(name, data[:4096])
     if fmt == "csv":
@@ -88,7 +88,7 @@ def _items_from_bytes(fmt: str, data: bytes, name: str) -> tuple[str, Iterator[F
         if fmt == "shopify" and not stripped.startswith((b"{", b"[")):
             from products.feeds.shopify import read_shopify_csv
 
-            return fmt, read_shopify_csv(data, source_name=name)
+            return fmt, read_shopify_csv(data, source_name=name, currency=currency)
         try:
             doc = json.loads(data.decode("utf-8-sig"), parse_float=Decimal)
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -98,11 +98,11 @@ def _items_from_bytes(fmt: str, data: bytes, name: str) -> tuple[str, Iterator[F
         if kind == "shopify":
             from products.feeds.shopify import read_shopify_products
 
-            return kind, read_shopify_products(products, source_name=name)
+            return kind, read_shopify_products(products, source_name=name, currency=currency)
         if kind == "woocommerce":
             from products.feeds.woocommerce import read_woocommerce
 
-            return kind, read_woocommerce(products, source_name=name)
+            return kind, read_woocommerce(products, source_name=name, currency=currency)
         from products.catalog import CatalogError, json_items
 
         try:
@@ -138,7 +138,7 @@ async def open_source(source: str, fmt: str = "auto", *, etag: str | None = None
                 return Opened("gmc", _stream_file(path, read_gmc_xml))  # large XML feeds stream from disk
         if fmt == "woocommerce":
             raise FeedError("--format woocommerce needs the site URL (https://shop.example/)")
-        got, items = _items_from_bytes(fmt, path.read_bytes(), str(path))
+        got, items = _items_from_bytes(fmt, path.read_bytes(), str(path), currency)
         return Opened(got, items)
 
     from products.feeds import remote
@@ -158,11 +158,11 @@ async def open_source(source: str, fmt: str = "auto", *, etag: str | None = None
 
         store = url.removesuffix("/products.json")
         products = await fetch_shopify_json(store)
-        return Opened("shopify", read_shopify_products(products, source_name=url))
+        return Opened("shopify", read_shopify_products(products, source_name=url, currency=currency))
     fetched = await remote.fetch(url, etag=etag, last_modified=last_modified)
     if fetched.not_modified:
         return Opened(fmt, iter(()), fetched.etag, fetched.last_modified, not_modified=True)
-    got, items = _items_from_bytes(fmt, fetched.body or b"", url)
+    got, items = _items_from_bytes(fmt, fetched.body or b"", url, currency)
     return Opened(got, items, fetched.etag, fetched.last_modified)
 
 

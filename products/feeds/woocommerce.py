@@ -81,7 +81,7 @@ async def fetch_woocommerce(
     :func:`~products.feeds.remote.fetch`.
     """
     api = URL(site_url.rstrip("/") + "/wp-json/wc/v3/products")
-    credentials = {}
+    credentials: dict[str, str] = {}
     if api.scheme == "https":
         fetch_kwargs["headers"] = {**(fetch_kwargs.get("headers") or {}),
                                    "Authorization": basic_auth_header(consumer_key, consumer_secret)}
@@ -94,10 +94,11 @@ async def fetch_woocommerce(
 
         async def attach(product: dict) -> None:
             async with limit:
-                url = api.joinpath(str(product["id"]), "variations").update_query(credentials)
-                product["_variations"] = await _pages(http, url, per_page, max_pages, fetch_kwargs)
+                variations = api.joinpath(str(product["id"]), "variations").update_query(credentials)
+                product["_variations"] = await _pages(http, variations, per_page, max_pages, fetch_kwargs)
 
-        tasks = [asyncio.ensure_future(attach(p)) for p in products if isinstance(p, dict) and p.get("type") == "variable"]
+        variable = [p for p in products if isinstance(p, dict) and p.get("type") == "variable" and p.get("id") is not None]
+        tasks = [asyncio.ensure_future(attach(p)) for p in variable]
         try:
             await asyncio.gather(*tasks)
         finally:  # one failed: stop the others before the session closes
@@ -169,7 +170,9 @@ def read_woocommerce(
             "stock": _stock(p),
         }
         image_list(data, (img.get("src") for img in p.get("images") or [] if isinstance(img, dict)))
-        variations = [v for v in p.get("_variations") or [] if isinstance(v, dict) and v.get("status", "publish") == "publish"]
+        variations = [
+            v for v in p.get("_variations") or [] if isinstance(v, dict) and v.get("status", "publish") == "publish"
+        ]
         if p.get("type") == "variable" and variations:
             data["variants"] = [_variant(v, sku) for v in variations]
             own_count = data["stock"] if p.get("manage_stock") else None

@@ -295,7 +295,8 @@ async def test_woocommerce_https_basic_auth_pages_and_variations(serve, tls):
     assert (mug.price, mug.sale_price, mug.stock, mug.availability) == (Decimal("49.00"), Decimal("39.00"), 20, "in_stock")
     assert (mug.sale_start.isoformat(), mug.sale_end.isoformat()) == ("2026-11-20T00:00:00+00:00", "2026-11-30T23:59:59+00:00")
     assert mug.specs == {"Material": "Stoneware", "Colour": "Blue, Sand"} and mug.currency == "CNY"
-    assert (mug.image, mug.images, mug.url) == ("https://shop.example/mug.jpg", ["https://shop.example/mug-2.jpg"], "https://shop.example/product/mug/")
+    assert (mug.image, mug.images) == ("https://shop.example/mug.jpg", ["https://shop.example/mug-2.jpg"])
+    assert mug.url == "https://shop.example/product/mug/"
     tee = catalog["TEE"]
     assert tee.description == "Organic cotton." and tee.specs == {}
     assert [(v.id, v.options, v.price, v.sale_price, v.stock) for v in tee.variants] == [
@@ -311,7 +312,8 @@ async def test_woocommerce_https_basic_auth_pages_and_variations(serve, tls):
 
 async def test_woocommerce_http_uses_query_keys_and_masks_them(serve):
     seen = []
-    base = await serve(_woo_app(seen, lambda r: (r.query.get("consumer_key"), r.query.get("consumer_secret")) == (KEY, SECRET)))
+    keys_in_query = lambda r: (r.query.get("consumer_key"), r.query.get("consumer_secret")) == (KEY, SECRET)  # noqa: E731
+    base = await serve(_woo_app(seen, keys_in_query))
     products = await fetch_woocommerce(base + "/", KEY, SECRET, per_page=2, backoff=0.01)
     assert len(products) == 4 and len(products[1]["_variations"]) == 3
     assert all(q["consumer_key"] == KEY for _, q in seen)
@@ -327,9 +329,12 @@ def test_woocommerce_reader_rejections():
          "date_on_sale_from_gmt": "next week", "stock_status": "discontinued"},
         {"id": 2, "sku": "B", "name": "Vase", "regular_price": "30.00", "status": "draft"},
         {"id": 3, "sku": "C", "name": "Bowl", "regular_price": "30.00", "sale_price": "35.00"},
+        {"id": 4, "sku": "D", "name": "Cup", "regular_price": "10.00", "manage_stock": False, "stock_quantity": 5,
+         "stock_status": "instock"},
     ]
     catalog = build_catalog(read_woocommerce(products, currency="eur"))
-    assert len(catalog) == 0
+    cup = catalog["D"]
+    assert (cup.stock, cup.availability, cup.currency) == (None, "in_stock", "EUR")  # unmanaged: the count means nothing
     assert [(r.sku, r.field, r.value, r.reason) for r in catalog.rejected] == [
         ("A", "sale_start", "next week", "not an ISO 8601 date"),
         ("A", "availability", "discontinued", "unknown stock_status (expected instock, outofstock, onbackorder)"),
