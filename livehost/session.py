@@ -210,6 +210,9 @@ class ChannelSession:
         while True:
             await self.queue.wait_room(Source.SCRIPT)
             before = self._cursor
+            if not self.show.on_air(self.now()):
+                await self.queue.wait_changed(timeout=1.0)  # off air: the host is silent, the picture idles
+                continue
             line = self._next_line()  # decided only once there is room: a reschedule cannot race it
             if line is None:
                 if not idle_logged:
