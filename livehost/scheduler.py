@@ -67,7 +67,7 @@ class ShowScheduler:
     def fire(self, at: datetime) -> None:
         self._planned.discard(at)
         flash = self.session.show.flash_at(at)
-        reason = f"flash sale {flash.sku} at {flash.price} on" if flash else f"sale window boundary at {at.isoformat()}"
+        reason = f"flash sale {flash.sku} at {flash.price} on" if flash else f"run-of-show change at {at.isoformat()}"
         self.session.reschedule(reason)
 
 

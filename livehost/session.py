@@ -295,6 +295,7 @@ class ChannelSession:
             gone = set(ids)
             self.planned = deque((i for i in self.planned if i not in gone), maxlen=self.planned.maxlen)
         self.render.refresh_card()
+        self.queue.poke()
         log.info("channel %s: %s; %d queued sentences rewritten", self.config.id, reason, len(ids))
         return ids
 
@@ -368,7 +369,7 @@ class ChannelSession:
     async def _wait_first_speech(self, timeout: float = 30.0) -> None:
         """Let the first sentence be synthesized before the clock starts, so the show opens talking."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.show.on_air(self.now()):
             head = self.queue.peek()
             if head is not None and (head.audio is not None or head.error is not None):
                 return

@@ -171,8 +171,16 @@ class RunOfShow:
         return None
 
     def boundaries(self, after: datetime, until: datetime) -> list[datetime]:
-        """Every instant in (after, until] where a flash sale starts or ends."""
+        """Every instant in (after, until] where a flash sale or an on-air window starts or ends."""
         points = {p for f in self.config.flash_sales for p in f.boundaries(after, until, self.tz)}
+        day = after.astimezone(self.tz).date() - timedelta(days=1)
+        while datetime.combine(day, time(0), self.tz) <= until:
+            for w in self.config.on_air:
+                for t in (w.start, w.end):
+                    point = datetime.combine(day, _clock_time(t), self.tz)
+                    if after < point <= until:
+                        points.add(point)
+            day += timedelta(days=1)
         return sorted(points)
 
     def apply(self, catalog: Catalog, now: datetime) -> Catalog:

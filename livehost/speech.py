@@ -169,6 +169,10 @@ class SpeechQueue:
     def mark_synthesized(self) -> None:
         self._notify()
 
+    def poke(self) -> None:
+        """Wake whoever waits on the queue (the script writer, after a run-of-show change)."""
+        self._notify()
+
     async def wait_changed(self, timeout: float | None = None) -> None:
         """Return when the queue changed (or after ``timeout`` seconds)."""
         try:

@@ -140,7 +140,7 @@ async def test_show_scheduler_fires_flash_sale_boundaries_on_the_wall_clock(tmp_
     session.reschedule = lambda reason: (fired.append((datetime.now(timezone.utc), reason)), original(reason))[1]
     await session.run(duration=6)
     store.close()
-    assert [r for _, r in fired] == ["flash sale MAT at 19.99 on", f"sale window boundary at {end.isoformat()}"]
+    assert [r for _, r in fired] == ["flash sale MAT at 19.99 on", f"run-of-show change at {end.isoformat()}"]
     (started, _), (ended, _) = fired
     assert start <= started < end <= ended  # in order, never early
 
@@ -168,3 +168,20 @@ async def test_channel_follows_catalog_versions_imported_into_the_store(tmp_path
     assert session.base_catalog["TOTE"].price == 16
     said = " ".join(e.text for e in entries if _t(e) > (changed.done_at - T0).total_seconds() + SENTENCE_S)
     assert "16 dollars" in said and "18 dollars" not in said
+
+
+async def test_host_is_silent_outside_the_on_air_window(tmp_path, livehost_home):
+    store = Store()
+    # T0 is 20:00 in Shanghai; the channel starts at 20:00:50 and the window opens at 20:01, 10 s in
+    session = _session(tmp_path, store, timezone="Asia/Shanghai", on_air=[{"start": "20:01", "end": "21:00"}])
+    start = T0 + timedelta(seconds=50)
+    session.now = lambda: start + timedelta(seconds=session.clock.seconds(session.clock.frame_pts(session._next_index)))
+    opens = session.boundaries(start, start + timedelta(seconds=60))
+    assert opens == [T0 + timedelta(seconds=60)]
+    session.pipeline.stages[-1]._observers.append(At(session, opens[0], lambda: session.reschedule("on air")))
+    stats = await session.run(duration=20)
+    entries = _entries(store, "show")
+    store.close()
+    assert stats.frames_sent == 20 * 25, "the picture goes on while the host is off air"
+    assert entries, "the host never started talking when the window opened"
+    assert min(_t(e) for e in entries) >= 10.0
