@@ -87,8 +87,11 @@ def validate_items(items: Iterable[FeedItem]) -> Iterator[Product | list[Rejecte
         try:
             product = Product.model_validate(data)
         except ValidationError as exc:
+            flagged = {f for f, _v, _r in item.issues}
             for err in exc.errors():
                 loc = tuple(err["loc"])
+                if loc and loc[0] in flagged and err["type"] == "missing":
+                    continue  # the reader already reported this field, with its value
                 problems.append(RejectedItem(
                     item.index, sku, ".".join(str(p) for p in loc), _value_at(data, loc) if loc else None,
                     _reason(err), item.row,

@@ -1,0 +1,423 @@
+"""Merchant spreadsheets (CSV and XLSX) as feed items.
+
+:func:`read_csv` and :func:`read_xlsx` map a sheet's columns to
+:class:`~products.model.Product` field names and hand over the cells as
+strings; :func:`~products.feeds.base.build_catalog` validates them.  The
+reader itself only rejects what it can already tell is wrong (a price that
+is not a number, a stock of ``12.5``, an unknown availability word), with
+the row number the merchant sees in the sheet.
+
+Reading
+    CSV: UTF-8 (with or without BOM), else GB18030/GBK as Excel writes it
+    in China; comma, tab or semicolon, whichever the header line uses most.
+    XLSX: the first worksheet, cached formula results; numeric cells become
+    text without float artefacts (``59.9``, ``120``), dates ISO 8601 text.
+    The header is the first non-empty row that names an id, a title and a
+    price column (a title line above it, e.g. ``2026双11商品清单``, is
+    skipped).  Empty rows are skipped, unknown columns ignored, cells
+    stripped, empty cells leave the field out.  ``FeedItem.row`` is the
+    sheet's row number (header row 1 in the usual layout, first data row 2).
+
+Columns (names compared after NFKC, trimming, lower-casing and removing
+spaces, underscores and leading ``*``; so ``ＳＫＵ``, ``Product_ID`` and
+``*商品名称`` match):
+
+=================  =========================================================
+sku (required)     商品编码 商品ID 货号 商家编码 SKU id "product id"
+title (required)   商品名称 商品标题 名称 标题 title name "product name"
+price (required)   价格 原价 售价 吊牌价 price "regular price" "list price"
+sale_price         促销价 活动价 折扣价 现价 "sale price" "discount price"
+sale_start/_end    活动开始时间 活动结束时间 "sale start" "sale end"
+currency           币种 货币 currency.  Without one, a price cell's symbol or
+                   code decides (``¥59``, ``59元``, ``$19.99``, ``19.99 USD``),
+                   else CNY when the title is Chinese.
+stock              库存 库存数量 数量 stock inventory qty quantity
+availability       availability 库存状态: 有货/在售/现货, 缺货/售罄/无货, 预售,
+                   in stock, out of stock, sold out, preorder, backorder
+brand, category    品牌 brand; 类目 分类 商品类目 category type
+description        描述 商品描述 详情 description
+selling_points     卖点 商品卖点 "selling points" highlights; one cell split
+                   on new lines and ``;；|｜`` (``、`` stays inside a point)
+image, images      主图 图片 图片链接 image "image link" "image url";
+                   附图 "additional images" (split like selling points)
+url                链接 商品链接 link url
+tags               标签 tags, split on ``,，;；|｜``
+kind               合规类型 品类性质 kind compliance: general/普通, food/食品,
+                   cosmetics/化妆品, medical_device/医疗器械, children/儿童用品,
+                   supplement/保健食品, alcohol/酒类
+lang               语言 lang language
+specs              one column per spec, ``规格:颜色``, ``spec:color``,
+                   ``参数-材质`` (prefix 规格/参数/spec/specs, then ``:：-.``),
+                   and/or one 规格/参数/spec/specs column holding
+                   ``容量:500ml;材质:304不锈钢`` (full-width ``：；`` too)
+=================  =========================================================
+
+Variants: with a 父SKU / 款号 / "item group id" / "parent sku" / group
+column, the rows sharing a value form one product whose sku is that value.
+Its other fields come from the group's first row (whose row number the item
+keeps); every row becomes a variant: id from the row's sku, options from
+颜色/color/colour, 尺码/size and 规格值/variant (keyed by the header as
+written), its own price, sale price and stock.  The product's price is the
+lowest variant price, its stock the sum of the variant stocks when all are
+given.  Rows with an empty group cell stay products of their own.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
+
+from products.feeds.base import FeedError, FeedItem, guess_lang
+
+_ALIASES = {  # field -> header names; currency comes before the money fields that may disagree with it
+    "sku": ("商品编码", "商品ID", "货号", "商家编码", "SKU", "id", "product id"),
+    "title": ("商品名称", "商品标题", "名称", "标题", "title", "name", "product name"),
+    "brand": ("品牌", "brand"),
+    "category": ("类目", "分类", "商品类目", "category", "type"),
+    "description": ("描述", "商品描述", "详情", "description"),
+    "selling_points": ("卖点", "商品卖点", "selling points", "highlights"),
+    "currency": ("币种", "货币", "currency"),
+    "price": ("价格", "原价", "售价", "吊牌价", "price", "regular price", "list price"),
+    "sale_price": ("促销价", "活动价", "折扣价", "现价", "sale price", "discount price"),
+    "sale_start": ("活动开始时间", "sale start"),
+    "sale_end": ("活动结束时间", "sale end"),
+    "stock": ("库存", "库存数量", "数量", "stock", "inventory", "qty", "quantity"),
+    "availability": ("库存状态", "availability"),
+    "image": ("主图", "图片", "图片链接", "image", "image link", "image url"),
+    "images": ("附图", "additional images"),
+    "url": ("链接", "商品链接", "link", "url"),
+    "tags": ("标签", "tags"),
+    "kind": ("合规类型", "品类性质", "kind", "compliance"),
+    "lang": ("语言", "lang", "language"),
+    "specs": ("规格", "参数", "spec", "specs"),
+    "_group": ("父SKU", "款号", "item group id", "parent sku", "group"),
+    "_option": ("颜色", "color", "colour", "尺码", "size", "规格值", "variant"),
+}
+_REQUIRED = ("sku", "title", "price")
+_HEADER_SCAN = 10  # non-empty rows searched for the header
+_PER_VARIANT = ("price", "sale_price", "stock")  # taken from each row of a variant group
+
+_SPEC_COLUMN = re.compile(r"^(?:规格|参数|specs?)\s*[:.\-]\s*(\S.*)$", re.IGNORECASE)
+_LIST_SEP = re.compile(r"[\r\n;；|｜]+")
+_TAG_SEP = re.compile(r"[,，;；|｜]+")
+_PAIR_SEP = re.compile(r"\s*[:：]\s*")
+_MONEY = re.compile(r"^([^\d.+-]*?)\s*([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+)\s*(\D*?)$")
+_CURRENCY = {
+    "¥": "CNY", "元": "CNY", "人民币": "CNY", "RMB": "CNY", "CNY": "CNY",
+    "$": "USD", "US$": "USD", "美元": "USD", "USD": "USD", "HK$": "HKD", "港币": "HKD", "HKD": "HKD",
+    "€": "EUR", "EUR": "EUR", "£": "GBP", "GBP": "GBP", "JPY": "JPY", "日元": "JPY",
+}
+_AVAILABILITY = {
+    **dict.fromkeys(("有货", "在售", "现货", "instock", "available"), "in_stock"),
+    **dict.fromkeys(("缺货", "售罄", "无货", "outofstock", "soldout"), "out_of_stock"),
+    **dict.fromkeys(("预售", "preorder", "pre-order"), "preorder"),
+    **dict.fromkeys(("backorder", "back-order"), "backorder"),
+}
+_KINDS = {
+    **dict.fromkeys(("general", "普通"), "general"),
+    **dict.fromkeys(("food", "食品"), "food"),
+    **dict.fromkeys(("cosmetics", "化妆品"), "cosmetics"),
+    **dict.fromkeys(("medicaldevice", "medical-device", "医疗器械"), "medical_device"),
+    **dict.fromkeys(("children", "儿童用品"), "children"),
+    **dict.fromkeys(("supplement", "保健食品"), "supplement"),
+    **dict.fromkeys(("alcohol", "酒类"), "alcohol"),
+}
+
+
+def _norm(text: str) -> str:
+    """Comparable form of a header or a vocabulary word: NFKC, trimmed, lower case, no spaces/underscores."""
+    text = unicodedata.normalize("NFKC", text).strip().lstrip("*").lower()
+    return re.sub(r"[\s_]+", "", text)
+
+
+_FIELD_OF = {_norm(alias): name for name, aliases in _ALIASES.items() for alias in aliases}
+
+
+# --------------------------------------------------------------------------- public readers
+
+
+def read_csv(data: bytes, *, source: str = "") -> Iterator[FeedItem]:
+    """Feed items from CSV bytes (see the module docstring for encodings and columns).
+
+    Raises :class:`FeedError` right away when the bytes are not UTF-8 or
+    GB18030 text or when no header row names an id, a title and a price.
+    """
+    where = source or "CSV"
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            raise FeedError(
+                f"{where}: cannot decode byte {data[exc.start:exc.start + 1]!r} at offset {exc.start}: "
+                "the file is neither UTF-8 nor GBK/GB18030 text; save it as CSV UTF-8"
+            ) from None
+    try:
+        rows = list(enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)), start=1))
+    except csv.Error as exc:
+        raise FeedError(f"{where}: not a readable CSV file ({exc})") from None
+    return _items(rows, where)
+
+
+def read_xlsx(data: bytes, *, source: str = "") -> Iterator[FeedItem]:
+    """Feed items from the first worksheet of an XLSX workbook (see the module docstring).
+
+    Raises :class:`FeedError` right away for a file openpyxl cannot read and,
+    as :func:`read_csv`, for a sheet without a usable header row.
+    """
+    import openpyxl
+
+    where = source or "XLSX"
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # zipfile, XML and openpyxl errors alike: the workbook is unusable
+        raise FeedError(
+            f"{where}: not a readable .xlsx workbook ({type(exc).__name__}: {exc}); save it again as .xlsx"
+        ) from None
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # some exporters write a wrong sheet size; read every stored row
+        values = enumerate(sheet.iter_rows(values_only=True), start=1)
+        rows = [(n, [_cell_text(v) for v in cells]) for n, cells in values]
+    except Exception as exc:  # a damaged sheet part surfaces only while reading
+        raise FeedError(f"{where}: the first worksheet cannot be read ({type(exc).__name__}: {exc})") from None
+    finally:
+        book.close()
+    return _items(rows, where)
+
+
+# --------------------------------------------------------------------------- sheet level
+
+
+def _delimiter(text: str) -> str:
+    """Comma, tab or semicolon: the most frequent one on the first line that has any of them."""
+    for line in text.splitlines()[:_HEADER_SCAN]:
+        counts = {d: line.count(d) for d in ",\t;"}
+        if any(counts.values()):
+            return max(counts, key=counts.__getitem__)
+    return ","
+
+
+def _cell_text(value: Any) -> str:
+    """An XLSX cell as the text a merchant sees: ``59.9``, ``120``, ``2026-11-11T20:00:00``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format(Decimal(repr(value)).normalize(), "f")  # shortest round-trip digits, no exponent
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    return str(value)
+
+
+class _Columns(NamedTuple):
+    fields: dict[str, list[int]]  # field -> column indexes, first non-empty cell wins
+    specs: list[tuple[int, str]]  # (column, spec name) from 规格:颜色 style headers
+    options: list[tuple[int, str]]  # (column, option name as written) for variants
+    group: int | None
+
+
+def _columns(header: list[str]) -> _Columns:
+    fields: dict[str, list[int]] = {}
+    specs, options, group = [], [], None
+    for i, cell in enumerate(header):
+        name = _FIELD_OF.get(_norm(cell))
+        if name == "_group":
+            group = i if group is None else group
+        elif name == "_option":
+            options.append((i, cell.strip()))
+        elif name:
+            fields.setdefault(name, []).append(i)
+        elif spec := _SPEC_COLUMN.match(unicodedata.normalize("NFKC", cell).strip()):
+            specs.append((i, spec[1].strip()))
+    return _Columns({n: fields[n] for n in _ALIASES if n in fields}, specs, options, group)
+
+
+def _items(numbered: Iterable[tuple[int, list[str]]], where: str) -> Iterator[FeedItem]:
+    """Find the header (eagerly, so errors surface at the call) and return the item stream."""
+    rows = [(n, cells) for n, cells in numbered if any(c.strip() for c in cells)]
+    if not rows:
+        raise FeedError(f"{where}: no header row: the sheet is empty")
+    for pos, (_, header) in enumerate(rows[:_HEADER_SCAN]):
+        columns = _columns(header)
+        if all(f in columns.fields for f in _REQUIRED):
+            return _generate(columns, rows[pos + 1 :])
+    first = _columns(rows[0][1])
+    missing = "/".join({"sku": "id"}.get(f, f) for f in _REQUIRED if f not in first.fields)
+    found = ", ".join(c.strip() for c in rows[0][1] if c.strip())
+    raise FeedError(
+        f"{where}: no {missing} column in the header row (columns found: {found}); "
+        "expected names such as 商品编码/SKU, 商品名称/title, 价格/price"
+    )
+
+
+class _Row(NamedTuple):
+    item: FeedItem
+    group: str
+    options: dict[str, str]
+
+
+def _generate(columns: _Columns, rows: list[tuple[int, list[str]]]) -> Iterator[FeedItem]:
+    parsed = (_row(columns, n, cells) for n, cells in rows)
+    if columns.group is None:
+        for index, row in enumerate(parsed):
+            row.item.index = index
+            yield _finish(row.item)
+        return
+    units: list[list[_Row]] = []  # products in order of first appearance
+    groups: dict[str, list[_Row]] = {}
+    for row in parsed:
+        if not row.group:
+            units.append([row])
+        elif row.group in groups:
+            groups[row.group].append(row)
+        else:
+            units.append(groups.setdefault(row.group, [row]))
+    for index, unit in enumerate(units):
+        item = _merge(unit) if unit[0].group else unit[0].item
+        item.index = index
+        yield _finish(item)
+
+
+def _finish(item: FeedItem) -> FeedItem:
+    if "currency" not in item.data and guess_lang(item.data.get("title")) == "zh":
+        item.data["currency"] = "CNY"
+    return item
+
+
+def _merge(rows: list[_Row]) -> FeedItem:
+    """One product from a variant group: fields from the first row, a variant per row."""
+    first = rows[0].item
+    item = FeedItem({k: v for k, v in first.data.items() if k not in _PER_VARIANT}, index=0, row=first.row)
+    item.data["sku"] = rows[0].group
+    item.issues = [issue for issue in first.issues if issue[0] not in _PER_VARIANT]
+    variants = []
+    for i, row in enumerate(rows):
+        data = row.item.data
+        if "currency" not in item.data and "currency" in data:
+            item.data["currency"] = data["currency"]
+        variant = {"id": data["sku"]} if "sku" in data else {}
+        variant |= {"options": row.options} if row.options else {}
+        variant |= {f: data[f] for f in _PER_VARIANT if f in data}
+        variants.append(variant)
+        where = f" (row {row.item.row})" if i else ""
+        item.issues += [
+            (f"variants.{i}.{f}", value, reason + where) for f, value, reason in row.item.issues if f in _PER_VARIANT
+        ]
+    item.data["variants"] = variants
+    prices = [Decimal(v["price"]) for v in variants if "price" in v and _positive(v["price"])]
+    if prices:
+        item.data["price"] = str(min(prices))
+    if all("stock" in v for v in variants):
+        item.data["stock"] = str(sum(int(v["stock"]) for v in variants))
+    return item
+
+
+def _positive(text: str) -> bool:
+    try:
+        return Decimal(text) > 0
+    except InvalidOperation:
+        return False
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def _row(columns: _Columns, number: int, cells: list[str]) -> _Row:
+    def cell(i: int) -> str:
+        return cells[i].strip() if i < len(cells) else ""
+
+    item = FeedItem({}, index=0, row=number)
+    specs = {}
+    for name, indexes in columns.fields.items():
+        value = next((v for v in map(cell, indexes) if v), "")
+        if not value:
+            continue
+        try:
+            if name in ("price", "sale_price"):
+                amount, code = _money(value)
+                if code and item.data.setdefault("currency", code) != code:
+                    raise ValueError(f"currency {code} differs from {item.data['currency']}")
+                item.data[name] = amount
+            elif name == "specs":
+                specs = _spec_pairs(value)
+            else:
+                item.data[name] = _PARSE.get(name, str)(value)
+        except ValueError as exc:
+            item.reject(name, value, str(exc))
+    specs |= {key: v for i, key in columns.specs if (v := cell(i))}
+    if specs:
+        item.data["specs"] = specs
+    group = cell(columns.group) if columns.group is not None else ""
+    return _Row(item, group, {key: v for i, key in columns.options if (v := cell(i))})
+
+
+def _money(text: str) -> tuple[str, str | None]:
+    """``"¥1,299.00"`` -> ``("1299.00", "CNY")``; ``"59"`` -> ``("59", None)``."""
+    match = _MONEY.match(unicodedata.normalize("NFKC", text))
+    if not match:
+        raise ValueError("must be a number like 59.90, optionally with ¥, 元, $ or a currency code")
+    before, number, after = match.groups()
+    codes = set()
+    for token in filter(None, (before.strip().upper(), after.strip().upper())):
+        if token not in _CURRENCY:
+            raise ValueError(f"unknown currency {token!r}")
+        codes.add(_CURRENCY[token])
+    if len(codes) > 1:
+        raise ValueError(f"names two currencies: {', '.join(sorted(codes))}")
+    return number.replace(",", ""), codes.pop() if codes else None
+
+
+def _stock(text: str) -> str:
+    try:
+        count = Decimal(unicodedata.normalize("NFKC", text).replace(",", ""))
+    except InvalidOperation:
+        count = Decimal("NaN")
+    if not count.is_finite() or count != count.to_integral_value():
+        raise ValueError("must be a whole number")
+    if count < 0:
+        raise ValueError("must be 0 or more")
+    return str(int(count))
+
+
+def _vocabulary(table: dict[str, str], expected: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        try:
+            return table[_norm(text)]
+        except KeyError:
+            raise ValueError(f"unknown word; expected {expected}") from None
+
+    return parse
+
+
+def _spec_pairs(text: str) -> dict[str, str]:
+    pairs = [_PAIR_SEP.split(part.strip(), maxsplit=1) for part in _LIST_SEP.split(text) if part.strip()]
+    if any(len(pair) != 2 or not all(pair) for pair in pairs):
+        raise ValueError("expected name:value pairs like 容量:500ml;材质:304不锈钢")
+    return dict(pairs)
+
+
+def _split(separators: re.Pattern[str]) -> Callable[[str], list[str]]:
+    return lambda text: [part.strip() for part in separators.split(text) if part.strip()]
+
+
+_PARSE = {
+    "selling_points": _split(_LIST_SEP),
+    "images": _split(_LIST_SEP),
+    "tags": _split(_TAG_SEP),
+    "stock": _stock,
+    "availability": _vocabulary(_AVAILABILITY, "有货, 缺货, 预售, in stock, out of stock, preorder or backorder"),
+    "kind": _vocabulary(_KINDS, "general, food, cosmetics, medical_device, children, supplement, alcohol "
+                                "or 普通, 食品, 化妆品, 医疗器械, 儿童用品, 保健食品, 酒类"),
+    "currency": lambda text: _CURRENCY.get(unicodedata.normalize("NFKC", text).strip().upper(), text),
+}
