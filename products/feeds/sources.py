@@ -37,6 +37,11 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
+# attribute names that only Google Merchant feeds use (a merchant sheet may well have id/title/price/availability)
+_GMC_ONLY = {"link", "image_link", "additional_image_link", "item_group_id", "sale_price_effective_date",
+             "google_product_category", "product_type", "condition", "gtin", "mpn", "identifier_exists"}
+
+
 def sniff(name: str, head: bytes) -> str:
     """The format of a document from its name and first bytes."""
     lower = name.lower().split("?")[0]
@@ -51,7 +56,7 @@ def sniff(name: str, head: bytes) -> str:
     cols = {c.strip().strip('"').removeprefix("g:") for c in first.replace("\t", ",").split(",")}
     if {"handle", "variant price"} <= cols:
         return "shopify"
-    if {"id", "title", "price"} <= cols and cols & {"availability", "link", "image_link", "item_group_id"}:
+    if {"id", "title", "price"} <= cols and cols & _GMC_ONLY:
         return "gmc"
     return "csv"
 
