@@ -13,8 +13,9 @@ channels sell from)::
     livehost:catalog:{scope}:changes          pub/sub channel: one message per new version
 
 An import streams validated products into Redis in batches, so memory stays
-flat in feed size.  A feed that yields nothing valid, or more rejected items
-than valid ones, never replaces the last good version: the channel keeps
+flat in feed size.  A feed that yields nothing valid never becomes a version;
+one with more rejected items than valid ones never replaces the last good
+version (the first import of a scope takes its good rows): the channel keeps
 selling from it and the error is recorded in ``last_import``.
 """
 
@@ -234,7 +235,8 @@ class CatalogStore:
         keeping = f"; still selling version {result.previous}" if result.previous else ""
         if result.valid == 0:
             return f"no valid product in {result.source} ({result.rejected_count} rejected){keeping}"
-        if result.rejected_count > result.valid and not force:
+        if result.rejected_count > result.valid and not force and result.previous:
+            # a mostly broken feed says something went wrong upstream: keep selling the last good version
             return (f"feed refused: {result.rejected_count} of {result.valid + result.rejected_count} items rejected "
                     f"(more than half; use --force to accept){keeping}")
         return None
