@@ -90,6 +90,8 @@ async def test_price_change_is_spoken_from_the_next_sentence(tmp_path, livehost_
     # only a sentence already on air when the change was stored may carry the old price
     assert all(_t(e) < changed for e in old), [(round(_t(e), 2), e.text) for e in old]
     assert all(_t(e) > changed for e in new)
+    card = session._card("TOTE")  # the next frame drawn shows the new price
+    assert card.price == "$16.00" and card.sale_price is None
     # the talk went on where it was: no sentence of the turn repeated or skipped
     ids = [e.source_id for e in entries]
     assert ids[:5] == [f"TOTE:0:{i}" for i in range(5)], ids
@@ -185,3 +187,24 @@ async def test_host_is_silent_outside_the_on_air_window(tmp_path, livehost_home)
     assert stats.frames_sent == 20 * 25, "the picture goes on while the host is off air"
     assert entries, "the host never started talking when the window opened"
     assert min(_t(e) for e in entries) >= 10.0
+
+
+async def test_sold_out_product_leaves_the_rotation_at_once(tmp_path, livehost_home):
+    store = Store()
+    session = _session(tmp_path, store)
+    sold_out = tmp_path / "sold_out.json"
+    _write_catalog(sold_out)
+    doc = json.loads(sold_out.read_text())
+    doc["products"][0]["stock"] = 0
+    sold_out.write_text(json.dumps(doc))
+    change = At(session, T0 + timedelta(seconds=2.5), lambda: session.update_catalog(load_catalog(sold_out)))
+    session.pipeline.stages[-1]._observers.append(change)
+    await session.run(duration=16)
+    entries = _entries(store, "show")
+    store.close()
+    changed = (change.done_at - T0).total_seconds()
+    assert any(e.source_id.startswith("TOTE:") for e in entries if _t(e) < changed)
+    later = [e.source_id for e in entries if _t(e) > changed]
+    assert later and all(i.startswith("MAT:") for i in later), later
+    card = session._card("MAT")
+    assert card.price == "$29.99" and session._card("TOTE") is not None  # still in the catalog, not offered
