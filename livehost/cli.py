@@ -243,6 +243,61 @@ def _catalog_diff(cs, args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_any_catalog(source: str, fmt: str = "auto"):
+    """A catalog from any source `livehost catalog import` reads; exits 2 with the reason when unusable."""
+    from products.feeds.base import FeedError, build_catalog
+    from products.feeds.sources import open_source
+
+    try:
+        opened = asyncio.run(open_source(source, fmt))
+        catalog = build_catalog(opened.items, source=source)
+    except FeedError as e:
+        raise ConfigError(f"--catalog {source}: {e}") from None
+    if not catalog.products:
+        raise ConfigError(f"--catalog {source}: no valid product ({len(catalog.rejected)} rejected)")
+    return catalog
+
+
+def speaking_seconds(text: str, lang: str) -> float:
+    """Air time of a sentence at the voices' pace: about 4.5 Chinese characters or 2.6 English words a second."""
+    words = len(text) / 4.5 if lang == "zh" else len(text.split()) / 2.6
+    return round(words + 0.3, 2)  # plus the pause between sentences
+
+
+def _script(args: argparse.Namespace) -> int:
+    from scripts_gen.engine import TemplateScriptWriter
+    from scripts_gen.gate import Gate
+
+    catalog = _load_any_catalog(args.catalog, args.format)
+    if args.sku not in catalog:
+        raise ConfigError(f"--sku {args.sku!r}: not in the catalog (it has {', '.join(catalog.skus()[:10])}...)")
+    product = catalog[args.sku]
+    if args.lang and args.lang != product.lang:
+        raise ConfigError(f"--lang {args.lang}: product {args.sku} is written in {product.lang!r}")
+    writer, gate = TemplateScriptWriter(catalog, seed=args.seed), Gate(catalog)
+    planned, air, cycle = [], 0.0, 0
+    while air < args.minutes * 60:
+        for line in writer.cycle(args.sku, cycle):
+            decision = gate.check(line.text, line.lang, sku=line.sku)
+            seconds = speaking_seconds(decision.text, line.lang) if decision.passed else 0.0
+            planned.append({"text": decision.text, "segment": line.segment, "id": line.item_id, "seconds": seconds,
+                            "gate": {"passed": decision.passed, "rules": list(decision.rule_names)}})
+            air += seconds
+            if air >= args.minutes * 60:
+                break
+        cycle += 1
+        if cycle > 10_000:
+            break
+    if args.json:
+        print(json.dumps(planned, ensure_ascii=False))
+    else:
+        for item in planned:
+            mark = "   " if item["gate"]["passed"] else "✗  "
+            print(f"{mark}{item['segment']:<9} {item['text']}")
+        print(f"-- {len(planned)} sentences, about {air / 60:.1f} minutes of air time", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="livehost", description="AI hosts for 24-hour live-stream selling")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug details")
@@ -266,6 +321,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--channel", default="demo")
     a.add_argument("--last", type=int, help="only the last N entries")
     a.add_argument("--json", action="store_true")
+
+    sc = sub.add_parser("script", help="print the selling talk planned for a product")
+    sc.add_argument("--catalog", required=True, help="catalog source: a path or URL, any format `catalog import` reads")
+    sc.add_argument("--format", default="auto", choices=["auto", "csv", "xlsx", "json", "gmc", "shopify", "woocommerce"])
+    sc.add_argument("--sku", required=True)
+    sc.add_argument("--minutes", type=float, default=5.0, help="air time to plan (default 5)")
+    sc.add_argument("--lang", choices=["zh", "en"], help="check the product is in this language")
+    sc.add_argument("--seed", type=int, default=0)
+    sc.add_argument("--json", action="store_true", help='a JSON list of {"text", "segment", "gate"}')
 
     c = sub.add_parser("catalog", help="import, show and diff product catalogs")
     csub = c.add_subparsers(dest="catalog_command", required=True)
@@ -310,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
             return _audit(args)
         if args.command == "catalog":
             return _catalog(args)
+        if args.command == "script":
+            return _script(args)
     except ConfigError as e:
         print(f"livehost: {e}", file=sys.stderr)
         return 2
