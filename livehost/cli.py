@@ -133,7 +133,7 @@ async def _catalog_import(cs, args: argparse.Namespace) -> int:
     try:
         opened = await open_source(args.source, args.format, currency=args.currency)
         result = await asyncio.to_thread(
-            cs.import_products, validate_items(opened.items), source=args.source, format=opened.format,
+            cs.import_products, validate_items(opened.items, dedupe=False), source=args.source, format=opened.format,
             force=args.force, progress=progress,
         )
     except FeedError as e:

@@ -101,7 +101,7 @@ async def refresh_feed(source: str, fmt: str = "auto", scope: str = "shared", re
             return {"source": source, "error": str(e), "version": cs.current_version(), "imported": 0}
         if opened.not_modified:
             return {"source": source, "not_modified": True, "version": cs.current_version(), "imported": 0}
-        result = await asyncio.to_thread(cs.import_products, validate_items(opened.items), source=source, format=opened.format)
+        result = await asyncio.to_thread(cs.import_products, validate_items(opened.items, dedupe=False), source=source, format=opened.format)
         if result.accepted:
             client.hset(key, mapping={"etag": opened.etag or "", "last_modified": opened.last_modified or ""})
         else:

@@ -189,27 +189,40 @@ class CatalogStore:
         result = ImportResult(source=source, format=format, previous=self.current_version())
         staging = self._k("staging", uuid.uuid4().hex)
         digests: list[bytes] = []
-        batch: dict[str, str] = {}
-        try:
-            for item in results:
-                if isinstance(item, Product):
-                    data = _product_json(item)
-                    batch[item.sku] = data
+        batch: list[tuple[int, Product, str]] = []  # (item position, product, its JSON)
+
+        def reject(problems: list[RejectedItem]) -> None:
+            result.rejected_count += len(problems)
+            room = KEEP_REJECTED - len(result.rejected)
+            if room > 0:
+                result.rejected.extend(problems[:room])
+
+        def flush() -> None:
+            # HSETNX: a repeated id is caught in Redis, not in an ever-growing set in memory
+            pipe = self.r.pipeline(transaction=False)
+            for _, product, data in batch:
+                pipe.hsetnx(staging, product.sku, data)
+            pipe.expire(staging, 3600)
+            for (position, product, data), fresh in zip(batch, pipe.execute()[:-1]):
+                if fresh:
                     digests.append(hashlib.sha256(data.encode()).digest())
                     result.valid += 1
-                    if len(batch) >= BATCH:
-                        self.r.hset(staging, mapping=batch)
-                        self.r.expire(staging, 3600)
-                        batch.clear()
-                        if progress:
-                            progress(result.valid, result.rejected_count)
                 else:
-                    result.rejected_count += len(item)
-                    room = KEEP_REJECTED - len(result.rejected)
-                    if room > 0:
-                        result.rejected.extend(item[:room])
+                    reject([RejectedItem(position, product.sku, "sku", product.sku, "duplicate id (an earlier item has it)")])
+            batch.clear()
+            if progress:
+                progress(result.valid, result.rejected_count)
+
+        try:
+            for position, item in enumerate(results):  # validate_items yields one result per feed item
+                if isinstance(item, Product):
+                    batch.append((position, item, _product_json(item)))
+                    if len(batch) >= BATCH:
+                        flush()
+                else:
+                    reject(item)
             if batch:
-                self.r.hset(staging, mapping=batch)
+                flush()
             refusal = self._refusal(result, force)
             if refusal:
                 result.error = refusal

@@ -70,11 +70,13 @@ def _value_at(data: Any, loc: tuple) -> Any:
     return value
 
 
-def validate_items(items: Iterable[FeedItem]) -> Iterator[Product | list[RejectedItem]]:
+def validate_items(items: Iterable[FeedItem], *, dedupe: bool = True) -> Iterator[Product | list[RejectedItem]]:
     """Stream: each item becomes a :class:`Product`, or the list of its problems.
 
     An item with any problem is not imported (a product with a wrong price
-    must not be sold).  Memory stays flat: nothing is kept but the ids seen.
+    must not be sold).  With ``dedupe``, a repeated id is rejected here,
+    which keeps every id in memory; the catalog store checks ids in Redis
+    instead (``dedupe=False``), so an import's memory stays flat in feed size.
     """
     seen: dict[str, int] = {}
     for item in items:
@@ -88,6 +90,8 @@ def validate_items(items: Iterable[FeedItem]) -> Iterator[Product | list[Rejecte
             product = Product.model_validate(data)
         except ValidationError as exc:
             flagged = {f for f, _v, _r in item.issues}
+            if "price" in flagged:
+                flagged.add("currency")  # feeds write both in one cell ("59.00 CNY", "¥59")
             for err in exc.errors():
                 loc = tuple(err["loc"])
                 if loc and loc[0] in flagged and err["type"] == "missing":
@@ -100,6 +104,9 @@ def validate_items(items: Iterable[FeedItem]) -> Iterator[Product | list[Rejecte
             yield problems
             continue
         assert product is not None
+        if not dedupe:
+            yield product
+            continue
         if product.sku in seen:
             yield [RejectedItem(item.index, product.sku, "sku", product.sku, f"duplicate id (first at {seen[product.sku]})", item.row)]
             continue

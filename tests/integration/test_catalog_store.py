@@ -76,6 +76,13 @@ def test_bad_feeds_never_replace_the_last_good_catalog(cs):
     assert cs.rejected(forced.version)[0] == {"row": 1, "id": "A", "field": "price", "value": "-1", "reason": "must be greater than 0"}
 
 
+def test_repeated_ids_are_caught_in_redis(cs):
+    r = cs.import_products(validate_items(json_items({"products": [_item("A"), _item("B"), _item("A", price="1.00")]}),
+                                          dedupe=False), source="t.json", format="json")
+    assert r.imported == 2 and cs.load()["A"].price == 20
+    assert [(x.index, x.sku, x.field, x.reason) for x in r.rejected] == [(2, "A", "sku", "duplicate id (an earlier item has it)")]
+
+
 def test_old_versions_are_trimmed(cs):
     versions = [_import(cs, [_item("A", stock=n)]).version for n in range(5)]
     kept = [v["version"] for v in cs.versions()]
