@@ -23,8 +23,10 @@ product model:
 ``item_group_id``                      variants: items sharing it become one product
 =====================================  ==========================================
 
-XML is read with ``iterparse`` and every finished item is cleared, so memory
-stays flat in feed size.  Items with an ``item_group_id`` are held back until
+XML is read with lxml's ``iterparse`` filtered to item elements (the parser
+never hands Python the children one by one), without entity expansion or
+network access, and every finished item is removed, so memory stays flat in
+feed size.  Items with an ``item_group_id`` are held back until
 the end of the feed (a group's members may be anywhere in it) and emitted as
 one product each; only they are buffered.
 """
@@ -34,7 +36,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -50,6 +51,7 @@ _MONEY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]{3})\s*$")
 _AVAILABILITY = {"in_stock": "in_stock", "in stock": "in_stock", "out_of_stock": "out_of_stock",
                  "out of stock": "out_of_stock", "preorder": "preorder", "backorder": "backorder"}
 _OPTIONS = ("color", "size", "material", "pattern")
+_LABELS = tuple(f"custom_label_{i}" for i in range(5))
 _REPEATED = {"additional_image_link", "product_highlight", "product_detail"}
 # product_type / google_product_category words -> compliance kind (first match wins)
 _KINDS = (("alcoholic beverages", "alcohol"), ("vitamins & supplements", "supplement"), ("supplement", "supplement"),
@@ -87,17 +89,15 @@ def _item(attrs: dict[str, Any], index: int, row: int | None = None) -> tuple[Fe
     item = FeedItem({}, index, row)
     d = item.data
 
-    def one(name: str) -> str:
-        value = attrs.get(name)
-        if isinstance(value, list):
-            value = value[0] if value else ""
-        return (value or "").strip()
+    def one(name: str, get=attrs.get) -> str:  # single attributes arrive stripped
+        return get(name) or ""
 
     for src, dst in (("id", "sku"), ("title", "title"), ("brand", "brand"), ("link", "url"), ("image_link", "image")):
         if one(src):
             d[dst] = one(src)
-    if one("description"):
-        d["description"] = html_to_text(one("description"))
+    description = one("description")
+    if description:
+        d["description"] = html_to_text(description) if "<" in description or "&" in description else description
     price = one("price")
     currency = None
     if price:
@@ -141,15 +141,15 @@ def _item(attrs: dict[str, Any], index: int, row: int | None = None) -> tuple[Fe
     if attrs.get("product_highlight"):
         d["selling_points"] = [v.strip() for v in attrs["product_highlight"] if v.strip()]
     specs = dict(attrs.get("product_detail", []))
-    options = {name: one(name) for name in _OPTIONS if one(name)}
+    options = {name: attrs[name] for name in _OPTIONS if attrs.get(name)}
     group = one("item_group_id") or None
     if not group:
         specs.update(options)
     if specs:
         d["specs"] = specs
-    labels = [one(f"custom_label_{i}") for i in range(5)]
-    if any(labels):
-        d["tags"] = [label for label in labels if label]
+    labels = [attrs[k] for k in _LABELS if attrs.get(k)]
+    if labels:
+        d["tags"] = labels
     if group:
         d["_options"] = options
     return item, group
@@ -191,67 +191,85 @@ def _finish(groups: dict[str, list[FeedItem]]) -> Iterator[FeedItem]:
         yield _merge(group, members)
 
 
+_ITEM_TAGS = ("item", f"{ATOM}entry")
+
+
+def _local(tag: str) -> str:
+    return tag[len(G):] if tag.startswith(G) else tag[len(ATOM):] if tag.startswith(ATOM) else tag
+
+
+def _attrs_of(elem) -> dict[str, Any]:
+    """One item's children -> attribute name -> text (lists for the repeatable ones)."""
+    attrs: dict[str, Any] = {}
+    for child in elem:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue  # comments, processing instructions
+        name = _LOCAL.get(tag) or _local(tag)
+        if name == "product_detail":
+            parts = {_local(c.tag): (c.text or "").strip() for c in child if isinstance(c.tag, str)}
+            if parts.get("attribute_name"):
+                attrs.setdefault("product_detail", []).append((parts["attribute_name"], parts.get("attribute_value", "")))
+            continue
+        if name == "link" and child.get("href"):
+            text = child.get("href").strip()
+        elif name in ("summary", "content"):
+            name, text = "description", (child.text or "").strip()
+            if name in attrs:
+                continue
+        else:
+            text = (child.text or "").strip()
+        if name in _REPEATED:
+            attrs.setdefault(name, []).append(text)
+        elif name not in attrs:
+            attrs[name] = text
+    return attrs
+
+
+_LOCAL: dict[str, str] = {}  # "{ns}price" -> "price", filled as tags are seen
+
+
 def read_gmc_xml(source: bytes | IO[bytes], *, source_name: str = "") -> Iterator[FeedItem]:
-    """Stream the items of an RSS 2.0 or Atom feed."""
+    """Stream the items of an RSS 2.0 or Atom feed (lxml, only item elements surface)."""
+    from lxml import etree
+
+    name = source_name or "feed"
     stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     groups: dict[str, list[FeedItem]] = {}
     index = 0
-    attrs: dict[str, Any] | None = None
-    detail: dict[str, str] | None = None
-    root = None
-    stack: list[ET.Element] = []
+    parser = etree.iterparse(stream, events=("start", "end"), tag=("rss", f"{ATOM}feed", *_ITEM_TAGS),
+                             resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True)
+    seen_root = False
     try:
-        for event, elem in ET.iterparse(stream, events=("start", "end")):
-            tag = elem.tag
+        for event, elem in parser:
             if event == "start":
-                stack.append(elem)
-                if root is None:
-                    root = elem
-                    if tag not in ("rss", f"{ATOM}feed"):
-                        raise FeedError(f"{source_name or 'feed'}: root <{tag}> is neither an RSS <rss> nor an Atom <feed>")
-                elif tag in ("item", f"{ATOM}entry"):
-                    attrs = {}
-                elif tag == f"{G}product_detail" and attrs is not None:
-                    detail = {}
+                if not seen_root:
+                    seen_root = True
+                    if elem.tag not in ("rss", f"{ATOM}feed"):
+                        raise FeedError(f"{name}: root <{elem.tag}> is neither an RSS <rss> nor an Atom <feed>")
                 continue
-            stack.pop()
-            if attrs is None:
+            if elem.tag not in _ITEM_TAGS:
                 continue
-            if tag in ("item", f"{ATOM}entry"):
-                item, group = _item(attrs, index)
-                index += 1
-                if group:
-                    groups.setdefault(group, []).append(item)
-                else:
-                    yield item
-                attrs = None
-                if stack:
-                    stack[-1].remove(elem)  # drop the finished item: memory stays flat
-                continue
-            name = tag[len(G):] if tag.startswith(G) else tag[len(ATOM):] if tag.startswith(ATOM) else tag
-            if detail is not None:
-                if name in ("attribute_name", "attribute_value"):
-                    detail[name] = (elem.text or "").strip()
-                elif name == "product_detail":
-                    if detail.get("attribute_name"):
-                        attrs.setdefault("product_detail", []).append((detail["attribute_name"], detail.get("attribute_value", "")))
-                    detail = None
-                continue
-            if name == "link" and elem.get("href"):
-                text = elem.get("href")
-            elif name in ("summary", "content") and "description" not in attrs:
-                name, text = "description", elem.text or ""
+            for child in elem:
+                if isinstance(child.tag, str) and child.tag not in _LOCAL:
+                    _LOCAL[child.tag] = _local(child.tag)
+            item, group = _item(_attrs_of(elem), index)
+            index += 1
+            elem.clear()
+            while elem.getprevious() is not None:  # drop finished items: memory stays flat
+                del elem.getparent()[0]
+            if group:
+                groups.setdefault(group, []).append(item)
             else:
-                text = elem.text or ""
-            if name in _REPEATED:
-                attrs.setdefault(name, []).append(text)
-            else:
-                attrs.setdefault(name, text)
-    except ET.ParseError as e:
+                yield item
+    except etree.XMLSyntaxError as e:
+        if not seen_root and "Document is empty" in str(e) or str(e).startswith("no element found"):
+            raise FeedError(f"{name}: empty document") from None
         line, col = e.position
-        raise FeedError(f"{source_name or 'feed'}: malformed XML at line {line} column {col}: {e.msg if hasattr(e, 'msg') else e}") from None
-    if root is None:
-        raise FeedError(f"{source_name or 'feed'}: empty document")
+        raise FeedError(f"{name}: malformed XML at line {line} column {col}: {e.msg}") from None
+    if not seen_root:
+        # no rss/feed start event: either empty or another root
+        raise FeedError(f"{name}: root is neither an RSS <rss> nor an Atom <feed> (or the document is empty)")
     yield from _finish(groups)
 
 
@@ -280,9 +298,9 @@ def read_gmc_text(data: bytes, *, source_name: str = "") -> Iterator[FeedItem]:
             if name == "product_detail":  # section:name:value, comma separated
                 attrs["product_detail"] = [tuple(part.split(":")[-2:]) for part in cell.split(",") if part.count(":") >= 1]
             elif name in _REPEATED:
-                attrs[name] = [cell]
+                attrs[name] = [cell.strip()]
             else:
-                attrs[name] = cell
+                attrs[name] = cell.strip()
         item, group = _item(attrs, index, row_number)
         index += 1
         if group:
