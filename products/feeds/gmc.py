@@ -1,34 +1,58 @@
-"""Google Merchant Center product feeds: RSS 2.0, Atom 1.0, and the tab/comma-separated form.
+"""Google Merchant Center product feeds: RSS 2.0, Atom 1.0 and the tab/comma-separated form.
 
-The same attribute names serve Google, TikTok Shop and Meta catalogs
-(https://support.google.com/merchants/answer/7052112).  Mapping to the
-product model:
+The attribute names are Google's (https://support.google.com/merchants/answer/7052112);
+TikTok Shop and Meta catalogs use the same ones.  XML attributes may be in
+the ``g:`` namespace (``http://base.google.com/ns/1.0``) or plain; a ``g:``
+value wins over a plain one of the same name.  In Atom, ``title``,
+``link href=`` and ``summary``/``content`` come from Atom elements, the rest
+from ``g:``; the Atom ``id`` is not the product id (``g:id`` is).  Text feeds
+name the same attributes in the header row (``id`` or ``g:id``).
 
-=====================================  ==========================================
-``id``                                 sku (for a variant: the variant id)
-``title``, ``description``             title, description (HTML reduced to text)
-``link``                               url
-``image_link``, ``additional_image_link``  image, images
-``price`` ``59.00 CNY``                price and currency
-``sale_price``                         sale_price (same currency as price)
-``sale_price_effective_date``          sale_start/sale_end (``start/end``, ISO 8601 with offset)
-``availability``                       in_stock, out_of_stock, preorder, backorder (``in stock`` too)
-``quantity``, ``sell_on_google_quantity``  stock
-``brand``                              brand
-``product_type`` / ``google_product_category``  category (last ``>`` segment), compliance kind
-``product_highlight`` (repeatable)     selling_points
-``product_detail`` (name, value)       specs
-``color`` ``size`` ``material`` ``pattern``  specs, or the variant's options
-``custom_label_0`` .. ``_4``           tags
-``item_group_id``                      variants: items sharing it become one product
-=====================================  ==========================================
+Mapping (values stay strings; :func:`~products.feeds.base.validate_items` validates):
 
-XML is read with lxml's ``iterparse`` filtered to item elements (the parser
-never hands Python the children one by one), without entity expansion or
-network access, and every finished item is removed, so memory stays flat in
-feed size.  Items with an ``item_group_id`` are held back until
-the end of the feed (a group's members may be anywhere in it) and emitted as
-one product each; only they are buffered.
+===========================================  ==============================================
+``id`` / ``title`` / ``brand``               sku / title / brand
+``description``                              description, HTML reduced to text
+``link`` / ``image_link``                    url / image
+``additional_image_link`` (repeated; text     images
+form: comma-separated)
+``price`` ``59.00 CNY``                      price ``"59.00"`` and currency ``"CNY"``
+``sale_price``                               sale_price, in the price's currency
+``sale_price_effective_date``                sale_start / sale_end (``start/end``, ISO 8601
+                                             with ``+08:00``, ``-0800`` or ``Z``)
+``availability``                             in_stock, out_of_stock, preorder, backorder
+                                             (``in stock``, ``out of stock`` too)
+``quantity``, ``sell_on_google_quantity``    stock
+``product_type``, else                       category: the last ``>`` segment;
+``google_product_category``                  both give the compliance kind (:data:`KINDS`)
+``product_highlight`` (repeated)             selling_points
+``product_detail`` (``attribute_name``,      specs; text form: ``section:name:value``,
+``attribute_value``)                         comma-separated
+``custom_label_0`` .. ``custom_label_4``     tags
+``color`` ``size`` ``material`` ``pattern``  specs; in an item group, the variant's options
+``item_group_id``                            items sharing it become one product
+===========================================  ==============================================
+
+A price the reader cannot split into amount and currency, a sale price in
+another currency, a sale window that is not two time-zone-aware times, an
+unknown availability word: each is reported with
+:meth:`~products.feeds.base.FeedItem.reject` under the feed's attribute name.
+
+Item groups: items sharing an ``item_group_id`` become one product whose sku
+is the group id, with one variant per item (id, options, price, sale price,
+stock).  Its other fields come from the group's first item, its title with
+the first item's option words taken out (``"Cotton tee - Red - M"`` ->
+``"Cotton tee"``; a title that would come out empty stays whole).  The
+product's price is the lowest variant price, its stock the variants' sum
+when every variant has one.  Any problem in any item rejects the whole
+group.  A group's items may be anywhere in a feed, so grouped items are held
+back and the groups come out, in order of first appearance, when the feed
+ends; ungrouped items stream as they are read, so memory grows with the
+grouped items only.
+
+XML is read with :func:`xml.etree.ElementTree.iterparse`; every finished
+item is cleared and dropped from its parent, so a feed of any length is read
+in flat memory.
 """
 
 from __future__ import annotations
@@ -36,275 +60,406 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from decimal import Decimal
-from typing import IO, Any
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from html import unescape
+from typing import Any, BinaryIO
+from xml.parsers.expat import ErrorString
 
 from products.feeds.base import FeedError, FeedItem
-from products.feeds.shopify import html_to_text
+from products.feeds.shopify import _BLOCK_TAGS, html_to_text
 
 G = "{http://base.google.com/ns/1.0}"
 ATOM = "{http://www.w3.org/2005/Atom}"
 
-_MONEY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]{3})\s*$")
-_AVAILABILITY = {"in_stock": "in_stock", "in stock": "in_stock", "out_of_stock": "out_of_stock",
-                 "out of stock": "out_of_stock", "preorder": "preorder", "backorder": "backorder"}
+#: product_type / google_product_category words -> compliance kind; the first match wins, so
+#: specific entries come before general ones ("Food, Beverages & Tobacco > Beverages >
+#: Alcoholic Beverages" is alcohol).  Numeric category ids are not looked up: such items stay general.
+KINDS: tuple[tuple[str, str], ...] = (
+    ("alcoholic beverages", "alcohol"), ("酒类", "alcohol"),
+    ("vitamins & supplements", "supplement"), ("保健食品", "supplement"),
+    ("cosmetics", "cosmetics"), ("化妆品", "cosmetics"),
+    ("medical", "medical_device"), ("医疗器械", "medical_device"),
+    ("baby & toddler", "children"), ("toys & games", "children"), ("母婴", "children"), ("儿童用品", "children"),
+    ("food", "food"), ("beverages", "food"), ("食品", "food"), ("饮料", "food"),
+)
+
+_AS_IS = (("id", "sku"), ("title", "title"), ("brand", "brand"), ("link", "url"), ("image_link", "image"),
+          ("additional_image_link", "images"), ("product_highlight", "selling_points"))
 _OPTIONS = ("color", "size", "material", "pattern")
+_REPEATED = frozenset({"additional_image_link", "product_highlight", "product_detail"})
+_PER_VARIANT = ("price", "sale_price", "stock")
 _LABELS = tuple(f"custom_label_{i}" for i in range(5))
-_REPEATED = {"additional_image_link", "product_highlight", "product_detail"}
-# product_type / google_product_category words -> compliance kind (first match wins)
-_KINDS = (("alcoholic beverages", "alcohol"), ("vitamins & supplements", "supplement"), ("supplement", "supplement"),
-          ("medical", "medical_device"), ("cosmetics", "cosmetics"), ("makeup", "cosmetics"), ("skin care", "cosmetics"),
-          ("baby & toddler", "children"), ("toys", "children"), ("food", "food"), ("beverages", "food"))
+_AVAILABILITY = frozenset({"in_stock", "out_of_stock", "preorder", "backorder"})
+_MONEY = re.compile(r"\s*([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*([A-Za-z]{3})?\s*")
+_ATTRS = r"""(?:\s(?:[^<>"']|"[^"]*"|'[^']*')*)?/?>"""  # the rest of a tag: attributes, quoted values may hold > or <
+_TAG = re.compile(rf"</?[A-Za-z][A-Za-z0-9]*{_ATTRS}")
+_BLOCK_TAG = re.compile(rf"</?(?:{'|'.join(sorted(_BLOCK_TAGS, key=len, reverse=True))}){_ATTRS}", re.IGNORECASE)
+_HIDDEN = re.compile(r"<(?:script|style)", re.IGNORECASE)
+_WINDOW_EXAMPLE = "2026-11-24T20:00+08:00/2026-11-25T00:00+08:00"
+
+# --------------------------------------------------------------------------- one item
 
 
 def _money(item: FeedItem, name: str, value: str, currency: str | None) -> tuple[str, str] | None:
-    m = _MONEY.match(value)
-    if not m:
-        item.issues.append((name, value, "must be an amount and a currency code, like 59.00 CNY"))
+    """``"1,299.00 cny"`` -> ``("1299.00", "CNY")``; a problem is rejected on ``item``."""
+    match = _MONEY.fullmatch(value)
+    if not match:
+        item.reject(name, value, "must be an amount and a currency code, like 59.00 CNY")
         return None
-    if currency is not None and m[2].upper() != currency:
-        item.issues.append((name, value, f"currency {m[2].upper()} differs from the price's {currency}"))
+    amount, code = match[1].replace(",", ""), (match[2] or "").upper()
+    if not code:
+        item.reject(name, value, "needs a currency code after the amount, like 59.00 CNY")
         return None
-    return m[1], m[2].upper()
+    if currency and code != currency:
+        item.reject(name, value, f"currency {code} differs from the price's {currency}")
+        return None
+    return amount, code
 
 
-def _when(text: str) -> str:
-    text = text.strip().replace("Z", "+00:00")
-    text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text)  # -0800 -> -08:00
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        raise ValueError("no time zone")
-    return value.isoformat()
+@lru_cache(maxsize=1024)  # a feed repeats a few sale windows over many items
+def _window(text: str) -> tuple[str, str]:
+    """``start/end`` in ISO 8601 as two aware ISO strings; ValueError says what is wrong."""
+    parts = text.split("/")
+    try:
+        times = [datetime.fromisoformat(part.strip()) for part in parts]
+    except ValueError:
+        times = []
+    if len(times) != 2:
+        raise ValueError(f"must be start/end in ISO 8601, like {_WINDOW_EXAMPLE}")
+    if any(t.tzinfo is None for t in times):
+        raise ValueError(f"needs a time zone on both times, like {_WINDOW_EXAMPLE}")
+    return times[0].isoformat(), times[1].isoformat()
 
 
-def _kind(category: str) -> str | None:
-    low = category.lower()
-    return next((kind for word, kind in _KINDS if word in low), None)
+@lru_cache(maxsize=4096)  # ...and a few hundred categories
+def _category(product_type: str, google_category: str) -> tuple[str, str | None]:
+    """The category (last ``>`` segment) and the compliance kind from :data:`KINDS`."""
+    low = f"{product_type} > {google_category}".lower()
+    kind = next((kind for word, kind in KINDS if word in low), None)
+    return (product_type or google_category).rsplit(">", 1)[-1].strip(), kind
 
 
-def _item(attrs: dict[str, Any], index: int, row: int | None = None) -> tuple[FeedItem, str | None]:
-    """Map one item's attributes (name -> text, or list for repeated ones)."""
+def _text(html: str) -> str:
+    """:func:`~products.feeds.shopify.html_to_text`, with a quick path for plain text and simple markup."""
+    if "<" in html:
+        if "<!" in html or "<?" in html or _HIDDEN.search(html):
+            return html_to_text(html)
+        text = _TAG.sub("", _BLOCK_TAG.sub("\n", html))
+        if "<" in text:  # markup the quick path does not follow
+            return html_to_text(html)
+        html = text
+    if "&" in html:
+        html = unescape(html)
+    return "\n".join(" ".join(line.split()) for line in html.splitlines() if line and not line.isspace())
+
+
+def _map(attrs: dict[str, Any], index: int, row: int | None = None) -> tuple[FeedItem, str, dict[str, str]]:
+    """One item's attributes (name -> text; a list for the repeated ones) as a feed item.
+
+    Returns the item, its ``item_group_id`` ("" when none) and its option attributes.
+    """
     item = FeedItem({}, index, row)
-    d = item.data
+    data, get = item.data, attrs.get
+    for src, dst in _AS_IS:
+        if src in attrs:
+            data[dst] = attrs[src]
+    if "description" in attrs:
+        data["description"] = _text(attrs["description"])
 
-    def one(name: str, get=attrs.get) -> str:  # single attributes arrive stripped
-        return get(name) or ""
-
-    for src, dst in (("id", "sku"), ("title", "title"), ("brand", "brand"), ("link", "url"), ("image_link", "image")):
-        if one(src):
-            d[dst] = one(src)
-    description = one("description")
-    if description:
-        d["description"] = html_to_text(description) if "<" in description or "&" in description else description
-    price = one("price")
     currency = None
-    if price:
-        parsed = _money(item, "price", price, None)
-        if parsed:
-            d["price"], d["currency"] = parsed
-            currency = parsed[1]
-    if one("sale_price"):
-        parsed = _money(item, "sale_price", one("sale_price"), currency)
-        if parsed:
-            d["sale_price"] = parsed[0]
-    window = one("sale_price_effective_date")
+    if "price" in attrs:
+        money = _money(item, "price", attrs["price"], None)
+        if money:
+            data["price"], currency = money
+            data["currency"] = currency
+    else:
+        item.reject("price", None, "required field is missing")
+    if "sale_price" in attrs:
+        money = _money(item, "sale_price", attrs["sale_price"], currency)
+        if money:
+            data["sale_price"] = money[0]
+    window = get("sale_price_effective_date")
     if window:
         try:
-            start, end = window.split("/")
-            d["sale_start"], d["sale_end"] = _when(start), _when(end)
-        except ValueError:
-            item.issues.append(("sale_price_effective_date", window,
-                                "must be start/end in ISO 8601 with a time zone, e.g. 2026-11-24T20:00+08:00/2026-11-25T00:00+08:00"))
-    availability = one("availability").lower()
+            data["sale_start"], data["sale_end"] = _window(window)
+        except ValueError as e:
+            item.reject("sale_price_effective_date", window, str(e))
+    availability = get("availability")
     if availability:
-        if availability in _AVAILABILITY:
-            d["availability"] = _AVAILABILITY[availability]
+        word = availability.lower().replace(" ", "_")
+        if word in _AVAILABILITY:
+            data["availability"] = word
         else:
-            item.issues.append(("availability", availability, "expected in_stock, out_of_stock, preorder or backorder"))
-    quantity = one("quantity") or one("sell_on_google_quantity")
-    if quantity:
-        if quantity.isdigit():
-            d["stock"] = int(quantity)
-        else:
-            item.issues.append(("stock", quantity, "quantity must be a whole number >= 0"))
-    category = one("product_type") or one("google_product_category")
-    if category:
-        d["category"] = category.split(">")[-1].strip()
-        kind = _kind(category)
+            item.reject("availability", availability, "must be in_stock, out_of_stock, preorder or backorder")
+    stock = get("quantity") or get("sell_on_google_quantity")
+    if stock:
+        data["stock"] = stock
+
+    product_type, google_category = get("product_type", ""), get("google_product_category", "")
+    if product_type or google_category:
+        data["category"], kind = _category(product_type, google_category)
         if kind:
-            d["kind"] = kind
-    images = [url.strip() for cell in attrs.get("additional_image_link", []) for url in cell.split(",") if url.strip()]
-    if images:
-        d["images"] = images
-    if attrs.get("product_highlight"):
-        d["selling_points"] = [v.strip() for v in attrs["product_highlight"] if v.strip()]
-    specs = dict(attrs.get("product_detail", []))
-    options = {name: attrs[name] for name in _OPTIONS if attrs.get(name)}
-    group = one("item_group_id") or None
-    if not group:
-        specs.update(options)
+            data["kind"] = kind
+    tags = [attrs[label] for label in _LABELS if label in attrs]
+    if tags:
+        data["tags"] = tags
+
+    specs = dict(attrs.get("product_detail", ()))
+    options = {name: attrs[name] for name in _OPTIONS if name in attrs}
+    group = get("item_group_id", "")
+    if not group and options:
+        specs = options | specs
     if specs:
-        d["specs"] = specs
-    labels = [attrs[k] for k in _LABELS if attrs.get(k)]
-    if labels:
-        d["tags"] = labels
-    if group:
-        d["_options"] = options
-    return item, group
+        data["specs"] = specs
+    return item, group, options
 
 
-def _merge(group: str, members: list[FeedItem]) -> FeedItem:
-    """Items sharing an item_group_id -> one product with a variant per item."""
-    first = members[0]
-    merged = FeedItem({k: v for k, v in first.data.items() if k not in ("_options", "sku", "sale_price", "sale_start", "sale_end")},
-                      first.index, first.row)
-    merged.data["sku"] = group
-    variants, stocks = [], []
-    for m in members:
-        merged.issues.extend((f"variants.{m.data.get('sku', '?')}.{f}", v, r) for f, v, r in m.issues)
-        variant = {"id": m.data.get("sku", ""), "options": m.data.get("_options", {}), "price": m.data.get("price"),
-                   "sale_price": m.data.get("sale_price"), "stock": m.data.get("stock")}
-        variants.append({k: v for k, v in variant.items() if v is not None})
-        stocks.append(m.data.get("stock"))
-        if m.data.get("currency") and m.data.get("currency") != first.data.get("currency"):
-            merged.issues.append(("currency", m.data["currency"], f"variant {m.data.get('sku')} has another currency"))
-    prices = [(v["price"], i) for i, v in enumerate(variants) if "price" in v]
-    if prices:
-        merged.data["price"] = min(prices, key=lambda p: Decimal(p[0]))[0]
-    if all(s is not None for s in stocks):
-        merged.data["stock"] = sum(stocks)
-    else:
-        merged.data.pop("stock", None)
-    merged.data["variants"] = variants
-    title = first.data.get("title", "")
-    for opt in first.data.get("_options", {}).values():  # "T-shirt - Red - M" -> "T-shirt"
-        title = re.sub(rf"[\s,/|-]*\b{re.escape(opt)}\b", "", title, flags=re.I).strip(" -,/|")
-    if title:
-        merged.data["title"] = title
-    return merged
+# --------------------------------------------------------------------------- item groups
 
 
-def _finish(groups: dict[str, list[FeedItem]]) -> Iterator[FeedItem]:
-    for group, members in groups.items():
-        yield _merge(group, members)
+class _Groups:
+    """Items that share an ``item_group_id``, held until the feed ends."""
+
+    def __init__(self) -> None:
+        self.members: dict[str, list[tuple[FeedItem, dict[str, str]]]] = {}
+
+    def route(self, mapped: tuple[FeedItem, str, dict[str, str]]) -> FeedItem | None:
+        """The item itself when it is not in a group; else it is kept for :meth:`products`."""
+        item, group, options = mapped
+        if not group:
+            return item
+        self.members.setdefault(group, []).append((item, options))
+        return None
+
+    def products(self) -> Iterator[FeedItem]:
+        for group, members in self.members.items():
+            yield _merge(group, members)
+        self.members.clear()
 
 
-_ITEM_TAGS = ("item", f"{ATOM}entry")
+def _merge(group: str, members: list[tuple[FeedItem, dict[str, str]]]) -> FeedItem:
+    """One product with a variant per item; see the module docstring."""
+    first = members[0][0]
+    item = FeedItem({k: v for k, v in first.data.items() if k not in _PER_VARIANT}, first.index, first.row)
+    data = item.data
+    data["sku"] = group
+    currency = next((m.data["currency"] for m, _ in members if "currency" in m.data), None)
+    if currency:
+        data["currency"] = currency  # the first item's, or the first one a valid price gave
+    variants, prices, stocks, windows, available = [], [], [], set(), []
+    for i, (member, options) in enumerate(members):
+        m = member.data
+        where = "" if i == 0 else f" (row {member.row})" if member.row else f" (item {member.index + 1})"
+        for name, value, reason in member.issues:
+            name = f"variants.{i}.{name}" if name in _PER_VARIANT else name
+            item.issues.append((name, value, reason + where))
+        if m.get("currency", currency) != currency:
+            item.issues.append((f"variants.{i}.price", f"{m['price']} {m['currency']}",
+                                f"currency {m['currency']} differs from the group's {currency}{where}"))
+        variant: dict[str, Any] = {"id": m["sku"]} if "sku" in m else {}
+        if options:
+            variant["options"] = options
+        variant |= {f: m[f] for f in _PER_VARIANT if f in m}
+        variants.append(variant)
+        prices.append(_decimal(m.get("price")))
+        stocks.append(m.get("stock"))
+        if "sale_price" in m or "sale_start" in m:
+            windows.add((m.get("sale_start"), m.get("sale_end")))
+        available.append(m.get("availability"))
+    data["variants"] = variants
+    known = [p for p in prices if p is not None]
+    if known:
+        data["price"] = str(min(known))
+    if all(isinstance(s, str) and s.isdigit() for s in stocks):
+        data["stock"] = str(sum(map(int, stocks)))
+    for name in ("sale_start", "sale_end"):
+        data.pop(name, None)
+    if len(windows) == 1:
+        start, end = windows.pop()
+        data |= {k: v for k, v in (("sale_start", start), ("sale_end", end)) if v}
+    elif len(windows) > 1:
+        item.reject("sale_price_effective_date", None, "the variants of one item_group_id have different sale windows")
+    best = next((a for a in ("in_stock", "preorder", "backorder", "out_of_stock") if a in available), None)
+    if best:
+        data["availability"] = best
+    if "title" in data:
+        data["title"] = _group_title(data["title"], members[0][1])
+    return item
 
 
-def _local(tag: str) -> str:
-    return tag[len(G):] if tag.startswith(G) else tag[len(ATOM):] if tag.startswith(ATOM) else tag
+def _decimal(text: str | None) -> Decimal | None:
+    try:
+        return Decimal(text) if text else None
+    except InvalidOperation:
+        return None
 
 
-def _attrs_of(elem) -> dict[str, Any]:
-    """One item's children -> attribute name -> text (lists for the repeatable ones)."""
-    attrs: dict[str, Any] = {}
-    for child in elem:
+_SEPARATORS = r"[\s\-–—/|,，、]"
+
+
+def _group_title(title: str, options: dict[str, str]) -> str:
+    """``"Cotton tee - Red - M"`` without its option words: ``"Cotton tee"``."""
+    base = title
+    for value in options.values():
+        base = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", " ", base, flags=re.IGNORECASE)
+    base = re.sub(r"[(（\[]\s*[,，/]?\s*[)）\]]", " ", base)  # brackets left empty
+    base = re.sub(rf"(\s*[\-–—/|,，、]\s*)(?:{_SEPARATORS}*[\-–—/|,，、])+\s*", r"\1", base)
+    base = re.sub(rf"^{_SEPARATORS}+|{_SEPARATORS}+$", "", base)
+    base = " ".join(base.split())
+    return base or title
+
+
+# --------------------------------------------------------------------------- XML
+
+
+_ATOM_NAMES = {"title": "title", "link": "link", "summary": "description", "content": "description"}
+
+
+def _local(tag: str) -> tuple[str, bool] | None:
+    """A child element's attribute name and whether it is ``g:``; None for what the reader ignores."""
+    if tag.startswith(G):
+        return tag[len(G):], True
+    if tag.startswith(ATOM):
+        name = _ATOM_NAMES.get(tag[len(ATOM):])
+        return (name, False) if name else None
+    return None if tag.startswith("{") else (tag, False)
+
+
+def _detail(elem: ET.Element) -> tuple[str, str] | None:
+    parts = {sub.tag.rpartition("}")[2]: (sub.text or "").strip() for sub in elem}
+    name = parts.get("attribute_name")
+    return (name, parts.get("attribute_value", "")) if name else None
+
+
+def _attributes(item: ET.Element, names: dict[str, tuple[str, bool] | None]) -> dict[str, Any]:
+    """A finished ``<item>``/``<entry>`` element's attributes; nested ones (shipping, tax) are skipped."""
+    attrs: dict[str, Any] = {}  # g: values: the first one wins
+    plain: dict[str, str] = {}  # un-namespaced and Atom values, used where no g: value is given
+    for child in item:
         tag = child.tag
-        if not isinstance(tag, str):
-            continue  # comments, processing instructions
-        name = _LOCAL.get(tag) or _local(tag)
-        if name == "product_detail":
-            parts = {_local(c.tag): (c.text or "").strip() for c in child if isinstance(c.tag, str)}
-            if parts.get("attribute_name"):
-                attrs.setdefault("product_detail", []).append((parts["attribute_name"], parts.get("attribute_value", "")))
+        try:
+            key = names[tag]
+        except KeyError:
+            key = names[tag] = _local(tag)
+        if key is None:
             continue
-        if name == "link" and child.get("href"):
-            text = child.get("href").strip()
-        elif name in ("summary", "content"):
-            name, text = "description", (child.text or "").strip()
-            if name in attrs:
+        name, is_g = key
+        if name == "product_detail":
+            pair = _detail(child)
+            if pair:
+                attrs.setdefault(name, []).append(pair)
+            continue
+        if name == "link" and not is_g and "href" in child.attrib:  # Atom <link rel="alternate" href="...">
+            if child.get("rel", "alternate") != "alternate":
                 continue
+            text = child.attrib["href"].strip()
         else:
             text = (child.text or "").strip()
+        if not text:
+            continue
         if name in _REPEATED:
             attrs.setdefault(name, []).append(text)
-        elif name not in attrs:
-            attrs[name] = text
+        elif is_g:
+            if name not in attrs:
+                attrs[name] = text
+        elif name not in plain:
+            plain[name] = text
+    for name, text in plain.items():
+        attrs.setdefault(name, text)
     return attrs
 
 
-_LOCAL: dict[str, str] = {}  # "{ns}price" -> "price", filled as tags are seen
+def read_gmc_xml(source: bytes | BinaryIO, *, source_name: str = "") -> Iterator[FeedItem]:
+    """Stream the items of a Google Merchant Center RSS 2.0 or Atom 1.0 feed.
 
-
-def read_gmc_xml(source: bytes | IO[bytes], *, source_name: str = "") -> Iterator[FeedItem]:
-    """Stream the items of an RSS 2.0 or Atom feed (lxml, only item elements surface)."""
-    from lxml import etree
-
-    name = source_name or "feed"
-    stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
-    groups: dict[str, list[FeedItem]] = {}
+    ``source`` is the document or a binary file.  Raises :class:`FeedError`
+    for malformed XML (with line and column) and for a root that is neither
+    ``<rss>`` nor an Atom ``<feed>``.  Grouped items come out last (module docstring).
+    """
+    where = source_name or "GMC feed"
+    stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
+    events = ET.iterparse(stream, events=("start", "end"))
+    groups = _Groups()
+    names: dict[str, tuple[str, bool] | None] = {}
     index = 0
-    parser = etree.iterparse(stream, events=("start", "end"), tag=("rss", f"{ATOM}feed", *_ITEM_TAGS),
-                             resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True)
-    seen_root = False
     try:
-        for event, elem in parser:
+        _, root = next(events)
+        if root.tag not in ("rss", f"{ATOM}feed"):
+            raise FeedError(f"{where}: the root element is <{root.tag}>, expected an RSS <rss> or an Atom <feed> "
+                            "(a Google Merchant Center XML feed)")
+        item_tag = "item" if root.tag == "rss" else f"{ATOM}entry"
+        parent = root
+        for event, elem in events:
             if event == "start":
-                if not seen_root:
-                    seen_root = True
-                    if elem.tag not in ("rss", f"{ATOM}feed"):
-                        raise FeedError(f"{name}: root <{elem.tag}> is neither an RSS <rss> nor an Atom <feed>")
-                continue
-            if elem.tag not in _ITEM_TAGS:
-                continue
-            for child in elem:
-                if isinstance(child.tag, str) and child.tag not in _LOCAL:
-                    _LOCAL[child.tag] = _local(child.tag)
-            item, group = _item(_attrs_of(elem), index)
-            index += 1
-            elem.clear()
-            while elem.getprevious() is not None:  # drop finished items: memory stays flat
-                del elem.getparent()[0]
-            if group:
-                groups.setdefault(group, []).append(item)
-            else:
-                yield item
-    except etree.XMLSyntaxError as e:
-        if not seen_root and "Document is empty" in str(e) or str(e).startswith("no element found"):
-            raise FeedError(f"{name}: empty document") from None
-        line, col = e.position
-        raise FeedError(f"{name}: malformed XML at line {line} column {col}: {e.msg}") from None
-    if not seen_root:
-        # no rss/feed start event: either empty or another root
-        raise FeedError(f"{name}: root is neither an RSS <rss> nor an Atom <feed> (or the document is empty)")
-    yield from _finish(groups)
+                if elem.tag == "channel":
+                    parent = elem  # RSS items live in <channel>
+            elif elem.tag == item_tag:
+                attrs = _attributes(elem, names)
+                elem.clear()
+                parent.clear()  # the finished item and anything before it: memory stays flat
+                item = groups.route(_map(attrs, index))
+                index += 1
+                if item is not None:
+                    yield item
+    except ET.ParseError as e:
+        line, column = e.position
+        raise FeedError(f"{where}: malformed XML at line {line}, column {column}: {ErrorString(e.code)}") from None
+    yield from groups.products()
+
+
+# --------------------------------------------------------------------------- text
 
 
 def read_gmc_text(data: bytes, *, source_name: str = "") -> Iterator[FeedItem]:
-    """The tab- (or comma-) separated form; row numbers as a spreadsheet shows them."""
+    """The items of a tab- (or comma-) separated Merchant Center feed, UTF-8.
+
+    The header row names the attributes (``id``, ``g:id``, ``title``...); each
+    item's ``row`` is its line as a spreadsheet shows it (header = 1).  Raises
+    :class:`FeedError` for a file that is not UTF-8 or has no id or title column.
+    """
+    where = source_name or "GMC feed"
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise FeedError(f"{source_name or 'feed'}: not UTF-8 text: {e}") from None
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    try:
-        header = [h.strip().lower().removeprefix("g:") for h in next(reader)]
-    except StopIteration:
-        raise FeedError(f"{source_name or 'feed'}: empty file") from None
-    if not {"id", "title"} <= set(header):
-        raise FeedError(f"{source_name or 'feed'}: needs id and title columns; found {', '.join(header)}")
-    groups: dict[str, list[FeedItem]] = {}
+        raise FeedError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    end = text.find("\n")
+    delimiter = "\t" if "\t" in (text if end < 0 else text[:end]) else ","
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [cell.strip().lower().removeprefix("g:") for cell in next(rows, [])]
+    missing = [name for name in ("id", "title") if name not in header]
+    if missing:
+        found = ", ".join(h for h in header if h) or "none"
+        raise FeedError(f"{where}: no {' or '.join(missing)} column in the header row (columns found: {found})")
+    groups = _Groups()
     index = 0
-    for row_number, row in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in row):
+    for number, cells in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in cells):
             continue
-        attrs: dict[str, Any] = {}
-        for name, cell in zip(header, row):
-            if name == "product_detail":  # section:name:value, comma separated
-                attrs["product_detail"] = [tuple(part.split(":")[-2:]) for part in cell.split(",") if part.count(":") >= 1]
-            elif name in _REPEATED:
-                attrs[name] = [cell.strip()]
-            else:
-                attrs[name] = cell.strip()
-        item, group = _item(attrs, index, row_number)
+        item = groups.route(_map(_cells(header, cells), index, number))
         index += 1
-        if group:
-            groups.setdefault(group, []).append(item)
-        else:
+        if item is not None:
             yield item
-    yield from _finish(groups)
+    yield from groups.products()
+
+
+def _cells(header: list[str], cells: Iterable[str]) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    for name, cell in zip(header, cells):
+        cell = cell.strip()
+        if not cell or not name:
+            continue
+        if name == "additional_image_link":
+            attrs.setdefault(name, []).extend(url.strip() for url in cell.split(",") if url.strip())
+        elif name == "product_detail":  # "section:name:value" (or "name:value"), comma-separated
+            pairs = (part.split(":", 2)[-2:] if part.count(":") >= 2 else part.split(":")
+                     for part in cell.split(",") if ":" in part)
+            attrs.setdefault(name, []).extend((k.strip(), v.strip()) for k, v in pairs if k.strip())
+        elif name in _REPEATED:
+            attrs.setdefault(name, []).append(cell)
+        else:
+            attrs.setdefault(name, cell)
+    return attrs
