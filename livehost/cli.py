@@ -298,6 +298,101 @@ def _script(args: argparse.Namespace) -> int:
     return 0
 
 
+def _channel_config(path: str | None, **overrides) -> ChannelConfig:
+    return load_config(path, overrides) if path else build_config(merge({}, overrides))
+
+
+def _read_comments(path: str, interval: float):
+    """(line number, Comment or None, error) for each non-blank line of a JSON Lines file ("-": stdin)."""
+    from scripts_gen.triage import Comment
+
+    try:
+        handle = sys.stdin if path == "-" else open(path, encoding="utf-8-sig")
+    except OSError as e:
+        raise ConfigError(f"--comments {path}: cannot read: {e.strerror or e}") from None
+    with handle:
+        n = 0
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield number, None, f"line {number}: not JSON ({e.msg} at column {e.colno})"
+                continue
+            if not isinstance(obj, dict):
+                yield number, None, f"line {number}: expected a JSON object, got {type(obj).__name__}"
+                continue
+            text, user = obj.get("text"), obj.get("user", "")
+            if not isinstance(text, str):
+                yield number, None, f"line {number}: field 'text' = {text!r}: must be a string"
+                continue
+            if not isinstance(user, (str, int)):
+                yield number, None, f"line {number}: field 'user' = {user!r}: must be a string"
+                continue
+            at = obj.get("at")
+            if not isinstance(at, (int, float)) or isinstance(at, bool):
+                at = n * interval
+            yield number, Comment(str(user), text, float(at), str(obj.get("id", number))), ""
+            n += 1
+
+
+async def _replies(args: argparse.Namespace, config: ChannelConfig, catalog) -> int:
+    from datetime import datetime, timezone
+
+    from livehost.talk import close_models, make_gate, make_models, make_reply_writer, make_triage
+    from scripts_gen.replies import Reply
+    from scripts_gen.triage import Action, Intent
+
+    now = lambda: datetime.now(timezone.utc)  # noqa: E731
+    gate = make_gate(config, catalog, now)
+    models = make_models(config)
+    writer = make_reply_writer(config, catalog, gate, now, models)
+    triage = make_triage(config)
+    done = bad = 0
+    try:
+        for number, comment, error in _read_comments(args.comments, args.interval):
+            if comment is None:
+                bad += 1
+                print(f"livehost: --comments {args.comments}: {error}", file=sys.stderr)
+                row = {"action": "ignore", "intent": Intent.OFF_TOPIC.value, "speech": None,
+                       "gate": {"passed": False, "rules": []}, "error": error}
+            else:
+                triaged = triage.add(comment)
+                if triaged.action is Action.ANSWER:
+                    triage.next_answer(comment.at)  # answered now, in order: it leaves the queue
+                    reply = await writer.answer(triaged, args.sku)
+                elif triaged.action is Action.GREET:
+                    triage.take_greetings(comment.at)
+                    reply = writer.greet([comment], args.sku) or Reply(comment, triaged.action, triaged.intent, None, None)
+                    reply = Reply(reply.comment, reply.action, reply.intent, reply.speech, reply.decision, reply.sku,
+                                  reply.lang, reply.source, triaged.reason, reply.drafts, reply.prompt, reply.seconds)
+                else:
+                    reply = await writer.answer(triaged, args.sku)
+                row = {**reply.as_json(), "line": number}
+            done += 1
+            if args.json:
+                print(json.dumps(row, ensure_ascii=False), flush=True)
+            else:
+                said = row["speech"] if row["speech"] is not None else f"({row.get('reason') or row.get('error', '')})"
+                print(f"{row['action']:<6} {row['intent']:<13} {row.get('user', '')}: {said}", flush=True)
+    finally:
+        await close_models(models)
+    if bad:
+        print(f"livehost: {bad} of {done} comment lines could not be read (reported above)", file=sys.stderr)
+    return 0 if done > bad else 2
+
+
+def _reply(args: argparse.Namespace) -> int:
+    config = _channel_config(args.config, lang=args.lang, seed=args.seed, platform=args.platform)
+    catalog = _load_any_catalog(args.catalog, args.format)
+    if args.sku not in catalog:
+        raise ConfigError(f"--sku {args.sku!r}: not in the catalog (it has {', '.join(catalog.skus()[:10])}...)")
+    if args.interval <= 0:
+        raise ConfigError(f"--interval {args.interval!r}: must be positive")
+    return asyncio.run(_replies(args, config, catalog))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="livehost", description="AI hosts for 24-hour live-stream selling")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug details")
@@ -330,6 +425,20 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--lang", choices=["zh", "en"], help="check the product is in this language")
     sc.add_argument("--seed", type=int, default=0)
     sc.add_argument("--json", action="store_true", help='a JSON list of {"text", "segment", "gate"}')
+
+    rp = sub.add_parser("reply", help="triage viewer comments and print the host's replies")
+    rp.add_argument("--catalog", required=True, help="catalog source: a path or URL, any format `catalog import` reads")
+    rp.add_argument("--format", default="auto", choices=["auto", "csv", "xlsx", "json", "gmc", "shopify", "woocommerce"])
+    rp.add_argument("--sku", required=True, help="the product on air")
+    rp.add_argument("--comments", required=True, help='JSON Lines file ("-": stdin), one {"user": ..., "text": ...} per line')
+    rp.add_argument("--lang", choices=["auto", "zh", "en"], help="the channel's language (default: the product's)")
+    rp.add_argument("--platform", help="platform term list for the gate (douyin, tiktok)")
+    rp.add_argument("--config", help="channel config (YAML or TOML): llm models, shop terms, comment limits")
+    rp.add_argument("--interval", type=float, default=1.0,
+                    help="seconds between comments that carry no 'at' field, for rate limits (default 1)")
+    rp.add_argument("--seed", type=int)
+    rp.add_argument("--json", action="store_true",
+                    help='one JSON object per comment: {"action", "intent", "speech", "gate": {"passed", "rules"}, ...}')
 
     c = sub.add_parser("catalog", help="import, show and diff product catalogs")
     csub = c.add_subparsers(dest="catalog_command", required=True)
@@ -376,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
             return _catalog(args)
         if args.command == "script":
             return _script(args)
+        if args.command == "reply":
+            return _reply(args)
     except ConfigError as e:
         print(f"livehost: {e}", file=sys.stderr)
         return 2

@@ -36,11 +36,13 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from livehost.approved import ApprovedSpeech, GateKey, Source
 from products.model import Catalog, Product
+from scripts_gen.claims import ClaimChecker
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +307,7 @@ class LexiconEntry:
     lang: str  # "zh", "en" or "any"
     source: str
     exceptions: tuple[str, ...] = ()
+    allowed_kinds: tuple[str, ...] = ()  # catalog kinds for which the term may be said
 
     def pattern(self) -> re.Pattern[str]:
         if self.lang == "zh":
@@ -314,13 +317,22 @@ class LexiconEntry:
 
 @dataclass(frozen=True)
 class Lexicon:
+    """A versioned term list; every entry names its source.  ``rule`` is the gate rule it feeds."""
+
     name: str
     version: str
     entries: tuple[LexiconEntry, ...]
+    rule: str = "absolute_term"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_compiled", tuple((e, e.pattern(), e.term.lower()) for e in self.entries))
 
     def find(self, text: str) -> Iterable[tuple[LexiconEntry, tuple[int, int]]]:
-        for entry in self.entries:
-            for m in entry.pattern().finditer(text):
+        lower = text.lower()
+        for entry, pattern, term in self._compiled:  # type: ignore[attr-defined]
+            if term not in lower:  # cheap pre-check: most sentences contain few terms
+                continue
+            for m in pattern.finditer(text):
                 if not _inside_exception(text, m.start(), m.end(), entry.exceptions):
                     yield entry, m.span()
 
@@ -338,11 +350,39 @@ def _inside_exception(text: str, start: int, end: int, exceptions: tuple[str, ..
 
 
 def load_lexicon(path: str | Path = LEXICON_PATH) -> Lexicon:
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    entries = tuple(
-        LexiconEntry(e["term"], e.get("lang", "any"), e["source"], tuple(e.get("exceptions", ()))) for e in data["entries"]
-    )
-    return Lexicon(name=data.get("name", Path(path).stem), version=str(data["version"]), entries=entries)
+    """A lexicon file: ``{"name", "version", "rule"?, "entries": [{"term", "lang", "source", "exceptions"?, "allowed_kinds"?}]}``."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = tuple(
+            LexiconEntry(e["term"], e.get("lang", "any"), e["source"], tuple(e.get("exceptions", ())),
+                         tuple(e.get("allowed_kinds", ())))
+            for e in data["entries"]
+        )
+        return Lexicon(name=data.get("name", path.stem), version=str(data["version"]), entries=entries,
+                       rule=data.get("rule", "absolute_term"))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"lexicon {path}: {e.__class__.__name__}: {e}") from None
+
+
+LEXICON_DIR = LEXICON_PATH.parent
+DEFAULT_LEXICONS = ("absolute_terms", "health_claims", "persona_topics")
+
+
+def platform_names() -> list[str]:
+    return sorted(p.stem for p in (LEXICON_DIR / "platforms").glob("*.json"))
+
+
+def load_lexicons(platform: str | None = None, extra: Iterable[str | Path] = ()) -> list[Lexicon]:
+    """The default lexicons, the platform's list (``douyin``, ``tiktok``...) and any extra files."""
+    lexicons = [load_lexicon(LEXICON_DIR / f"{name}.json") for name in DEFAULT_LEXICONS]
+    if platform:
+        path = LEXICON_DIR / "platforms" / f"{platform}.json"
+        if not path.exists():
+            raise ValueError(f"platform: no term list for {platform!r} (have: {', '.join(platform_names())})")
+        lexicons.append(load_lexicon(path))
+    lexicons += [load_lexicon(p) for p in extra]
+    return lexicons
 
 
 # --------------------------------------------------------------------------- persona
@@ -350,7 +390,7 @@ def load_lexicon(path: str | Path = LEXICON_PATH) -> Lexicon:
 _AI_WORDS = r"(?:AI|人工智能|机器人|虚拟人|数字人|虚拟主播)"
 PERSONA_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("animal noise", re.compile(r"喵|汪汪|嗷呜|(?<![A-Za-z])(?:meow+|woof|purr+|nya+n?|bark bark)(?![A-Za-z])", re.I)),
-    ("role-play", re.compile(r"角色扮演|扮演|猫娘|(?<![A-Za-z])(?:role[- ]?play\w*|pretend(?:ing)? to be)(?![A-Za-z])", re.I)),
+    ("role-play", re.compile(r"角色扮演|扮演|猫娘|女仆|(?<![A-Za-z])(?:role[- ]?play\w*|pretend(?:ing)? to be|as your (?:cat|dog|pet|maid))(?![A-Za-z])", re.I)),
     (
         "claims to be human",
         re.compile(
@@ -361,10 +401,33 @@ PERSONA_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
             re.I,
         ),
     ),
+    (
+        "singing",
+        re.compile(r"[♪♫♬🎵🎶]|啦啦啦|(?:给|为)(?:大家|你|您|你们)唱|唱(?:一首|首歌|个歌)|(?<![A-Za-z])(?:la la la|let me sing|I'?ll sing|sing (?:you|for you) a)(?![A-Za-z])", re.I),
+    ),
+    (
+        "reveals its instructions",
+        re.compile(
+            r"(?:我的|我收到的)(?:系统)?(?:提示词|指令|设定|人设|规则)(?:是|如下|写着)|系统提示词?|(?<![A-Za-z])(?:my (?:system )?prompt|my instructions (?:are|say)"
+            r"|system prompt|I was (?:told|instructed|programmed) to)(?![A-Za-z])",
+            re.I,
+        ),
+    ),
+    (
+        "competitor bashing",
+        re.compile(
+            r"(?:别家|别人家|其他家|其它家|隔壁|友商|同行|竞品|外面)(?:的)?(?:都是|全是|就是)?(?:垃圾|假货|骗人|坑人|智商税|劣质|很烂|太烂|不行|差劲)"
+            r"|(?:不要|别)(?:去)?(?:买|上)(?:别家|别人家|其他家|隔壁|友商)"
+            r"|(?<![A-Za-z])(?:other brands?|competitors?|the other guys)(?: are| is)? (?:trash|garbage|junk|fake|a scam|scams|rubbish|terrible)(?![A-Za-z])",
+            re.I,
+        ),
+    ),
 )
 
 
 # --------------------------------------------------------------------------- the gate
+
+_INVISIBLE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff]")
 
 
 def _quant(value: Decimal, places: int) -> Decimal:
@@ -386,17 +449,36 @@ class Gate:
         catalog: Catalog,
         *,
         lexicon: Lexicon | None = None,
+        lexicons: Iterable[Lexicon] | None = None,
+        platform: str | None = None,
+        terms: Iterable[str] = (),
+        tz: tzinfo | None = None,
+        now: Callable[[], datetime] | None = None,
         on_decision: Callable[[GateDecision], None] | None = None,
     ) -> None:
+        """``lexicons`` default to :func:`load_lexicons` for ``platform`` (``lexicon`` replaces the
+        absolute-terms list only); ``terms`` are the shop's own stated terms (returns, shipping,
+        offers) that back such claims; ``tz`` and ``now`` are the channel's zone and clock."""
         self.catalog = catalog
-        self.lexicon = lexicon or load_lexicon()
+        if lexicons is None:
+            lexicons = load_lexicons(platform)
+            if lexicon is not None:
+                lexicons = [lexicon, *(x for x in lexicons if x.rule != "absolute_term")]
+        self.lexicons = list(lexicons)
+        self.claims = ClaimChecker(terms=terms, tz=tz)
+        self.now = now or (lambda: datetime.now(timezone.utc))
         self.on_decision = on_decision
         self.__key = GateKey()
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The absolute-terms list (kept for callers of the first version)."""
+        return next(x for x in self.lexicons if x.rule == "absolute_term")
 
     # ---------------------------------------------------------------- checks
 
     def check(self, text: str, lang: str, *, sku: str | None = None) -> GateDecision:
-        clean = " ".join(text.split())
+        clean = " ".join(_INVISIBLE.sub("", text).split())
         scan = _fold(clean)
         hits: list[RuleHit] = []
         if not clean:
@@ -412,10 +494,13 @@ class Gate:
             hits.append(RuleHit("unknown_sku", (0, 0), f"sku {sku!r} is not in the catalog"))
         hits += self._money_hits(scan, products)
         hits += self._discount_hits(scan, products)
-        for entry, span in self.lexicon.find(scan):
-            hits.append(
-                RuleHit("absolute_term", span, f"{entry.term!r} ({self.lexicon.name} {self.lexicon.version}: {entry.source})")
-            )
+        hits += [RuleHit(c.rule, c.span, c.detail) for c in self.claims.check(scan, products, self.now())]
+        kinds = {p.kind for p in products}
+        for lex in self.lexicons:
+            for entry, span in lex.find(scan):
+                if entry.allowed_kinds and kinds and kinds <= set(entry.allowed_kinds):
+                    continue
+                hits.append(RuleHit(lex.rule, span, f"{entry.term!r} ({lex.name} {lex.version}: {entry.source})"))
         for what, pattern in PERSONA_PATTERNS:
             for m in pattern.finditer(scan):
                 hits.append(RuleHit("persona", m.span(), f"{what}: {m.group(0)!r}"))

@@ -88,7 +88,7 @@ def test_wrong_price_fails_real_price_passes(gate):
     assert gate.check("原价69元，现在59元", "zh", sku=CUP).passed
     assert gate.check("五十九元就能带回家", "zh", sku=CUP).passed
     assert gate.check("¥59.00", "zh", sku=CUP).passed
-    assert rules(gate, "九块九包邮", sku=CUP) == ["price_claim"]
+    assert rules(gate, "九块九包邮", sku=CUP) == ["price_claim", "shipping_claim"]
     assert gate.check("39.9元", "zh", sku=TOWEL).passed
     assert rules(gate, "39元", sku=TOWEL) == ["price_claim"]
 
@@ -221,11 +221,13 @@ def test_only_the_gate_makes_approved_speech():
 
 
 def test_bare_numbers_after_price_cues(gate):
-    assert rules(gate, "满199减20", sku=CUP) == ["price_claim", "price_claim"]
+    assert rules(gate, "满199减20", sku=CUP) == ["offer_claim", "price_claim", "price_claim"]
     assert rules(gate, "到手价49", sku=CUP) == ["price_claim"]
     assert gate.check("降到59，直接省10", "zh", sku=CUP).passed
     assert rules(gate, "only 19.99 today", "en", sku=KNIFE) == ["price_claim"]
     assert gate.check("only 39.99 today", "en", sku=KNIFE).passed
     assert rules(gate, "Save 20 today", "en", sku=KNIFE) == ["price_claim"]
-    for text in ("only 3 left", "just 2 colors", "只要3步", "才用了一次", "每人最多拍两件"):
+    assert rules(gate, "only 3 left", "en", sku=KNIFE) == ["stock_claim"]  # not a price, but not the stock either
+    assert gate.check("only 35 left", "en", sku=KNIFE).passed
+    for text in ("just 2 colors", "只要3步", "才用了一次", "每人最多拍两件"):
         assert gate.check(text, "en", sku=KNIFE).passed, text
