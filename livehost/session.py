@@ -29,12 +29,14 @@ from livehost.ledger import Ledger
 from livehost.pipeline import Pipeline
 from livehost.show import RunOfShow
 from livehost.playout import Playout
-from livehost.speech import SpeechHandle, SpeechQueue
+from livehost.speech import QueueFull, SpeechHandle, SpeechQueue
 from livehost.store import Store
 from products.catalog import load_catalog, sample_catalog_path
 from products.model import Catalog
 from scripts_gen.engine import ScriptLine, TemplateScriptWriter
-from scripts_gen.gate import Gate
+from scripts_gen.gate import Gate, GateDecision
+from scripts_gen.replies import Reply
+from scripts_gen.triage import Action, Comment, Triaged
 from streaming.avatar import Avatar2D, ProductCard
 from streaming.output.encoder import EncodeSettings
 from streaming.output.sinks import FileOutput, Output, RtmpOutput
@@ -45,6 +47,7 @@ from streaming.visemes import track_from_phones
 log = logging.getLogger(__name__)
 
 TTS_LOOKAHEAD = 2  # sentences synthesized ahead of the one on air
+GATE_LOG_MAX = 1000  # gate decisions held in memory while Redis is slow
 
 
 @dataclass
@@ -96,8 +99,17 @@ class ChannelSession:
         self._cursor: _Cursor | None = None
         self._next_cycle: dict[str, int] = {}
         self._resume_at: dict[str, _Cursor | None] = {}
-        self.gate = Gate(self.catalog)
+        from livehost.talk import make_models, make_reply_writer, make_triage
+
+        self.gate_log: deque[dict] = deque(maxlen=GATE_LOG_MAX)  # gate decisions not yet written to Redis
+        self.gate = self._make_gate()
         self.writer = TemplateScriptWriter(self.catalog, seed=config.seed, now=lambda: self.now())
+        self.models = make_models(config)
+        self.replies = make_reply_writer(config, self.catalog, self.gate, lambda: self.now(), self.models)
+        self.triage = make_triage(config)
+        self.comments: deque[dict] = deque(maxlen=200)  # recent comments with their decision and reply
+        self.reply_seconds: deque[float] = deque(maxlen=500)  # comment in -> approved reply, for p50/p95
+        self._comment_event = asyncio.Event()
         self.tts = tts or make_tts(config.voice.engine)
         self.queue = SpeechQueue()
         self.playout = Playout(self.clock, self.queue)
@@ -120,6 +132,7 @@ class ChannelSession:
         self._window: deque[tuple[float, int, int]] = deque(maxlen=64)  # (wall, frames sent, bytes)
         self.started_wall: float | None = None
         self.planned: deque[str] = deque(maxlen=10_000)  # script item ids in the order queued
+        self._comment_seq = 0
 
     # -- assembly helpers --------------------------------------------------------------
     def _load_catalog(self) -> Catalog:
@@ -169,7 +182,44 @@ class ChannelSession:
         if stage == "encode":
             self._window.append((time.monotonic(), self.encode.frames_sent, self.output.bytes_out))
 
+    def _make_gate(self) -> Gate:
+        from livehost.talk import make_gate
+
+        gate = make_gate(self.config, self.catalog, lambda: self.now())
+        gate.on_decision = self._on_gate_decision
+        return gate
+
+    def _on_gate_decision(self, decision: GateDecision) -> None:
+        """Rejections go to the audit trail (Redis ``livehost:gate:<channel>``) with rule and span."""
+        if decision.passed:
+            return
+        self.gate_log.append({
+            "wall_time": time.time(), "text": decision.text, "lang": decision.lang, "sku": decision.sku or "",
+            "action": "dropped", "rules": [{"rule": h.rule, "span": list(h.span), "detail": h.detail} for h in decision.rules],
+        })
+
     # -- public API (tests, console, chat) ---------------------------------------------
+    def comment(self, user: str, text: str, comment_id: str | None = None) -> Triaged:
+        """A viewer comment: triaged now; if it is to be answered, the reply follows within the time budget."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"text: {text!r}: a comment needs some text")
+        self._comment_seq += 1
+        comment = Comment(str(user)[:64], text, time.monotonic(), comment_id or f"{self.config.id}-c{self._comment_seq}")
+        triaged = self.triage.add(comment)
+        self.comments.append({"id": comment.id, "user": comment.user, "text": text, "wall_time": time.time(),
+                              "action": triaged.action.value, "intent": triaged.intent.value, "reason": triaged.reason,
+                              "reply": None})
+        self._comment_event.set()
+        return triaged
+
+    def reply_latency(self) -> tuple[float | None, float | None]:
+        """p50 and p95 seconds from a comment's arrival to its approved reply (recent replies)."""
+        if not self.reply_seconds:
+            return None, None
+        ordered = sorted(self.reply_seconds)
+        pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+        return pick(0.5), pick(0.95)
+
     def say(self, text: str, *, source: Source = Source.OPERATOR, source_id: str = "operator", lang: str | None = None) -> SpeechHandle:
         """Queue text through the gate.  Raises :class:`Rejected` or ``QueueFull``."""
         sku = self.playout.current.speech.sku if self.playout.current else None
@@ -282,8 +332,9 @@ class ChannelSession:
         the withdrawn item ids.
         """
         self.catalog = self.show.apply(self.base_catalog, self.now())
-        self.gate = Gate(self.catalog)
+        self.gate = self._make_gate()
         self.writer = TemplateScriptWriter(self.catalog, seed=self.config.seed, now=lambda: self.now())
+        self.replies.update(self.catalog, self.gate)
         taken = self.queue.withdraw(lambda h: h.speech.source is Source.SCRIPT)
         ids = [h.speech.source_id for h in taken]
         if taken:
@@ -337,6 +388,87 @@ class ChannelSession:
             await pubsub.aclose()
             await client.aclose()
 
+    def _current_sku(self) -> str | None:
+        if self.playout.current is not None and self.playout.current.speech.sku:
+            return self.playout.current.speech.sku
+        return self._cursor.sku if self._cursor else None
+
+    def _note_reply(self, comment_id: str, reply: Reply, spoken: bool) -> None:
+        for entry in reversed(self.comments):
+            if entry["id"] == comment_id:
+                entry["reply"] = reply.speech if spoken else None
+                entry["source"] = reply.source
+                entry["ms"] = round(reply.seconds * 1000, 1)
+                break
+        for draft in reply.drafts:  # a model's answer the gate stopped, rewritten from a template
+            self.gate_log.append({
+                "wall_time": time.time(), "text": draft.text, "lang": reply.lang, "sku": reply.sku or "",
+                "action": "rewritten" if reply.speech else "dropped", "source": draft.source, "error": draft.error,
+                "comment_id": comment_id, "rules": [{"rule": h.rule, "span": list(h.span), "detail": h.detail} for h in draft.rules],
+            })
+
+    def _queue_reply(self, reply: Reply, source_id: str) -> bool:
+        if reply.speech is None:
+            return False
+        decision, speech = self.gate.review(reply.speech, lang=reply.lang, source=Source.REPLY, source_id=source_id, sku=reply.sku)
+        if speech is None:
+            return False
+        try:
+            self.queue.put_nowait(speech)
+        except QueueFull:
+            log.warning("channel %s: speech queue full, reply to %s dropped", self.config.id, source_id)
+            return False
+        return True
+
+    async def _answer_comments(self) -> None:
+        """Answers the most valuable waiting comment, one at a time; greets in batches."""
+        greet_every = self.config.comments.greet_every_seconds
+        last_greet = time.monotonic()
+        while True:
+            try:
+                await asyncio.wait_for(self._comment_event.wait(), timeout=1.0)
+            except TimeoutError:
+                pass
+            self._comment_event.clear()
+            if not self.show.on_air(self.now()):
+                continue
+            while (triaged := self.triage.next_answer(time.monotonic())) is not None:
+                await self.queue.wait_room(Source.REPLY)
+                reply = await self.replies.answer(triaged, self._current_sku())
+                spoken = self._queue_reply(reply, triaged.comment.id)
+                if spoken:
+                    self.reply_seconds.append(time.monotonic() - triaged.comment.at)
+                self._note_reply(triaged.comment.id, reply, spoken)
+            if time.monotonic() - last_greet >= greet_every:
+                waiting = self.triage.take_greetings(time.monotonic())
+                if waiting:
+                    last_greet = time.monotonic()
+                    reply = self.replies.greet(waiting, self._current_sku())
+                    if reply is not None:
+                        self._queue_reply(reply, f"greet:{waiting[0].id}")
+                        for c in waiting:
+                            self._note_reply(c.id, reply, True)
+
+    async def _write_gate_log(self) -> None:
+        """Gate rejections and rewrites into Redis, capped (the audit page reads them)."""
+        client = self.store.aio()
+        key = f"livehost:gate:{self.config.id}"
+        try:
+            while True:
+                while self.gate_log:
+                    await client.xadd(key, _gate_fields(self.gate_log.popleft()), maxlen=GATE_LOG_MAX * 10, approximate=True)
+                await asyncio.sleep(0.5)
+        finally:
+            await client.aclose()
+
+    def _flush_gate_log(self) -> None:
+        if self.store is None:
+            return
+        client = self.store.sync()
+        while self.gate_log:
+            client.xadd(f"livehost:gate:{self.config.id}", _gate_fields(self.gate_log.popleft()),
+                        maxlen=GATE_LOG_MAX * 10, approximate=True)
+
     async def _synthesize(self) -> None:
         while True:
             pending = self.queue.pending_synthesis(TTS_LOOKAHEAD)
@@ -382,7 +514,10 @@ class ChannelSession:
             asyncio.create_task(self._write_script(), name="script"),
             asyncio.create_task(self._synthesize(), name="tts"),
             asyncio.create_task(self.ledger.write_records(), name="audit"),
+            asyncio.create_task(self._answer_comments(), name="comments"),
         ]
+        if self.store is not None:
+            self._tasks.append(asyncio.create_task(self._write_gate_log(), name="gate-log"))
         if self.catalog_scope is not None and self.store is not None:
             self._tasks.append(asyncio.create_task(self._watch_catalog(), name="catalog"))
         from livehost.scheduler import ShowScheduler
@@ -397,7 +532,8 @@ class ChannelSession:
             self.started_wall = time.monotonic()
             ticker = asyncio.create_task(self._tick(until), name="clock")
             self._tasks.append(ticker)
-            watch = [ticker, *self._tasks[:3], *self.pipeline._tasks]
+            vital = {"script", "tts", "audit", "comments"}
+            watch = [ticker, *(t for t in self._tasks if t.get_name() in vital), *self.pipeline._tasks]
             while not self._stopping.is_set():
                 done, _ = await asyncio.wait(watch, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
                 for t in done:
@@ -426,7 +562,15 @@ class ChannelSession:
             t.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=deadline)
+        from livehost.talk import close_models
+
+        await asyncio.wait_for(close_models(self.models), timeout=deadline)
+        await asyncio.to_thread(self._flush_gate_log)
         self.tts.close()
+
+
+def _gate_fields(entry: dict) -> dict[str, str]:
+    return {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in entry.items()}
 
 
 def _fmt(product, amount) -> str:

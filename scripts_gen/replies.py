@@ -359,7 +359,9 @@ class ReplyWriter:
         started = time.perf_counter()
         product = self.catalog.get(sku) if sku else None
         lang = self._lang(product)
-        names = list(dict.fromkeys(n for n in (safe_name(c.user) for c in comments) if n))[:limit]
+        sku_ = product.sku if product else None
+        names = [n for n in dict.fromkeys(safe_name(c.user) for c in comments)
+                 if n and self.gate.check(n, lang, sku=sku_).passed][:limit]  # a name that breaks a rule is not read out
         for attempt in (names, []):
             text = self._first_passing("greeting", lang, product, {"names": attempt}, comments[0].id or comments[0].user)
             if text is not None:

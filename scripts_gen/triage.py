@@ -269,7 +269,7 @@ _ARE_YOU_HUMAN = _any(
 )
 
 _PRICE = _any(
-    r"多少钱|多钱|价格|价钱|价位|单价|原价|到手价|报价|啥价|什么价|几块钱|几元|怎么卖|咋卖|优惠|便宜|打折|折扣|满减|领券|有券|降价",
+    rf"多少钱|多钱|价格|价钱|价位|单价|原价|到手价|报价|啥价|什么价|几块钱|几元|怎么卖|咋卖|优惠|便宜|打折|折扣|满减|领券|有券|降价|打.{{0,2}}折|{_N}折",
     r"几块(?=$|\?|!|,|\.|呀|啊|吗|呢|啦)|多少(?=$|\?|!|,|\.|呀|啊|啦|呢)|贵(?:吗|么|不贵|了|啊|呀|$|\?|!)|太贵|好贵|有点贵|这么贵",
     rf"{_N}(?:元|块)(?:钱)?(?:卖|出|给)|有(?:没有)?活动|赠品|礼品|送(?:个|点|什么|啥)|买{_N}送{_N}",
     _en(
@@ -315,6 +315,14 @@ _AFTER_SALES = _any(
 _GREETING = _any(
     r"你好|您好|主播好|大家好|来了|来啦|晚上好|早上好|中午好|下午好|早安|晚安|哈喽|哈啰|嗨|打卡|报到|第一次来|关注了",
     _en(r"hi+|hello+|hey+|hiya|howdy|yo|sup|what'?s\s+up|greetings|good\s+(?:morning|afternoon|evening|night)|hallo|hola"),
+)
+
+#: A question about the product that names no known topic (能放洗碗机吗, 适合小孩吗): answered as SPEC,
+#: which says honestly when the catalog does not know.
+_PRODUCT_QUESTION = re.compile(
+    r"(?:能不能|能否|可不可以|可以|能|会不会|会|是不是|有没有|适合|适不适合|支持|带不带|带|耐不耐|怕不怕).{0,12}(?:吗|么|嘛|\?)"
+    r"|(?<![a-z])(?:can|does|is|will)\s+(?:it|this|they)\b.{0,40}\?",
+    re.I | re.S,
 )
 
 _F = re.I | re.S
@@ -375,6 +383,10 @@ def _classify(normalized: str) -> tuple[Intent, str]:
             best, phrase = rank, m.group()
             if rank[0] == 0:
                 break
+    if best is None:
+        m = _PRODUCT_QUESTION.search(view)
+        if m:
+            return Intent.SPEC, m.group()
     return (best[1], phrase) if best else (Intent.OFF_TOPIC, "")
 
 
