@@ -258,14 +258,8 @@ def _load_any_catalog(source: str, fmt: str = "auto"):
     return catalog
 
 
-def speaking_seconds(text: str, lang: str) -> float:
-    """Air time of a sentence at the voices' pace: about 4.5 Chinese characters or 2.6 English words a second."""
-    words = len(text) / 4.5 if lang == "zh" else len(text.split()) / 2.6
-    return round(words + 0.3, 2)  # plus the pause between sentences
-
-
 def _script(args: argparse.Namespace) -> int:
-    from scripts_gen.engine import TemplateScriptWriter
+    from scripts_gen.engine import TemplateScriptWriter, speaking_seconds
     from scripts_gen.gate import Gate
 
     catalog = _load_any_catalog(args.catalog, args.format)

@@ -33,7 +33,7 @@ from livehost.speech import QueueFull, SpeechHandle, SpeechQueue
 from livehost.store import Store
 from products.catalog import load_catalog, sample_catalog_path
 from products.model import Catalog
-from scripts_gen.engine import ScriptLine, TemplateScriptWriter
+from scripts_gen.engine import PhraseHistory, ScriptLine, TemplateScriptWriter
 from scripts_gen.gate import Gate, GateDecision
 from scripts_gen.replies import Reply
 from scripts_gen.triage import Action, Comment, Triaged
@@ -103,7 +103,8 @@ class ChannelSession:
 
         self.gate_log: deque[dict] = deque(maxlen=GATE_LOG_MAX)  # gate decisions not yet written to Redis
         self.gate = self._make_gate()
-        self.writer = TemplateScriptWriter(self.catalog, seed=config.seed, now=lambda: self.now())
+        self.phrases = PhraseHistory()  # outlives the writers: no sentence repeats within 30 min of a product's air time
+        self.writer = TemplateScriptWriter(self.catalog, seed=config.seed, now=lambda: self.now(), history=self.phrases)
         self.models = make_models(config)
         self.replies = make_reply_writer(config, self.catalog, self.gate, lambda: self.now(), self.models)
         self.triage = make_triage(config)
@@ -333,7 +334,7 @@ class ChannelSession:
         """
         self.catalog = self.show.apply(self.base_catalog, self.now())
         self.gate = self._make_gate()
-        self.writer = TemplateScriptWriter(self.catalog, seed=self.config.seed, now=lambda: self.now())
+        self.writer = TemplateScriptWriter(self.catalog, seed=self.config.seed, now=lambda: self.now(), history=self.phrases)
         self.replies.update(self.catalog, self.gate)
         taken = self.queue.withdraw(lambda h: h.speech.source is Source.SCRIPT)
         ids = [h.speech.source_id for h in taken]

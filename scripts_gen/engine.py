@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -34,6 +35,9 @@ SEGMENTS = ("hook", "features", "use_case", "price", "cta")
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 MAX_ZH_CHARS = 40  # one spoken sentence, audited on its own
 MAX_EN_WORDS = 25
+#: The same sentence is not said again within this much of a product's air time (30 min, plus the
+#: look-ahead: sentences are planned a little before they are spoken).
+NO_REPEAT_SECONDS = 30 * 60 + 60
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,52 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         keep_trailing_newline=False,
     )
     env.filters.update(cap=_cap, decap=_decap, join_en=_join_en)
+    env.globals["combos"] = combos
     return env
+
+
+def combos(first: list[str], second: list[str]) -> list[tuple[str, str]]:
+    """Every (a, b) pair, interleaved so neighbours differ in both: (a0,b0), (a1,b1), ... then shifted."""
+    n, m = len(first), len(second)
+    return [(first[k % n], second[(k // n + k % n) % m]) for k in range(n * m)] if n and m else []
+
+
+def speaking_seconds(text: str, lang: str) -> float:
+    """Air time of a sentence at the voices' pace: about 4.5 Chinese characters or 2.6 English words a second."""
+    words = len(text) / 4.5 if lang == "zh" else len(text.split()) / 2.6
+    return round(words + 0.3, 2)  # plus the pause between sentences
+
+
+class PhraseHistory:
+    """When each sentence was last planned, on each product's own air-time clock.
+
+    A product's clock advances by the estimated air time of every sentence
+    planned for it (:func:`speaking_seconds`), so "not within 30 minutes" means
+    30 minutes of that product being talked about, however the run-of-show
+    spreads its turns.  Entries older than the window are forgotten: memory is
+    bounded by the window, not by the length of the run.
+    """
+
+    def __init__(self, window: float = NO_REPEAT_SECONDS) -> None:
+        self.window = window
+        self.air: dict[str, float] = {}
+        self._last: dict[str, OrderedDict[str, float]] = {}
+
+    def fresh(self, sku: str, text: str) -> bool:
+        at = self._last.get(sku, {}).get(text)
+        return at is None or self.air.get(sku, 0.0) - at >= self.window
+
+    def use(self, sku: str, text: str, lang: str) -> None:
+        now = self.air.get(sku, 0.0)
+        last = self._last.setdefault(sku, OrderedDict())
+        last[text] = now
+        last.move_to_end(text)
+        self.air[sku] = now + speaking_seconds(text, lang)
+        while last and now - next(iter(last.values())) >= self.window:
+            last.popitem(last=False)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._last.values())
 
 
 def _offset(*parts: object) -> int:
@@ -90,9 +139,11 @@ class TemplateScriptWriter:
     """Deterministic selling talk from the catalog.  ``sentences(sku)`` never ends."""
 
     def __init__(self, catalog: Catalog, *, seed: int = 0, templates_dir: Path | None = None,
-                 now: Callable[[], datetime] | None = None) -> None:
+                 now: Callable[[], datetime] | None = None, history: PhraseHistory | None = None) -> None:
         self.catalog = catalog
         self.seed = seed
+        self.history = history if history is not None else PhraseHistory()  # shared across writers of one channel
+        self._cycles: OrderedDict[tuple[str, int], list[ScriptLine]] = OrderedDict()
         self.now = now or (lambda: datetime.now(timezone.utc))  # the channel's clock: sale windows follow it
         self.env = make_environment(templates_dir or TEMPLATES_DIR)
         self._cache: dict[tuple[str, str, str], list[str]] = {}
@@ -108,7 +159,25 @@ class TemplateScriptWriter:
             cycle += 1
 
     def cycle(self, sku: str, cycle: int) -> list[ScriptLine]:
-        """The sentences of one cycle for one product (resume a stream at any cycle with this)."""
+        """The sentences of one cycle for one product (the same list when asked again).
+
+        A phrasing said for this product within the last :data:`NO_REPEAT_SECONDS`
+        of its air time is not used; when every phrasing of an item is that recent
+        the item is left out of this cycle rather than repeated.
+        """
+        key = (sku, cycle)
+        cached = self._cycles.get(key)
+        if cached is not None:
+            return cached
+        lines = self._build(sku, cycle)
+        for line in lines:
+            self.history.use(sku, line.text, line.lang)
+        self._cycles[key] = lines
+        while len(self._cycles) > 64:
+            self._cycles.popitem(last=False)
+        return lines
+
+    def _build(self, sku: str, cycle: int) -> list[ScriptLine]:
         product = self.catalog[sku]
         lines: list[ScriptLine] = []
         used: set[str] = set()
@@ -120,13 +189,14 @@ class TemplateScriptWriter:
             start += cycle + position
             for step in range(len(variants)):
                 text = variants[(start + step) % len(variants)]
-                if text not in used:
+                if text not in used and self.history.fresh(sku, text):
                     used.add(text)
                     item_id = f"{sku}:{cycle}:{len(lines)}"
                     lines.append(ScriptLine(text, product.lang, segment, sku, item_id))
                     break
         if not lines:
-            raise RuntimeError(f"templates produced no sentence for sku {sku!r}")
+            raise RuntimeError(f"templates produced no sentence for sku {sku!r} that was not said in the last "
+                               f"{self.history.window / 60:.0f} minutes of its air time")
         return lines
 
     # ---------------------------------------------------------------- internals
