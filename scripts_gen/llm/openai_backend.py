@@ -158,15 +158,17 @@ class OpenAICompatModel(TextModel):
         got_text = False
         buffer = b""
         while True:
-            wait = self.idle_timeout if got_text else self.first_token_timeout
-            wait = min(wait, deadline - time.monotonic())
-            if wait <= 0:
-                raise self._fail(f"answer not finished within {self.timeout_seconds:g} s")
+            limit = self.idle_timeout if got_text else self.first_token_timeout
+            left = deadline - time.monotonic()
             try:
-                chunk = await asyncio.wait_for(resp.content.readany(), wait)
+                if left <= 0:
+                    raise TimeoutError
+                chunk = await asyncio.wait_for(resp.content.readany(), min(limit, left))
             except (TimeoutError, asyncio.TimeoutError):
+                if limit >= deadline - time.monotonic():
+                    raise self._fail(f"answer not finished within {self.timeout_seconds:g} s") from None
                 what = "between tokens" if got_text else "before the first token"
-                raise self._fail(f"server silent for {wait:.1f} s {what}") from None
+                raise self._fail(f"server silent for {limit:g} s {what}") from None
             if not chunk:
                 if buffer.strip():
                     # The last line had no newline; treat it as complete.

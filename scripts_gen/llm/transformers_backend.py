@@ -58,6 +58,7 @@ class TransformersModel(TextModel):
         self._tokenizer: Any = None
         self._torch: Any = None
         self.load_seconds: float | None = None
+        self.generated_tokens = 0  # all answers, for tests and stats
 
     # -- loading ---------------------------------------------------------------
 
@@ -69,6 +70,8 @@ class TransformersModel(TextModel):
                 await loop.run_in_executor(self._executor, self._load_sync)
 
     def _load_sync(self) -> None:
+        if self._model is not None:  # an earlier load, abandoned by its caller, finished meanwhile
+            return
         started = time.perf_counter()
         try:
             import torch
@@ -79,6 +82,7 @@ class TransformersModel(TextModel):
         if not self.allow_download:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         torch.set_num_threads(self.threads)
+        transformers.logging.disable_progress_bar()  # the service's log is not a terminal
         path = Path(self.model_ref).expanduser()
         ref = str(path) if path.exists() else self.model_ref
         if path.exists() and not (path / "config.json").is_file():
@@ -160,9 +164,11 @@ class TransformersModel(TextModel):
                     return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool,
                                       device=input_ids.device)
 
+            if torch.get_num_threads() != self.threads:
+                torch.set_num_threads(self.threads)  # per OS thread: this is the one that computes
             ids = self.prompt_ids(request.messages)
             input_ids = torch.tensor([ids], device=self._device)
-            streamer = _Decoder(self._tokenizer, emit, cancel)
+            streamer = _Decoder(self._tokenizer, emit, cancel, self._count)
             kwargs: dict[str, Any] = {
                 "max_new_tokens": request.max_tokens,
                 "streamer": streamer,
@@ -183,6 +189,13 @@ class TransformersModel(TextModel):
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             emit(exc if isinstance(exc, BackendError) else BackendError(self.name, f"generation failed: {exc!r}"))
 
+    def _count(self, n: int) -> None:
+        self.generated_tokens += n
+
+    async def idle(self) -> None:
+        """Wait until the worker thread has finished what it was given (a cancelled answer stops within a token)."""
+        await asyncio.get_running_loop().run_in_executor(self._executor, lambda: None)
+
     async def aclose(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._model = None
@@ -191,8 +204,9 @@ class TransformersModel(TextModel):
 class _Decoder:
     """A ``transformers`` streamer: decodes new tokens incrementally, holding back half-decoded characters."""
 
-    def __init__(self, tokenizer: Any, emit, cancel: threading.Event) -> None:
+    def __init__(self, tokenizer: Any, emit, cancel: threading.Event, counted) -> None:
         self.tokenizer = tokenizer
+        self.counted = counted
         self.emit = emit
         self.cancel = cancel
         self.tokens: list[int] = []
@@ -203,7 +217,9 @@ class _Decoder:
         if not self.prompt_seen:  # generate() first hands over the prompt
             self.prompt_seen = True
             return
-        self.tokens.extend(int(t) for t in value.reshape(-1).tolist())
+        new = [int(t) for t in value.reshape(-1).tolist()]
+        self.tokens.extend(new)
+        self.counted(len(new))
         text = self.tokenizer.decode(self.tokens, skip_special_tokens=True)
         if text.endswith("\ufffd"):
             return  # a multi-byte character split across tokens: wait for the rest
