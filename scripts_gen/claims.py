@@ -95,8 +95,8 @@ _POLICY = re.compile(
     _EN,
 )
 _SHIPPING = re.compile(
-    rf"包邮|免运费|免邮|顺丰|京东物流|次日达|隔日达|极速发货|秒发|(?:当天|当日|今天|今日|{_NUM}小时|{_NUM}天)(?:内|之内)?(?:就)?(?:发货|发出|送达|到货)"
-    rf"|{_NUM}天(?:内|之内)?(?:就)?(?:能)?(?:送)?到"
+    rf"包邮|免运费|免邮|顺丰|京东物流|次日达|隔日达|极速发货|秒发|(?:当天|当日|今天|今日|明天|明日|后天|隔天|次日|马上|立刻|立即|{_NUM}小时|{_NUM}天)(?:内|之内)?(?:就|即可|可以)?(?:能)?(?:发货|发出|送达|到货|寄出|出库|送到|到家|到手)"
+    rf"|(?:{_NUM}天|明天|明日|后天|隔天|次日)(?:内|之内)?(?:就|即可|可以)?(?:能)?(?:送)?到"
     r"|(?<![a-z])(?:free\s+(?:shipping|delivery|postage)|ships?\s+(?:today|tomorrow|within\s+\d+\s+(?:hours?|days?)|in\s+\d+\s+(?:hours?|days?))"
     r"|next[\s-]+day\s+(?:delivery|shipping)|same[\s-]+day\s+(?:delivery|shipping)|arrives?\s+(?:tomorrow|in\s+\d+\s+days?|within\s+\d+\s+days?)"
     r"|express\s+(?:shipping|delivery)|\d+[\s-]*day\s+(?:shipping|delivery))(?![a-z])",

@@ -47,7 +47,7 @@ def test_canon_folds_numerals_width_and_punctuation():
 
 
 @pytest.mark.parametrize("text,sku,lang", [
-    ("买一送一，今天就到手", "CUP", "zh"),          # 买1送1 in the catalog
+    ("买一送一，今天就下单", "CUP", "zh"),          # 买1送1 in the catalog
     ("下单送杯刷一个", "CUP", "zh"),
     ("七天无理由退货，放心买", "TEE", "zh"),        # the shop's terms
     ("顺丰包邮，48小时内发货", "CUP", "zh"),
@@ -72,6 +72,9 @@ def test_backed_commitments_pass(gate, text, sku, lang):
     ("It comes with a 2-year warranty.", "KNIFE", "en", "policy_claim"),
     ("包邮", "TEE", "zh", "shipping_claim"),
     ("当天发货", "CUP", "zh", "shipping_claim"),
+    ("今天就到手", "CUP", "zh", "shipping_claim"),
+    ("今天下单明天就到", "CUP", "zh", "shipping_claim"),
+    ("马上发货", "CUP", "zh", "shipping_claim"),
     ("三天就能到", "TEE", "zh", "shipping_claim"),
     ("Free shipping today.", "KNIFE", "en", "shipping_claim"),
     ("It arrives tomorrow.", "KNIFE", "en", "shipping_claim"),
