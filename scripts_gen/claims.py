@@ -89,8 +89,10 @@ _OFFER = re.compile(
 )
 _POLICY = re.compile(
     rf"{_NUM}天无理由(?:退换?货?)?|无理由退(?:换)?货?|包退换?|包换|退一赔{_NUM}|假一赔{_NUM}|假一罚{_NUM}|全额退款|随时(?:可以)?退|不满意(?:就|包|可以)?退"
+    rf"|(?:具有|具备|有)?法律(?:约束力|效力)|(?:正式|书面)?承诺(?:给你|您)|我(?:向你|向您)?保证"
     rf"|运费险|退货包运费|(?:保修|质保){_NUM}年|{_NUM}年(?:质保|保修)|终身(?:保修|质保)|保证(?:正品|有效|效果)"
     r"|(?<![a-z])(?:\d+[\s-]*days?\s+(?:free\s+)?returns?|free\s+returns?|money[\s-]*back|full\s+refunds?|refunds?\s+(?:guaranteed|any\s*time)"
+    r"|legally[\s-]+binding|binding\s+(?:offer|deal|agreement|contract|promise)|no\s+takesies|i\s+(?:promise|guarantee)"
     r"|no[\s-]+questions[\s-]+asked|lifetime\s+warranty|\d+[\s-]*(?:years?|months?)\s+warranty|return\s+(?:it\s+)?(?:any\s*time|for\s+free))(?![a-z])",
     _EN,
 )
