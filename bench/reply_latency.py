@@ -183,12 +183,11 @@ async def bench_replies(args: argparse.Namespace, say) -> dict:
 async def bench_tiny_model(catalog, gate, args, say) -> dict:
     from scripts_gen.llm.tiny import build_tiny_model
     from scripts_gen.llm.transformers_backend import TransformersModel
-    from scripts_gen.replies import PromptSet
+    from scripts_gen.replies import PromptSet, product_facts
 
-    writer = ReplyWriter(catalog, gate, now=lambda: NOW)
     prompts = []
     for comment in QUESTIONS[:8]:
-        messages, _ = PromptSet().render("reply", lang="zh", intent="price", facts=writer._facts_json(catalog[SKU], "zh"),
+        messages, _ = PromptSet().render("reply", lang="zh", intent="price", facts=product_facts(catalog[SKU], "zh", NOW),
                                          terms=[], comment=comment)
         prompts.append([(m.role, m.content) for m in messages])
     with tempfile.TemporaryDirectory() as tmp:

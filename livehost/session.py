@@ -16,13 +16,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from pathlib import Path
 
-import numpy as np
 
 from livehost.approved import ApprovedSpeech, Source
 from livehost.audit import AuditLog
-from livehost.clock import SAMPLE_RATE, MediaClock
+from livehost.clock import MediaClock
 from livehost.config import ChannelConfig
 from livehost.frames import SpeechAudio, TickFrame
 from livehost.ledger import Ledger
@@ -36,7 +34,7 @@ from products.model import Catalog
 from scripts_gen.engine import PhraseHistory, ScriptLine, TemplateScriptWriter
 from scripts_gen.gate import Gate, GateDecision
 from scripts_gen.replies import Reply
-from scripts_gen.triage import Action, Comment, Triaged
+from scripts_gen.triage import Comment, Triaged
 from streaming.avatar import Avatar2D, ProductCard
 from streaming.output.encoder import EncodeSettings
 from streaming.output.sinks import FileOutput, Output, RtmpOutput

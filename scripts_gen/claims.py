@@ -140,14 +140,14 @@ _SCARCE = re.compile(
 _MONTHS = {m: i for i, m in enumerate(
     "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
 _DATE = re.compile(
-    rf"(?:(?P<y>\d{{4}})年)?(?P<m>\d{{1,2}}|[一二三四五六七八九十]{{1,2}})月(?P<d>\d{{1,2}}|[一二三四五六七八九十]{{1,3}})(?:日|号)"
+    r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,2})月(?P<d>\d{1,2}|[一二三四五六七八九十]{1,3})(?:日|号)"
     r"|(?P<iy>\d{4})[-/.](?P<im>\d{1,2})[-/.](?P<id>\d{1,2})(?!\d)"
     r"|(?<![a-z])(?P<em>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
     r"\.?\s+(?P<ed>\d{1,2})(?:st|nd|rd|th)?(?![a-z0-9])",
     _EN,
 )
 _CLOCK = re.compile(
-    rf"(?:今晚|今天|明天|明晚|晚上|下午|上午|中午|凌晨)?(?P<zh>\d{{1,2}}|[一二两三四五六七八九十]{{1,3}})点(?:(?P<zm>\d{{1,2}})分?|半)?(?:整)?(?:就|准时)?(?P<zw>结束|截止|开始|开抢|恢复原价|涨价)"
+    r"(?:今晚|今天|明天|明晚|晚上|下午|上午|中午|凌晨)?(?P<zh>\d{1,2}|[一二两三四五六七八九十]{1,3})点(?:(?P<zm>\d{1,2})分?|半)?(?:整)?(?:就|准时)?(?P<zw>结束|截止|开始|开抢|恢复原价|涨价)"
     r"|(?<![a-z])(?P<ew>ends?|until|till|starts?|begins?)\s+(?:at\s+)?(?P<eh>\d{1,2})(?::(?P<emin>\d{2}))?\s*(?P<ap>am|pm|a\.m\.|p\.m\.)?(?![a-z0-9])",
     _EN,
 )

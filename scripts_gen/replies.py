@@ -24,14 +24,13 @@ one sentence.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from products.model import Catalog, Product, spoken_money
 from scripts_gen.engine import TEMPLATES_DIR, make_environment
-from scripts_gen.gate import Gate, GateDecision, RuleHit
+from scripts_gen.gate import Gate, GateDecision
+from scripts_gen.llm.chain import Draft, Verdict, first_approved
 from scripts_gen.triage import Action, Comment, Intent, Triaged
 
 log = logging.getLogger(__name__)
@@ -113,20 +113,6 @@ class PromptSet:
 
 
 # --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class Draft:
-    """An answer that was not used: a model's text the gate stopped, or a model's failure."""
-
-    source: str
-    text: str
-    error: str = ""
-    rules: tuple[RuleHit, ...] = ()
-
-    def as_json(self) -> dict[str, Any]:
-        return {"source": self.source, "text": self.text, "error": self.error,
-                "rules": [{"rule": h.rule, "span": list(h.span), "detail": h.detail} for h in self.rules]}
 
 
 @dataclass(frozen=True)
@@ -249,6 +235,24 @@ class _Facts:
 
 
 # --------------------------------------------------------------------------- the writer
+
+
+def product_facts(product: Product, lang: str, now: datetime) -> dict[str, Any]:
+    """What a model is told about a product (as quoted JSON data): catalog facts only, prices as spoken."""
+    return {
+        "title": product.title,
+        "brand": product.brand,
+        "category": product.category,
+        "price": spoken_money(product.price_at(now), product.currency, lang),
+        "regular_price": spoken_money(product.price, product.currency, lang),
+        "on_sale": product.sale_active(now),
+        "sale_ends": product.sale_end.isoformat() if product.sale_active(now) and product.sale_end else None,
+        "stock": product.stock,
+        "in_stock": product.in_stock,
+        "specs": dict(product.specs),
+        "selling_points": list(product.selling_points),
+        "description": product.description,
+    }
 
 
 def _pick(options: list[str], *key: object) -> list[str]:
@@ -453,58 +457,28 @@ class ReplyWriter:
             text = self._first_passing("fallback", lang, product, {}, key, triaged)
         return text
 
-    def _facts_json(self, product: Product, lang: str) -> dict[str, Any]:
-        now = self.now()
-        return {
-            "title": product.title,
-            "brand": product.brand,
-            "category": product.category,
-            "price": spoken_money(product.price_at(now), product.currency, lang),
-            "regular_price": spoken_money(product.price, product.currency, lang),
-            "on_sale": product.sale_active(now),
-            "sale_ends": product.sale_end.isoformat() if product.sale_active(now) and product.sale_end else None,
-            "stock": product.stock,
-            "in_stock": product.in_stock,
-            "specs": dict(product.specs),
-            "selling_points": list(product.selling_points),
-            "description": product.description,
-        }
-
     async def _from_models(self, triaged: Triaged, product: Product, lang: str, drafts: list[Draft],
                            started: float) -> tuple[str | None, str, str]:
-        from scripts_gen.llm.base import BackendError, GenerationRequest
+        from scripts_gen.llm.base import GenerationRequest
 
         messages, prompt = self.prompts.render(
-            "reply", lang=lang, intent=triaged.intent.value, facts=self._facts_json(product, lang),
+            "reply", lang=lang, intent=triaged.intent.value, facts=product_facts(product, lang, self.now()),
             terms=self.terms, comment=triaged.comment.text,
         )
         request = GenerationRequest(messages=messages, max_tokens=self.max_tokens, temperature=self.temperature,
                                     seed=self.seed)
         deadline = started + self.budget - TEMPLATE_RESERVE
-        for model in self.models:
-            name = f"model:{getattr(model, 'name', type(model).__name__)}"
-            left = deadline - time.perf_counter()
-            if left <= 0.01:
-                drafts.append(Draft(name, "", f"no time left of the {self.budget:g} s budget"))
-                break
-            try:
-                raw = await asyncio.wait_for(model.complete(request), timeout=left)
-            except (TimeoutError, asyncio.TimeoutError):
-                drafts.append(Draft(name, "", f"timed out after {left:.2f} s"))
-                continue
-            except BackendError as e:
-                drafts.append(Draft(name, "", str(e)))
-                continue
-            except Exception as e:  # noqa: BLE001 - a broken backend must not silence the host
-                log.exception("reply model %s failed", name)
-                drafts.append(Draft(name, "", f"{type(e).__name__}: {e}"))
-                continue
+
+        def accept(raw: str) -> Verdict:
             text = _tidy(raw, lang)
+            if not text:
+                return Verdict(text, False, "empty answer")
             decision = self.gate.check(text, lang, sku=product.sku)
-            if decision.passed and text:
-                return decision.text, name, prompt
-            drafts.append(Draft(name, text, "gate rejected" if text else "empty answer", tuple(decision.rules)))
-        return None, "", prompt
+            return Verdict(decision.text if decision.passed else text, decision.passed, "gate rejected",
+                           tuple(decision.rules))
+
+        text, source = await first_approved(self.models, request, deadline, accept, drafts)
+        return text, source, prompt
 
     def _finish(self, triaged: Triaged, product: Product | None, lang: str, text: str | None, source: str,
                 drafts: Sequence[Draft], prompt: str, started: float) -> Reply:

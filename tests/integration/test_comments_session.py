@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from livehost.audit import read_audit
 from livehost.store import Store
 from tests.integration.test_show_session import T0, At, _entries, _session
 

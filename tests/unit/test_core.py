@@ -7,7 +7,7 @@ import pytest
 
 from livehost.approved import ApprovedSpeech, Source
 from livehost.clock import MediaClock
-from livehost.frames import InterruptFrame, OnAir, SentenceEnded, SentenceStarted, StopFrame
+from livehost.frames import InterruptFrame, OnAir, SentenceEnded, SentenceStarted
 from livehost.ledger import Ledger
 from livehost.pipeline import Inbox, Pipeline, Stage
 from livehost.playout import Playout

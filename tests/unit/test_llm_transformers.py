@@ -16,7 +16,7 @@ from scripts_gen.gate import Gate  # noqa: E402
 from scripts_gen.llm import BackendError, GenerationRequest, Message, make_model  # noqa: E402
 from scripts_gen.llm.tiny import build_tiny_model  # noqa: E402
 from scripts_gen.llm.transformers_backend import TransformersModel, default_threads  # noqa: E402
-from scripts_gen.replies import PromptSet, ReplyWriter  # noqa: E402
+from scripts_gen.replies import PromptSet, ReplyWriter, product_facts  # noqa: E402
 from scripts_gen.triage import Comment, Triage  # noqa: E402
 
 CUP = "ZH-CUP-500"  # 69 -> 59 CNY
@@ -28,8 +28,7 @@ LYING = "我是真人主播，今天只要9块9，还送赠品！"
 def reply_prompt(comment: str) -> tuple[Message, ...]:
     """The prompt a channel sends for this comment about the cup."""
     catalog = load_catalog(sample_catalog_path())
-    writer = ReplyWriter(catalog, Gate(catalog, now=lambda: NOW), now=lambda: NOW)
-    messages, _ = PromptSet().render("reply", lang="zh", intent="price", facts=writer._facts_json(catalog[CUP], "zh"),
+    messages, _ = PromptSet().render("reply", lang="zh", intent="price", facts=product_facts(catalog[CUP], "zh", NOW),
                                      terms=[], comment=comment)
     return messages
 
