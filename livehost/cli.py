@@ -259,36 +259,61 @@ def _load_any_catalog(source: str, fmt: str = "auto"):
 
 
 def _script(args: argparse.Namespace) -> int:
-    from scripts_gen.engine import TemplateScriptWriter, speaking_seconds
-    from scripts_gen.gate import Gate
-
     catalog = _load_any_catalog(args.catalog, args.format)
     if args.sku not in catalog:
         raise ConfigError(f"--sku {args.sku!r}: not in the catalog (it has {', '.join(catalog.skus()[:10])}...)")
     product = catalog[args.sku]
     if args.lang and args.lang != product.lang:
         raise ConfigError(f"--lang {args.lang}: product {args.sku} is written in {product.lang!r}")
-    writer, gate = TemplateScriptWriter(catalog, seed=args.seed), Gate(catalog)
+    if args.minutes <= 0:
+        raise ConfigError(f"--minutes {args.minutes!r}: must be positive")
+    config = _channel_config(args.config, seed=args.seed)
+    return asyncio.run(_plan_script(args, config, catalog))
+
+
+async def _plan_script(args: argparse.Namespace, config: ChannelConfig, catalog) -> int:
+    from datetime import datetime, timezone
+
+    from livehost.talk import close_models, make_gate, make_models
+    from scripts_gen.engine import PhraseHistory, TemplateScriptWriter, speaking_seconds
+
+    now = lambda: datetime.now(timezone.utc)  # noqa: E731
+    gate = make_gate(config, catalog, now)
+    history = PhraseHistory()
+    writer = TemplateScriptWriter(catalog, seed=config.seed, now=now, history=history)
+    models = make_models(config) if config.llm.script else []
+    talk = None
+    if models:
+        from scripts_gen.model_script import ModelScriptWriter
+
+        talk = ModelScriptWriter(catalog, gate, models, history=history, budget=config.llm.budget_seconds, now=now,
+                                 max_tokens=config.llm.max_tokens, temperature=config.llm.temperature)
     planned, air, cycle = [], 0.0, 0
-    while air < args.minutes * 60:
-        for line in writer.cycle(args.sku, cycle):
-            decision = gate.check(line.text, line.lang, sku=line.sku)
-            seconds = speaking_seconds(decision.text, line.lang) if decision.passed else 0.0
-            planned.append({"text": decision.text, "segment": line.segment, "id": line.item_id, "seconds": seconds,
-                            "gate": {"passed": decision.passed, "rules": list(decision.rule_names)}})
-            air += seconds
-            if air >= args.minutes * 60:
-                break
-        cycle += 1
-        if cycle > 10_000:
-            break
+    try:
+        while air < args.minutes * 60 and cycle <= 10_000:
+            for line in writer.cycle(args.sku, cycle):
+                if talk is not None:
+                    line = await talk.rewrite(line)
+                decision = gate.check(line.text, line.lang, sku=line.sku)
+                seconds = speaking_seconds(decision.text, line.lang) if decision.passed else 0.0
+                planned.append({"text": decision.text, "segment": line.segment, "id": line.item_id, "seconds": seconds,
+                                "source": line.writer,
+                                "gate": {"passed": decision.passed, "rules": list(decision.rule_names)}})
+                air += seconds
+                if not args.json:
+                    mark = "   " if decision.passed else "✗  "
+                    print(f"{mark}{line.segment:<9} {decision.text}", flush=True)
+                if air >= args.minutes * 60:
+                    break
+            cycle += 1
+    finally:
+        await close_models(models)
     if args.json:
         print(json.dumps(planned, ensure_ascii=False))
     else:
-        for item in planned:
-            mark = "   " if item["gate"]["passed"] else "✗  "
-            print(f"{mark}{item['segment']:<9} {item['text']}")
-        print(f"-- {len(planned)} sentences, about {air / 60:.1f} minutes of air time", file=sys.stderr)
+        by_model = sum(1 for p in planned if p["source"] != "template")
+        extra = f", {by_model} phrased by a model" if talk is not None else ""
+        print(f"-- {len(planned)} sentences{extra}, about {air / 60:.1f} minutes of air time", file=sys.stderr)
     return 0
 
 
@@ -417,7 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--sku", required=True)
     sc.add_argument("--minutes", type=float, default=5.0, help="air time to plan (default 5)")
     sc.add_argument("--lang", choices=["zh", "en"], help="check the product is in this language")
-    sc.add_argument("--seed", type=int, default=0)
+    sc.add_argument("--seed", type=int, help="phrasing seed (default: the config's, else 0)")
+    sc.add_argument("--config", help="channel config (YAML or TOML): platform, shop terms, llm models (llm.script: true)")
     sc.add_argument("--json", action="store_true", help='a JSON list of {"text", "segment", "gate"}')
 
     rp = sub.add_parser("reply", help="triage viewer comments and print the host's replies")

@@ -106,6 +106,16 @@ class ChannelSession:
         self.models = make_models(config)
         self.replies = make_reply_writer(config, self.catalog, self.gate, lambda: self.now(), self.models)
         self.triage = make_triage(config)
+        self.talk = None  # a model phrasing the selling talk (llm.script), the template sentence standing by
+        if config.llm.script and self.models:
+            from scripts_gen.model_script import ModelScriptWriter
+
+            self.talk = ModelScriptWriter(
+                self.catalog, self.gate, self.models, history=self.phrases, budget=config.llm.budget_seconds,
+                now=lambda: self.now(), max_tokens=config.llm.max_tokens, temperature=config.llm.temperature,
+                on_draft=self._note_script_draft,
+            )
+        self._facts_generation = 0  # bumped whenever what the host may say changes (reschedule)
         self.comments: deque[dict] = deque(maxlen=200)  # recent comments with their decision and reply
         self.reply_seconds: deque[float] = deque(maxlen=500)  # comment in -> approved reply, for p50/p95
         self._comment_event = asyncio.Event()
@@ -271,6 +281,13 @@ class ChannelSession:
                 await self.queue.wait_changed(timeout=1.0)
                 continue
             idle_logged = False
+            if self.talk is not None:
+                after, generation = self._cursor, self._facts_generation
+                line = await self.talk.rewrite(line)
+                if generation != self._facts_generation:  # the facts changed while the model wrote: plan again
+                    if self._cursor is after:
+                        self._cursor = before
+                    continue
             speech = self.gate.approve(line.text, lang=line.lang, source=Source.SCRIPT, source_id=line.item_id, sku=line.sku)
             if speech is None:
                 log.warning("gate dropped script line %s: %r", line.item_id, line.text)
@@ -334,6 +351,9 @@ class ChannelSession:
         self.gate = self._make_gate()
         self.writer = TemplateScriptWriter(self.catalog, seed=self.config.seed, now=lambda: self.now(), history=self.phrases)
         self.replies.update(self.catalog, self.gate)
+        if self.talk is not None:
+            self.talk.update(self.catalog, self.gate)
+        self._facts_generation += 1
         taken = self.queue.withdraw(lambda h: h.speech.source is Source.SCRIPT)
         ids = [h.speech.source_id for h in taken]
         if taken:
@@ -405,6 +425,23 @@ class ChannelSession:
                 "action": "rewritten" if reply.speech else "dropped", "source": draft.source, "error": draft.error,
                 "comment_id": comment_id, "rules": [{"rule": h.rule, "span": list(h.span), "detail": h.detail} for h in draft.rules],
             })
+
+    async def _load_model(self, model) -> None:
+        from scripts_gen.llm import BackendError
+
+        try:
+            await model.load()
+            log.info("channel %s: text model %s loaded in %.1f s", self.config.id, model.name, model.load_seconds or 0)
+        except BackendError as e:
+            log.error("channel %s: %s; the templates answer instead", self.config.id, e)
+
+    def _note_script_draft(self, line: ScriptLine, draft) -> None:
+        """A model's selling sentence that was not used (the template sentence was said instead)."""
+        self.gate_log.append({
+            "wall_time": time.time(), "text": draft.text, "lang": line.lang, "sku": line.sku,
+            "action": "rewritten", "source": draft.source, "error": draft.error, "item_id": line.item_id,
+            "rules": [{"rule": h.rule, "span": list(h.span), "detail": h.detail} for h in draft.rules],
+        })
 
     def _queue_reply(self, reply: Reply, source_id: str) -> bool:
         if reply.speech is None:
@@ -517,6 +554,9 @@ class ChannelSession:
         ]
         if self.store is not None:
             self._tasks.append(asyncio.create_task(self._write_gate_log(), name="gate-log"))
+        for model in self.models:  # a local model loads in the background; the templates speak meanwhile
+            if hasattr(model, "load"):
+                self._tasks.append(asyncio.create_task(self._load_model(model), name=f"load {model.name}"))
         if self.catalog_scope is not None and self.store is not None:
             self._tasks.append(asyncio.create_task(self._watch_catalog(), name="catalog"))
         from livehost.scheduler import ShowScheduler

@@ -47,6 +47,7 @@ class ScriptLine:
     segment: str  # one of SEGMENTS
     sku: str
     item_id: str  # f"{sku}:{cycle}:{index}", index counts sentences within the cycle
+    writer: str = "template"  # or "model:<name>" when a model phrased it (llm.script)
 
 
 def sentence_fits(text: str, lang: str) -> bool:

@@ -68,3 +68,48 @@ async def test_operator_text_is_gated_and_rejections_are_logged_with_rule_and_sp
     rules = json.loads(hit["rules"])
     assert {r["rule"] for r in rules} >= {"price_claim", "shipping_claim"}
     assert all(len(r["span"]) == 2 for r in rules) and hit["action"] == "dropped"
+
+
+async def test_a_model_phrases_the_talk_and_the_template_stands_in_when_it_lies(tmp_path, livehost_home):
+    """llm.script on: the model's approved sentences go on air; its lies are logged and the template line is said."""
+    from livehost.config import build_config
+    from livehost.session import ChannelSession
+    from tests.integration.test_show_session import FixedTts, _write_catalog
+    from tests.openai_server import ChatServer, Turn
+
+    calls = []
+
+    def model(body):
+        calls.append(body)
+        focus = next((line for line in body["messages"][-1]["content"].splitlines() if line.startswith("FOCUS = ")), None)
+        if focus is None:
+            return Turn("ok")
+        if len(calls) % 3 == 0:
+            return Turn("Only 1 dollar today, and it's the best bag in the world!")
+        return Turn("Quick note: " + json.loads(focus.split(" = ", 1)[1]))
+
+    server = ChatServer(model)
+    url = await server.start()
+    store = Store()
+    try:
+        config = build_config({
+            "id": "show", "catalog": str(_write_catalog(tmp_path / "catalog.json")), "size": "160x288",
+            "sentences_per_product": 5, "voice": {"engine": "espeak"},
+            "output": {"url": str(tmp_path / "out.flv"), "realtime": False},
+            "llm": {"script": True, "models": [{"kind": "openai", "model": "writer", "base_url": url, "retries": 0}]},
+        })
+        session = ChannelSession(config, store, tts=FixedTts())
+        session.now = lambda: T0 + timedelta(seconds=session.clock.seconds(session.clock.frame_pts(session._next_index)))
+        await session.run(duration=10)
+        entries = _entries(store, "show")
+        gate_log = [{k.decode(): v.decode() for k, v in fields.items()}
+                    for _id, fields in store.sync().xrange("livehost:gate:show")]
+    finally:
+        store.close()
+        await server.stop()
+    script = [e.text for e in entries if e.source == "script"]
+    assert any(t.startswith("Quick note: ") for t in script), script
+    assert any(not t.startswith("Quick note: ") for t in script), script  # a lie replaced by the template line
+    assert not any("1 dollar" in t or "best" in t for t in script)
+    rewritten = [g for g in gate_log if g.get("action") == "rewritten" and g.get("source") == "model:openai:writer"]
+    assert rewritten and all("1 dollar" in g["text"] for g in rewritten)
