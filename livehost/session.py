@@ -138,6 +138,10 @@ class ChannelSession:
         self._show_scheduler = None
         self._next_index = 0
         self._stopping = asyncio.Event()
+        self.paused = False
+        self.takeover_card: ProductCard | None = None
+        self.last_error: str | None = None
+        self._skip = False
         self._window: deque[tuple[float, int, int]] = deque(maxlen=64)  # (wall, frames sent, bytes)
         self.started_wall: float | None = None
         self.planned: deque[str] = deque(maxlen=10_000)  # script item ids in the order queued
@@ -183,6 +187,7 @@ class ChannelSession:
 
     def _on_output_state(self, state: str, reason: str) -> None:
         if state == "down":
+            self.last_error = f"output down: {reason}"
             self.playout.hold("outage")
         elif state == "live" and self.playout.held == "outage":
             self.playout.release()
@@ -242,6 +247,73 @@ class ChannelSession:
     def interrupt(self, reason: str = "interrupt") -> None:
         self.playout.interrupt(reason)
 
+    # -- operator controls ---------------------------------------------------------------
+    def pause(self) -> None:
+        """The host finishes the sentence on air, then stays quiet (the picture goes on) until :meth:`resume`.
+
+        Queued sentences are taken back; the talk resumes where it stopped.
+        Comments are still triaged and recorded, not answered.
+        """
+        if self.paused:
+            return
+        self.paused = True
+        self.queue.withdraw(lambda h: h.speech.source is Source.REPLY)
+        self.reschedule("paused")
+
+    def resume(self) -> None:
+        if self.takeover_card is not None:
+            self.release()
+            return
+        if not self.paused:
+            return
+        self.paused = False
+        self.queue.poke()
+        self._comment_event.set()
+        log.info("channel %s: resumed", self.config.id)
+
+    def takeover(self, message: str | None = None) -> None:
+        """Silence the host now (the sentence on air is cut at the next frame) and show a holding card."""
+        lang = self.config.lang if self.config.lang in ("zh", "en") else (
+            self.catalog.products[0].lang if self.catalog.products else "zh")
+        default = "主播马上回来" if lang == "zh" else "We'll be right back"
+        self.takeover_card = ProductCard(name=(message or default)[:40], price="", sale_price=None,
+                                         badge="稍候片刻" if lang == "zh" else "Please stay tuned")
+        self.render.holding = self.takeover_card
+        self.playout.hold("takeover")
+        self.pause()
+
+    def release(self) -> None:
+        """End a takeover: the product card returns and the host talks again."""
+        if self.takeover_card is None:
+            return
+        self.takeover_card = None
+        self.render.holding = None
+        if self.playout.held == "takeover":
+            self.playout.release()
+        self.paused = True  # resume() below does the waking
+        self.resume()
+
+    def skip_product(self) -> str | None:
+        """Move on to the next product from the next sentence; what was queued about this one is taken back."""
+        c = self._cursor
+        if c is None:
+            return None
+        self.reschedule(f"skipped {c.sku}")
+        self._cursor, self._skip = c, True  # from the product being talked about, not from where the talk resumes
+        self.queue.poke()
+        return c.sku
+
+    @property
+    def state(self) -> str:
+        """starting | live | reconnecting | paused | takeover | stopped (the output's state while on air)."""
+        if self._stopping.is_set():
+            return "stopped"
+        if self.takeover_card is not None:
+            return "takeover"
+        if self.paused:
+            return "paused"
+        return self.output.state
+
     def stats(self) -> ChannelStats:
         fps = kbps = 0.0
         if len(self._window) >= 2:
@@ -250,7 +322,7 @@ class ChannelSession:
                 fps, kbps = (f1 - f0) / (t1 - t0), (b1 - b0) * 8 / 1000 / (t1 - t0)
         speaking = self.ledger.now_speaking
         return ChannelStats(
-            state=self.output.state,
+            state=self.state,
             media_seconds=self.clock.seconds(self.clock.frame_pts(self._next_index)),
             frames_sent=self.encode.frames_sent,
             frames_dropped=self.encode.frames_dropped,
@@ -269,6 +341,9 @@ class ChannelSession:
         while True:
             await self.queue.wait_room(Source.SCRIPT)
             before = self._cursor
+            if self.paused:
+                await self.queue.wait_changed(timeout=1.0)
+                continue
             if not self.show.on_air(self.now()):
                 await self.queue.wait_changed(timeout=1.0)  # off air: the host is silent, the picture idles
                 continue
@@ -299,6 +374,9 @@ class ChannelSession:
                 self._resume_at.pop(next(iter(self._resume_at)))
 
     def _turn_over(self, c: _Cursor | None, now: datetime) -> bool:
+        if self._skip:
+            self._skip = False
+            return True
         if c is None or c.sku not in self.catalog:
             return True
         product = self.catalog[c.sku]
@@ -466,7 +544,7 @@ class ChannelSession:
             except TimeoutError:
                 pass
             self._comment_event.clear()
-            if not self.show.on_air(self.now()):
+            if self.paused or not self.show.on_air(self.now()):
                 continue
             while (triaged := self.triage.next_answer(time.monotonic())) is not None:
                 await self.queue.wait_room(Source.REPLY)
@@ -484,6 +562,16 @@ class ChannelSession:
                         self._queue_reply(reply, f"greet:{waiting[0].id}")
                         for c in waiting:
                             self._note_reply(c.id, reply, True)
+
+    async def _control_plane(self) -> None:
+        """Publish this channel's state to Redis every second and carry out commands sent there."""
+        from livehost.control import follow_commands, publish_state
+
+        client = self.store.aio()
+        try:
+            await asyncio.gather(publish_state(client, self), follow_commands(client, self))
+        finally:
+            await client.aclose()
 
     async def _write_gate_log(self) -> None:
         """Gate rejections and rewrites into Redis, capped (the audit page reads them)."""
@@ -554,6 +642,7 @@ class ChannelSession:
         ]
         if self.store is not None:
             self._tasks.append(asyncio.create_task(self._write_gate_log(), name="gate-log"))
+            self._tasks.append(asyncio.create_task(self._control_plane(), name="control"))
         for model in self.models:  # a local model loads in the background; the templates speak meanwhile
             if hasattr(model, "load"):
                 self._tasks.append(asyncio.create_task(self._load_model(model), name=f"load {model.name}"))

@@ -142,6 +142,10 @@ class SpeechQueue:
         head = heapq.nsmallest(lookahead, self._heap)
         return [h for h in head if h.audio is None and h.error is None]
 
+    def upcoming(self, n: int = 3) -> list[SpeechHandle]:
+        """The next ``n`` waiting items, in play order."""
+        return sorted(self._heap)[:n]
+
     def peek(self) -> SpeechHandle | None:
         return self._heap[0] if self._heap else None
 

@@ -29,13 +29,21 @@ class RenderStage(Stage):
         self.avatar = avatar
         self.card_for = card_for
         self._sku: str | None = None
+        self.holding: ProductCard | None = None  # shown instead of the product while an operator has taken over
+        self._shown_holding: ProductCard | None = None
 
     def refresh_card(self) -> None:
         """Redraw the card on the next frame (after a price or stock change)."""
         self._sku = None
 
     def _render(self, tick: TickFrame) -> MediaFrame:
-        if tick.sku != self._sku:
+        holding = self.holding
+        if holding is not None:
+            if holding is not self._shown_holding:
+                self._shown_holding, self._sku = holding, None
+                self.avatar.set_card(holding)
+        elif self._shown_holding is not None or tick.sku != self._sku:
+            self._shown_holding = None
             self._sku = tick.sku
             self.avatar.set_card(self.card_for(tick.sku) if tick.sku else None)
         picture = self.avatar.render(tick.index, tick.mouth, speaking=tick.speaking)

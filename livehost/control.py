@@ -1,0 +1,222 @@
+"""A channel's control plane in Redis: its live state out, operator commands in.
+
+The console (and any other tool) holds no state of its own: it reads what
+channels publish here and writes commands here.
+
+* ``livehost:channel:<id>``: a hash with the channel's state, refreshed every
+  second and expiring after :data:`STATE_TTL` seconds, so a channel whose
+  process died shows as gone rather than frozen "live".
+* ``livehost:channels``: a sorted set of channel ids by last update time.
+* ``livehost:control:<id>``: a stream of commands, each with ``action``,
+  ``user`` and ``args`` (JSON); the channel answers each one in
+  ``livehost:control:<id>:results`` (``id`` = the command's stream id, ``ok``,
+  ``detail``).
+* ``livehost:actions``: every command carried out, with its user, for the audit
+  page.
+
+Streams are capped (``MAXLEN ~``); commands older than :data:`COMMAND_MAX_AGE`
+seconds when the channel reads them are refused, not replayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import RedisError
+
+if TYPE_CHECKING:
+    from livehost.session import ChannelSession
+
+log = logging.getLogger(__name__)
+
+STATE_TTL = 10
+COMMAND_MAX_AGE = 30.0
+STREAM_MAX = 10_000
+ACTIONS = ("pause", "resume", "stop", "takeover", "release", "say", "comment", "skip")
+
+
+def state_key(channel: str) -> str:
+    return f"livehost:channel:{channel}"
+
+
+def control_key(channel: str) -> str:
+    return f"livehost:control:{channel}"
+
+
+def results_key(channel: str) -> str:
+    return f"{control_key(channel)}:results"
+
+
+ACTIONS_KEY = "livehost:actions"
+CHANNELS_KEY = "livehost:channels"
+
+
+def snapshot(session: ChannelSession) -> dict[str, str]:
+    """The fields a dashboard shows, as strings (a Redis hash)."""
+    stats = session.stats()
+    p50, p95 = session.reply_latency()
+    cursor = session._cursor
+    product = session.catalog.get(cursor.sku) if cursor else None
+    now = time.time()
+    recent = [c for c in session.comments if now - c.get("wall_time", now) <= 60]
+    upcoming = [h.speech.text for h in session.queue.upcoming(3)]
+    fields: dict[str, Any] = {
+        "id": session.config.id,
+        "state": stats.state,
+        "uptime_seconds": round(time.monotonic() - session.started_wall, 1) if session.started_wall else 0,
+        "media_seconds": round(stats.media_seconds, 2),
+        "product_sku": product.sku if product else "",
+        "product_title": product.title if product else "",
+        "fps": round(stats.fps, 2),
+        "kbps": round(stats.kbps, 1),
+        "frames_sent": stats.frames_sent,
+        "frames_dropped": stats.frames_dropped,
+        "queue_depth": stats.queue_depth,
+        "speaking": stats.speaking or "",
+        "next": json.dumps(upcoming, ensure_ascii=False),
+        "spoken": stats.spoken,
+        "cut": stats.cut,
+        "reconnects": stats.reconnects,
+        "comments_per_minute": len(recent),
+        "reply_p50_ms": "" if p50 is None else round(p50 * 1000, 1),
+        "reply_p95_ms": "" if p95 is None else round(p95 * 1000, 1),
+        "last_error": session.last_error or "",
+        "output": session.config.output.url if not session.config.output.is_rtmp else "rtmp",
+        "updated": round(now, 3),
+    }
+    return {k: str(v) for k, v in fields.items()}
+
+
+async def publish_state(client, session: ChannelSession, every: float = 1.0) -> None:
+    """Keep ``livehost:channel:<id>`` fresh until cancelled."""
+    key = state_key(session.config.id)
+    while True:
+        try:
+            fields = snapshot(session)
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.hset(key, mapping=fields)
+                pipe.expire(key, STATE_TTL)
+                pipe.zadd(CHANNELS_KEY, {session.config.id: time.time()})
+                await pipe.execute()
+        except (RedisError, OSError) as e:
+            log.warning("channel %s: cannot publish state: %s", session.config.id, e)
+        await asyncio.sleep(every)
+
+
+async def send_command(client, channel: str, action: str, *, by: str, args: dict[str, Any] | None = None,
+                       check: bool = True) -> str:
+    """Queue a command for a channel from user ``by``; returns its stream id (to find its result)."""
+    if check and action not in ACTIONS:
+        raise ValueError(f"action: {action!r} is not one of {', '.join(ACTIONS)}")
+    if not by:
+        raise ValueError("user: every command names the user who gave it")
+    entry = {"action": action, "user": by, "args": json.dumps(args or {}, ensure_ascii=False), "sent": str(time.time())}
+    sid = await client.xadd(control_key(channel), entry, maxlen=STREAM_MAX, approximate=True)
+    return sid.decode() if isinstance(sid, bytes) else sid
+
+
+async def wait_result(client, channel: str, command_id: str, timeout: float = 5.0) -> dict[str, str] | None:
+    """The channel's answer to a command, or None if it did not answer in time."""
+    deadline = time.monotonic() + timeout
+    last = "0-0"
+    while time.monotonic() < deadline:
+        left = max(1, int((deadline - time.monotonic()) * 1000))
+        got = await client.xread({results_key(channel): last}, block=left, count=100)
+        for _stream, entries in got or ():
+            for sid, fields in entries:
+                last = sid
+                row = {_s(k): _s(v) for k, v in fields.items()}
+                if row.get("id") == command_id:
+                    return row
+    return None
+
+
+def _s(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def execute(session: ChannelSession, action: str, args: dict[str, Any]) -> str:
+    """Carry out one command on the session; returns a short detail, raises ValueError for bad input."""
+    from livehost.session import Rejected
+
+    if action == "pause":
+        session.pause()
+        return "paused"
+    if action == "resume":
+        session.resume()
+        return "resumed"
+    if action == "takeover":
+        session.takeover(args.get("message") or None)
+        return "host silenced, holding card shown"
+    if action == "release":
+        session.release()
+        return "released"
+    if action == "stop":
+        session.request_stop()
+        return "stopping"
+    if action == "skip":
+        skipped = session.skip_product()
+        return f"skipped {skipped}" if skipped else "nothing to skip"
+    if action == "say":
+        text = str(args.get("text") or "").strip()
+        if not text:
+            raise ValueError("text: nothing to say")
+        try:
+            handle = session.say(text, lang=args.get("lang") or None)
+        except Rejected as e:
+            raise ValueError(str(e)) from None
+        return f"queued {handle.speech.source_id}"
+    if action == "comment":
+        user, text = str(args.get("user") or "").strip(), str(args.get("text") or "").strip()
+        if not user or not text:
+            raise ValueError("comment: user and text are both required")
+        triaged = session.comment(user, text)
+        return f"{triaged.action.value} ({triaged.intent.value})"
+    raise ValueError(f"action: {action!r} is not one of {', '.join(ACTIONS)}")
+
+
+async def follow_commands(client, session: ChannelSession) -> None:
+    """Carry out commands for this channel until cancelled: those sent from now on, never an earlier run's."""
+    channel = session.config.id
+    last = f"{int(time.time() * 1000)}-0"
+    while True:
+        try:
+            got = await client.xread({control_key(channel): last}, block=1000, count=50)
+        except (RedisError, OSError) as e:
+            log.warning("channel %s: cannot read commands: %s", channel, e)
+            await asyncio.sleep(1.0)
+            continue
+        for _stream, entries in got or ():
+            for sid, fields in entries:
+                last = _s(sid)
+                row = {_s(k): _s(v) for k, v in fields.items()}
+                await _run_one(client, session, last, row)
+
+
+async def _run_one(client, session: ChannelSession, sid: str, row: dict[str, str]) -> None:
+    action, user = row.get("action", ""), row.get("user", "")
+    ok, detail = True, ""
+    try:
+        sent = float(row.get("sent") or 0)
+        if time.time() - sent > COMMAND_MAX_AGE:
+            raise ValueError(f"sent {time.time() - sent:.0f} s ago: too old to carry out")
+        args = json.loads(row.get("args") or "{}")
+        if not isinstance(args, dict):
+            raise ValueError("args: not a JSON object")
+        detail = execute(session, action, args)
+    except (ValueError, json.JSONDecodeError) as e:
+        ok, detail = False, str(e)
+    except Exception as e:  # noqa: BLE001 - a bad command must not take the channel down
+        log.exception("channel %s: command %s failed", session.config.id, action)
+        ok, detail = False, f"{type(e).__name__}: {e}"
+    log.info("channel %s: %s by %s: %s", session.config.id, action, user, detail)
+    result = {"id": sid, "ok": "1" if ok else "0", "detail": detail, "action": action, "user": user}
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.xadd(results_key(session.config.id), result, maxlen=1000, approximate=True)
+        pipe.xadd(ACTIONS_KEY, {**result, "channel": session.config.id, "args": row.get("args", "{}"),
+                                "wall_time": str(time.time())}, maxlen=STREAM_MAX, approximate=True)
+        await pipe.execute()
