@@ -24,6 +24,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 STATE_TTL = 10
 COMMAND_MAX_AGE = 30.0
 STREAM_MAX = 10_000
-ACTIONS = ("pause", "resume", "stop", "takeover", "release", "say", "comment", "skip")
 
 
 def state_key(channel: str) -> str:
@@ -55,14 +55,28 @@ ACTIONS_KEY = "livehost:actions"
 CHANNELS_KEY = "livehost:channels"
 
 
-def snapshot(session: ChannelSession) -> dict[str, str]:
+class PerMinute:
+    """A running counter's rate per minute, over the last minute of samples."""
+
+    def __init__(self) -> None:
+        self._samples: deque[tuple[float, int]] = deque(maxlen=600)
+
+    def update(self, count: int, now: float) -> float:
+        samples = self._samples
+        samples.append((now, count))
+        while now - samples[0][0] > 60:
+            samples.popleft()
+        t0, c0 = samples[0]
+        return (count - c0) * 60 / (now - t0) if now - t0 >= 1 else 0.0
+
+
+def snapshot(session: ChannelSession, comments_per_minute: float = 0.0) -> dict[str, str]:
     """The fields a dashboard shows, as strings (a Redis hash)."""
     stats = session.stats()
     p50, p95 = session.reply_latency()
-    cursor = session._cursor
-    product = session.catalog.get(cursor.sku) if cursor else None
+    sku = session.current_sku()
+    product = session.catalog.get(sku) if sku else None
     now = time.time()
-    recent = [c for c in session.comments if now - c.get("wall_time", now) <= 60]
     upcoming = [h.speech.text for h in session.queue.upcoming(3)]
     fields: dict[str, Any] = {
         "id": session.config.id,
@@ -81,7 +95,7 @@ def snapshot(session: ChannelSession) -> dict[str, str]:
         "spoken": stats.spoken,
         "cut": stats.cut,
         "reconnects": stats.reconnects,
-        "comments_per_minute": len(recent),
+        "comments_per_minute": round(comments_per_minute, 1),
         "reply_p50_ms": "" if p50 is None else round(p50 * 1000, 1),
         "reply_p95_ms": "" if p95 is None else round(p95 * 1000, 1),
         "last_error": session.last_error or "",
@@ -94,9 +108,11 @@ def snapshot(session: ChannelSession) -> dict[str, str]:
 async def publish_state(client, session: ChannelSession, every: float = 1.0) -> None:
     """Keep ``livehost:channel:<id>`` fresh until cancelled."""
     key = state_key(session.config.id)
+    comments = PerMinute()
     while True:
         try:
-            fields = snapshot(session)
+            rate = comments.update(session.triage.stats()["received"], time.monotonic())
+            fields = snapshot(session, rate)
             async with client.pipeline(transaction=False) as pipe:
                 pipe.hset(key, mapping=fields)
                 pipe.expire(key, STATE_TTL)
@@ -122,7 +138,9 @@ async def send_command(client, channel: str, action: str, *, by: str, args: dict
 async def wait_result(client, channel: str, command_id: str, timeout: float = 5.0) -> dict[str, str] | None:
     """The channel's answer to a command, or None if it did not answer in time."""
     deadline = time.monotonic() + timeout
-    last = "0-0"
+    # an answer is written after its command, so its id is not older than the command's millisecond (it may be
+    # the same id: the two streams number apart); read from just before that millisecond
+    last = f"{int(command_id.split('-')[0]) - 1}-0"
     while time.monotonic() < deadline:
         left = max(1, int((deadline - time.monotonic()) * 1000))
         got = await client.xread({results_key(channel): last}, block=left, count=100)
@@ -139,50 +157,71 @@ def _s(v: Any) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
-def execute(session: ChannelSession, action: str, args: dict[str, Any]) -> str:
-    """Carry out one command on the session; returns a short detail, raises ValueError for bad input."""
+def _say(session: ChannelSession, args: dict[str, Any]) -> str:
     from livehost.session import Rejected
 
-    if action == "pause":
-        session.pause()
-        return "paused"
-    if action == "resume":
-        session.resume()
-        return "resumed"
-    if action == "takeover":
-        session.takeover(args.get("message") or None)
-        return "host silenced, holding card shown"
-    if action == "release":
-        session.release()
-        return "released"
-    if action == "stop":
-        session.request_stop()
-        return "stopping"
-    if action == "skip":
-        skipped = session.skip_product()
-        return f"skipped {skipped}" if skipped else "nothing to skip"
-    if action == "say":
-        text = str(args.get("text") or "").strip()
-        if not text:
-            raise ValueError("text: nothing to say")
-        try:
-            handle = session.say(text, lang=args.get("lang") or None)
-        except Rejected as e:
-            raise ValueError(str(e)) from None
-        return f"queued {handle.speech.source_id}"
-    if action == "comment":
-        user, text = str(args.get("user") or "").strip(), str(args.get("text") or "").strip()
-        if not user or not text:
-            raise ValueError("comment: user and text are both required")
-        triaged = session.comment(user, text)
-        return f"{triaged.action.value} ({triaged.intent.value})"
-    raise ValueError(f"action: {action!r} is not one of {', '.join(ACTIONS)}")
+    text = str(args.get("text") or "").strip()
+    if not text:
+        raise ValueError("text: nothing to say")
+    try:
+        handle = session.say(text, lang=args.get("lang") or None)
+    except Rejected as e:
+        raise ValueError(str(e)) from None
+    return f"queued {handle.speech.source_id}"
+
+
+def _comment(session: ChannelSession, args: dict[str, Any]) -> str:
+    user, text = str(args.get("user") or "").strip(), str(args.get("text") or "").strip()
+    if not user or not text:
+        raise ValueError("comment: user and text are both required")
+    triaged = session.comment(user, text)
+    return f"{triaged.action.value} ({triaged.intent.value})"
+
+
+def _takeover(session: ChannelSession, args: dict[str, Any]) -> str:
+    session.takeover(str(args.get("message") or "").strip() or None)
+    return "host silenced, holding card shown"
+
+
+def _skip(session: ChannelSession, args: dict[str, Any]) -> str:
+    skipped = session.skip_product()
+    return f"skipped {skipped}" if skipped else "nothing to skip"
+
+
+def _simple(method: str, detail: str):
+    def run(session: ChannelSession, args: dict[str, Any]) -> str:
+        getattr(session, method)()
+        return detail
+    return run
+
+
+#: action -> what it does to the session (returns a short detail; ValueError for bad input)
+COMMANDS = {
+    "pause": _simple("pause", "paused"),
+    "resume": _simple("resume", "resumed"),
+    "takeover": _takeover,
+    "release": _simple("release", "released"),
+    "stop": _simple("request_stop", "stopping"),
+    "skip": _skip,
+    "say": _say,
+    "comment": _comment,
+}
+ACTIONS = tuple(COMMANDS)
+
+
+def execute(session: ChannelSession, action: str, args: dict[str, Any]) -> str:
+    """Carry out one command on the session; returns a short detail, raises ValueError for bad input."""
+    run = COMMANDS.get(action)
+    if run is None:
+        raise ValueError(f"action: {action!r} is not one of {', '.join(ACTIONS)}")
+    return run(session, args)
 
 
 async def follow_commands(client, session: ChannelSession) -> None:
     """Carry out commands for this channel until cancelled: those sent from now on, never an earlier run's."""
     channel = session.config.id
-    last = f"{int(time.time() * 1000)}-0"
+    newest = await client.xrevrange(control_key(channel), count=1)  # Redis's clock, not this host's
+    last = _s(newest[0][0]) if newest else "0-0"
     while True:
         try:
             got = await client.xread({control_key(channel): last}, block=1000, count=50)

@@ -29,10 +29,12 @@ from livehost.show import RunOfShow
 from livehost.playout import Playout
 from livehost.speech import QueueFull, SpeechHandle, SpeechQueue
 from livehost.store import Store
+from livehost.talk import close_models, make_gate, make_models, make_reply_writer, make_triage
 from products.catalog import load_catalog, sample_catalog_path
 from products.model import Catalog
 from scripts_gen.engine import PhraseHistory, ScriptLine, TemplateScriptWriter
 from scripts_gen.gate import Gate, GateDecision
+from scripts_gen.llm.chain import Draft
 from scripts_gen.replies import Reply
 from scripts_gen.triage import Comment, Triaged
 from streaming.avatar import Avatar2D, ProductCard
@@ -97,8 +99,6 @@ class ChannelSession:
         self._cursor: _Cursor | None = None
         self._next_cycle: dict[str, int] = {}
         self._resume_at: dict[str, _Cursor | None] = {}
-        from livehost.talk import make_models, make_reply_writer, make_triage
-
         self.gate_log: deque[dict] = deque(maxlen=GATE_LOG_MAX)  # gate decisions not yet written to Redis
         self.gate = self._make_gate()
         self.phrases = PhraseHistory()  # outlives the writers: no sentence repeats within 30 min of a product's air time
@@ -197,8 +197,6 @@ class ChannelSession:
             self._window.append((time.monotonic(), self.encode.frames_sent, self.output.bytes_out))
 
     def _make_gate(self) -> Gate:
-        from livehost.talk import make_gate
-
         gate = make_gate(self.config, self.catalog, lambda: self.now())
         gate.on_decision = self._on_gate_decision
         return gate
@@ -209,7 +207,7 @@ class ChannelSession:
             return
         self.gate_log.append({
             "wall_time": time.time(), "text": decision.text, "lang": decision.lang, "sku": decision.sku or "",
-            "action": "dropped", "rules": [{"rule": h.rule, "span": list(h.span), "detail": h.detail} for h in decision.rules],
+            "action": "dropped", "rules": [h.as_json() for h in decision.rules],
         })
 
     # -- public API (tests, console, chat) ---------------------------------------------
@@ -261,15 +259,17 @@ class ChannelSession:
         self.reschedule("paused")
 
     def resume(self) -> None:
+        """Talk again (after a pause, or a takeover: that is released too)."""
         if self.takeover_card is not None:
-            self.release()
-            return
+            self.takeover_card = self.render.holding = None
+            if self.playout.held == "takeover":
+                self.playout.release()
         if not self.paused:
             return
         self.paused = False
         self.queue.poke()
         self._comment_event.set()
-        log.info("channel %s: resumed", self.config.id)
+        log.info("channel %s: talking again", self.config.id)
 
     def takeover(self, message: str | None = None) -> None:
         """Silence the host now (the sentence on air is cut at the next frame) and show a holding card."""
@@ -284,14 +284,8 @@ class ChannelSession:
 
     def release(self) -> None:
         """End a takeover: the product card returns and the host talks again."""
-        if self.takeover_card is None:
-            return
-        self.takeover_card = None
-        self.render.holding = None
-        if self.playout.held == "takeover":
-            self.playout.release()
-        self.paused = True  # resume() below does the waking
-        self.resume()
+        if self.takeover_card is not None:
+            self.resume()
 
     def skip_product(self) -> str | None:
         """Move on to the next product from the next sentence; what was queued about this one is taken back."""
@@ -341,11 +335,8 @@ class ChannelSession:
         while True:
             await self.queue.wait_room(Source.SCRIPT)
             before = self._cursor
-            if self.paused:
-                await self.queue.wait_changed(timeout=1.0)
-                continue
-            if not self.show.on_air(self.now()):
-                await self.queue.wait_changed(timeout=1.0)  # off air: the host is silent, the picture idles
+            if self.paused or not self.show.on_air(self.now()):
+                await self.queue.wait_changed(timeout=1.0)  # paused or off air: the host is silent, the picture idles
                 continue
             line = self._next_line()  # decided only once there is room: a reschedule cannot race it
             if line is None:
@@ -485,7 +476,8 @@ class ChannelSession:
             await pubsub.aclose()
             await client.aclose()
 
-    def _current_sku(self) -> str | None:
+    def current_sku(self) -> str | None:
+        """The product being talked about: the sentence on air's, else the one the script is on."""
         if self.playout.current is not None and self.playout.current.speech.sku:
             return self.playout.current.speech.sku
         return self._cursor.sku if self._cursor else None
@@ -497,12 +489,8 @@ class ChannelSession:
                 entry["source"] = reply.source
                 entry["ms"] = round(reply.seconds * 1000, 1)
                 break
-        for draft in reply.drafts:  # a model's answer the gate stopped, rewritten from a template
-            self.gate_log.append({
-                "wall_time": time.time(), "text": draft.text, "lang": reply.lang, "sku": reply.sku or "",
-                "action": "rewritten" if reply.speech else "dropped", "source": draft.source, "error": draft.error,
-                "comment_id": comment_id, "rules": [{"rule": h.rule, "span": list(h.span), "detail": h.detail} for h in draft.rules],
-            })
+        for draft in reply.drafts:  # a model's answer not used: a template answered, or nothing was said
+            self._log_draft(draft, reply.lang, reply.sku, "rewritten" if reply.speech else "dropped", comment_id=comment_id)
 
     async def _load_model(self, model) -> None:
         from scripts_gen.llm import BackendError
@@ -513,12 +501,14 @@ class ChannelSession:
         except BackendError as e:
             log.error("channel %s: %s; the templates answer instead", self.config.id, e)
 
-    def _note_script_draft(self, line: ScriptLine, draft) -> None:
+    def _note_script_draft(self, line: ScriptLine, draft: Draft) -> None:
         """A model's selling sentence that was not used (the template sentence was said instead)."""
+        self._log_draft(draft, line.lang, line.sku, "rewritten", item_id=line.item_id)
+
+    def _log_draft(self, draft: Draft, lang: str, sku: str | None, action: str, **ref: str) -> None:
         self.gate_log.append({
-            "wall_time": time.time(), "text": draft.text, "lang": line.lang, "sku": line.sku,
-            "action": "rewritten", "source": draft.source, "error": draft.error, "item_id": line.item_id,
-            "rules": [{"rule": h.rule, "span": list(h.span), "detail": h.detail} for h in draft.rules],
+            "wall_time": time.time(), "text": draft.text, "lang": lang, "sku": sku or "", "action": action,
+            "source": draft.source, "error": draft.error, **ref, "rules": [h.as_json() for h in draft.rules],
         })
 
     def _queue_reply(self, reply: Reply, source_id: str) -> bool:
@@ -548,7 +538,7 @@ class ChannelSession:
                 continue
             while (triaged := self.triage.next_answer(time.monotonic())) is not None:
                 await self.queue.wait_room(Source.REPLY)
-                reply = await self.replies.answer(triaged, self._current_sku())
+                reply = await self.replies.answer(triaged, self.current_sku())
                 spoken = self._queue_reply(reply, triaged.comment.id)
                 if spoken:
                     self.reply_seconds.append(time.monotonic() - triaged.comment.at)
@@ -557,7 +547,7 @@ class ChannelSession:
                 waiting = self.triage.take_greetings(time.monotonic())
                 if waiting:
                     last_greet = time.monotonic()
-                    reply = self.replies.greet(waiting, self._current_sku())
+                    reply = self.replies.greet(waiting, self.current_sku())
                     if reply is not None:
                         self._queue_reply(reply, f"greet:{waiting[0].id}")
                         for c in waiting:
@@ -576,7 +566,7 @@ class ChannelSession:
     async def _write_gate_log(self) -> None:
         """Gate rejections and rewrites into Redis, capped (the audit page reads them)."""
         client = self.store.aio()
-        key = f"livehost:gate:{self.config.id}"
+        key = gate_log_key(self.config.id)
         try:
             while True:
                 while self.gate_log:
@@ -590,7 +580,7 @@ class ChannelSession:
             return
         client = self.store.sync()
         while self.gate_log:
-            client.xadd(f"livehost:gate:{self.config.id}", _gate_fields(self.gate_log.popleft()),
+            client.xadd(gate_log_key(self.config.id), _gate_fields(self.gate_log.popleft()),
                         maxlen=GATE_LOG_MAX * 10, approximate=True)
 
     async def _synthesize(self) -> None:
@@ -690,11 +680,13 @@ class ChannelSession:
             t.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=deadline)
-        from livehost.talk import close_models
-
         await asyncio.wait_for(close_models(self.models), timeout=deadline)
         await asyncio.to_thread(self._flush_gate_log)
         self.tts.close()
+
+
+def gate_log_key(channel: str) -> str:
+    return f"livehost:gate:{channel}"
 
 
 def _gate_fields(entry: dict) -> dict[str, str]:

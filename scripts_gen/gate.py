@@ -58,6 +58,9 @@ class RuleHit:
     span: tuple[int, int]  # character span in GateDecision.text
     detail: str
 
+    def as_json(self) -> dict:
+        return {"rule": self.rule, "span": list(self.span), "detail": self.detail}
+
 
 @dataclass(frozen=True)
 class GateDecision:

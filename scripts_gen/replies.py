@@ -141,7 +141,7 @@ class Reply:
             "speech": self.speech,
             "gate": {
                 "passed": bool(self.decision and self.decision.passed and self.speech is not None),
-                "rules": [{"rule": h.rule, "span": list(h.span), "detail": h.detail} for h in hits],
+                "rules": [h.as_json() for h in hits],
             },
             "user": self.comment.user,
             "sku": self.sku,

@@ -32,7 +32,7 @@ class Draft:
 
     def as_json(self) -> dict[str, Any]:
         return {"source": self.source, "text": self.text, "error": self.error,
-                "rules": [{"rule": h.rule, "span": list(h.span), "detail": h.detail} for h in self.rules]}
+                "rules": [h.as_json() for h in self.rules]}
 
 
 @dataclass(frozen=True)

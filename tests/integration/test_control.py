@@ -10,7 +10,7 @@ import pytest
 
 from livehost.audit import read_audit
 from livehost.config import build_config
-from livehost.control import (ACTIONS_KEY, CHANNELS_KEY, execute, send_command, state_key, wait_result)
+from livehost.control import ACTIONS_KEY, CHANNELS_KEY, PerMinute, execute, send_command, state_key, wait_result
 from livehost.session import ChannelSession
 from livehost.store import Store
 from tests.integration.test_show_session import T0, At, FixedTts, _entries, _session, _t, _write_catalog  # noqa: F401
@@ -95,6 +95,12 @@ async def test_commands_over_redis_and_the_published_state(tmp_path, livehost_ho
 
         r = await command("comment", user="amy", text="how much is it?")
         assert r["ok"] == "1" and r["detail"] == "answer (price)"
+        for _ in range(30):
+            if float((await client.hget(state_key("ctl"), "comments_per_minute")) or 0) > 0:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the comment did not show in comments_per_minute")
         r = await command("say", text="Only 1 dollar today!")
         assert r["ok"] == "0" and "gate rejected" in r["detail"]
         r = await command("say", text="Thanks for watching, everyone.")
@@ -125,3 +131,11 @@ async def test_commands_over_redis_and_the_published_state(tmp_path, livehost_ho
             await asyncio.wait_for(run, 15)
         await client.aclose()
         store.close()
+
+
+def test_per_minute_rate_from_a_running_counter():
+    rate = PerMinute()
+    assert rate.update(0, 100.0) == 0.0
+    assert rate.update(10, 130.0) == 20.0  # 10 in 30 s
+    assert rate.update(40, 160.0) == 40.0  # 40 in the last 60 s
+    assert rate.update(40, 250.0) == 0.0  # older samples fall out of the minute
