@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -259,9 +260,7 @@ def _load_any_catalog(source: str, fmt: str = "auto"):
 
 
 def _script(args: argparse.Namespace) -> int:
-    catalog = _load_any_catalog(args.catalog, args.format)
-    if args.sku not in catalog:
-        raise ConfigError(f"--sku {args.sku!r}: not in the catalog (it has {', '.join(catalog.skus()[:10])}...)")
+    catalog = _catalog_with_sku(args)
     product = catalog[args.sku]
     if args.lang and args.lang != product.lang:
         raise ConfigError(f"--lang {args.lang}: product {args.sku} is written in {product.lang!r}")
@@ -315,6 +314,14 @@ async def _plan_script(args: argparse.Namespace, config: ChannelConfig, catalog)
         extra = f", {by_model} phrased by a model" if talk is not None else ""
         print(f"-- {len(planned)} sentences{extra}, about {air / 60:.1f} minutes of air time", file=sys.stderr)
     return 0
+
+
+def _catalog_with_sku(args: argparse.Namespace):
+    """The ``--catalog`` with ``--sku`` in it (ConfigError naming the sku otherwise)."""
+    catalog = _load_any_catalog(args.catalog, args.format)
+    if args.sku not in catalog:
+        raise ConfigError(f"--sku {args.sku!r}: not in the catalog (it has {', '.join(catalog.skus()[:10])}...)")
+    return catalog
 
 
 def _channel_config(path: str | None, **overrides) -> ChannelConfig:
@@ -384,8 +391,7 @@ async def _replies(args: argparse.Namespace, config: ChannelConfig, catalog) -> 
                 elif triaged.action is Action.GREET:
                     triage.take_greetings(comment.at)
                     reply = writer.greet([comment], args.sku) or Reply(comment, triaged.action, triaged.intent, None, None)
-                    reply = Reply(reply.comment, reply.action, reply.intent, reply.speech, reply.decision, reply.sku,
-                                  reply.lang, reply.source, triaged.reason, reply.drafts, reply.prompt, reply.seconds)
+                    reply = dataclasses.replace(reply, reason=triaged.reason)
                 else:
                     reply = await writer.answer(triaged, args.sku)
                 row = {**reply.as_json(), "line": number}
@@ -404,9 +410,7 @@ async def _replies(args: argparse.Namespace, config: ChannelConfig, catalog) -> 
 
 def _reply(args: argparse.Namespace) -> int:
     config = _channel_config(args.config, lang=args.lang, seed=args.seed, platform=args.platform)
-    catalog = _load_any_catalog(args.catalog, args.format)
-    if args.sku not in catalog:
-        raise ConfigError(f"--sku {args.sku!r}: not in the catalog (it has {', '.join(catalog.skus()[:10])}...)")
+    catalog = _catalog_with_sku(args)
     if args.interval <= 0:
         raise ConfigError(f"--interval {args.interval!r}: must be positive")
     return asyncio.run(_replies(args, config, catalog))

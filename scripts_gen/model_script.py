@@ -25,7 +25,7 @@ from scripts_gen.engine import PhraseHistory, ScriptLine, sentence_fits
 from scripts_gen.gate import Gate, find_money
 from scripts_gen.llm.base import GenerationRequest
 from scripts_gen.llm.chain import Draft, Verdict, first_approved
-from scripts_gen.replies import PromptSet, _tidy, product_facts
+from scripts_gen.replies import PromptSet, product_facts, spoken_text
 
 AVOID = 6  # recent sentences shown to the model as "do not repeat"
 
@@ -75,7 +75,7 @@ class ModelScriptWriter:
         price = product.price_at(self.now())
 
         def accept(raw: str) -> Verdict:
-            text = _tidy(raw, line.lang)
+            text = spoken_text(raw, line.lang)
             if not text:
                 return Verdict(text, False, "empty answer")
             decision = self.gate.check(text, line.lang, sku=line.sku)

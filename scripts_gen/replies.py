@@ -263,7 +263,7 @@ def _pick(options: list[str], *key: object) -> list[str]:
     return options[start:] + options[:start]
 
 
-def _tidy(text: str, lang: str) -> str:
+def spoken_text(text: str, lang: str) -> str:
     """A model's answer as one or two spoken sentences: quotes, markdown and role labels off, length capped."""
     text = text.strip().strip("\"'“”「」")
     text = re.sub(r"^(?:host|assistant|主播|回复|reply)\s*[:：]\s*", "", text, flags=re.I)
@@ -470,7 +470,7 @@ class ReplyWriter:
         deadline = started + self.budget - TEMPLATE_RESERVE
 
         def accept(raw: str) -> Verdict:
-            text = _tidy(raw, lang)
+            text = spoken_text(raw, lang)
             if not text:
                 return Verdict(text, False, "empty answer")
             decision = self.gate.check(text, lang, sku=product.sku)

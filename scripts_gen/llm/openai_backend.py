@@ -131,8 +131,8 @@ class OpenAICompatModel(TextModel):
                 raise self._fail(str(exc) or f"timed out after {self.timeout_seconds:g} s") from None
             except aiohttp.ClientConnectionError as exc:
                 # Refused or reset before any text: worth a retry like a 503.
-                if attempt < self.retries and deadline - time.monotonic() > self._retry_delay(attempt, None):
-                    delay = self._retry_delay(attempt, None)
+                delay = self._retry_delay(attempt, None)
+                if attempt < self.retries and deadline - time.monotonic() > delay:
                     attempt += 1
                     self.stats["retries"] += 1
                     await asyncio.sleep(delay)
@@ -174,8 +174,7 @@ class OpenAICompatModel(TextModel):
                     # The last line had no newline; treat it as complete.
                     chunk, buffer = buffer + b"\n", b""
                 else:
-                    raise self._fail("stream ended without [DONE]") if not got_text else self._fail(
-                        "stream ended without [DONE] (answer cut off)")
+                    raise self._fail("stream ended without [DONE]" + (" (answer cut off)" if got_text else ""))
             buffer += chunk
             if len(buffer) > MAX_LINE and b"\n" not in buffer:
                 raise self._fail(f"event line longer than {MAX_LINE} bytes")

@@ -183,8 +183,7 @@ class TransformersModel(TextModel):
             else:
                 kwargs.update(do_sample=False)
             with torch.inference_mode():
-                self._model.generate(input_ids, **kwargs)
-            streamer.flush()
+                self._model.generate(input_ids, **kwargs)  # calls streamer.end() when done
             emit(_END)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             emit(exc if isinstance(exc, BackendError) else BackendError(self.name, f"generation failed: {exc!r}"))
@@ -228,9 +227,7 @@ class _Decoder:
             self.sent = len(text)
 
     def end(self) -> None:
-        pass
-
-    def flush(self) -> None:
+        """Whatever was held back (a final partial character is dropped)."""
         text = self.tokenizer.decode(self.tokens, skip_special_tokens=True).rstrip("\ufffd")
         if len(text) > self.sent and not self.cancel.is_set():
             self.emit(text[self.sent:])

@@ -102,15 +102,22 @@ async def test_cancel_by_timeout_frees_the_model(models):
         assert m.generated_tokens < 4000
 
 
-async def test_threads_default_to_one_on_a_small_machine(models):
+@pytest.mark.parametrize("cores, threads", [(1, 1), (2, 1), (4, 2), (16, 8), (64, 8)])
+def test_default_threads_by_core_count(monkeypatch, cores, threads):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)))
+    assert default_threads() == threads
+
+
+async def test_the_worker_computes_with_the_configured_threads(models, monkeypatch):
     import torch
 
-    async with TransformersModel(str(models["honest"]), threads=1) as m:
-        await m.load()
-        # torch's thread count belongs to the thread that set it: the model's worker
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})  # a 2-core box
+    async with TransformersModel(str(models["honest"])) as m:
+        assert m.threads == 1
+        await m.complete(request(max_tokens=2))
+        # torch's thread count belongs to the OS thread that set it: the model's worker
         worker = await asyncio.get_running_loop().run_in_executor(m._executor, torch.get_num_threads)
         assert worker == 1
-    assert default_threads() >= 1
 
 
 async def test_missing_or_broken_model_is_a_clear_error(tmp_path):

@@ -12,7 +12,7 @@ from products.catalog import load_catalog, sample_catalog_path
 from scripts_gen.engine import PhraseHistory, TemplateScriptWriter
 from scripts_gen.gate import Gate
 from scripts_gen.model_script import ModelScriptWriter
-from tests.unit.test_reply_fallback import Fake
+from tests.fakes import FakeModel as Fake
 
 CUP = "ZH-CUP-500"  # 69 -> 59 CNY
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)

@@ -1,7 +1,7 @@
 """The reply fallback chain: models in order within the time budget, then the template engine.
 
-Fake models stand in for one stage here (the real backends have their own
-tests); each records what it was asked and whether it was cancelled.
+Fake models (``tests.fakes.FakeModel``) stand in for one stage here (the
+real backends have their own tests).
 """
 
 from __future__ import annotations
@@ -14,30 +14,13 @@ import pytest
 
 from products.catalog import load_catalog, sample_catalog_path
 from scripts_gen.gate import Gate, find_money
-from scripts_gen.llm import BackendError, TextModel
+from scripts_gen.llm import BackendError
 from scripts_gen.replies import ReplyWriter
 from scripts_gen.triage import Comment, Intent, Triage
+from tests.fakes import FakeModel as Fake
 
 CUP = "ZH-CUP-500"  # 69 -> 59 CNY
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
-
-
-class Fake(TextModel):
-    def __init__(self, name, text="", *, delay=0.0, error=None):
-        self.name, self.text, self.delay, self.error = name, text, delay, error
-        self.requests, self.cancelled = [], 0
-
-    async def stream(self, request):
-        self.requests.append(request)
-        try:
-            await asyncio.sleep(self.delay)
-        except asyncio.CancelledError:
-            self.cancelled += 1
-            raise
-        if self.error is not None:
-            raise self.error
-        for i in range(0, len(self.text), 3):
-            yield self.text[i:i + 3]
 
 
 @pytest.fixture
