@@ -8,9 +8,7 @@ import dataclasses
 import json
 import logging
 import os
-import signal
 import sys
-import time
 
 from livehost.config import ChannelConfig, ConfigError, build_config, load_config, merge
 
@@ -32,59 +30,83 @@ def _demo_config(args: argparse.Namespace) -> ChannelConfig:
     return build_config(merge({}, overrides))
 
 
-async def _run_demo(config: ChannelConfig, duration: float | None, quiet: bool) -> int:
-    from livehost.session import ChannelSession
-    from livehost.store import Store
+def _console_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--console-host", help="address the console listens on (default 127.0.0.1)")
+    p.add_argument("--console-port", type=int, help="console port (default 8080; 0: any free port)")
+    p.add_argument("--no-console", action="store_true", help="run without the web console")
 
-    store = Store()
-    print(f"livehost: channel {config.id!r} -> {config.output.url}  ({config.size} @ {config.fps} fps, store: {store.description})", flush=True)
-    session = ChannelSession(config, store)
-    from livehost.scheduler import FeedScheduler
 
-    feeds = FeedScheduler.for_store(store)
-    feeds.start()  # scheduled catalog refreshes run while the channel is on air
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, session.request_stop)
+def _with_console_flags(fleet, args: argparse.Namespace):
+    if args.console_host:
+        fleet.console_host = args.console_host
+    if args.console_port is not None:
+        if not 0 <= args.console_port <= 65535:
+            raise ConfigError(f"--console-port {args.console_port}: not a port number")
+        fleet.console_port = args.console_port
+    return fleet
 
-    async def progress() -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            if session.started_wall is None:
-                continue
-            s = session.stats()
-            elapsed = time.monotonic() - session.started_wall
-            line = (
-                f"[{_hms(elapsed)}] {s.state:<10} frames {s.frames_sent:>7}  {s.fps:5.1f} fps  {s.kbps:6.0f} kb/s"
-                f"  spoken {s.spoken:>4}  cut {s.cut:>3}"
-            )
-            if s.frames_dropped:
-                line += f"  dropped {s.frames_dropped}"
-            if s.speaking:
-                line += f"  ▶ {s.speaking}"
-            print(line, flush=True)
 
-    reporter = None if quiet else asyncio.create_task(progress())
+def _demo(args: argparse.Namespace) -> int:
+    from livehost.service import Fleet, run_service
+
+    config = _demo_config(args)
+    if args.fast and config.output.is_rtmp:
+        raise ConfigError("--fast: an RTMP push must be paced to the wall clock")
+    fleet = _with_console_flags(Fleet(channels=[(config, True)]), args)
+    return asyncio.run(run_service(fleet, console=not args.no_console, duration=args.duration, quiet=args.quiet,
+                                   single=True))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from livehost.service import Fleet, load_fleet, run_service
+
+    fleet = _with_console_flags(load_fleet(args.config) if args.config else Fleet(), args)
+    return asyncio.run(run_service(fleet, console=not args.no_console))
+
+
+def _user(args: argparse.Namespace) -> int:
+    import getpass
+
+    from dashboards.users import UserError, UserStore
+    from livehost.store import livehost_home
+
+    users = UserStore(livehost_home())
+
+    def ask_password() -> str:
+        if args.password_stdin:
+            return sys.stdin.readline().rstrip("\n")
+        first = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != first:
+            raise UserError("password: the two entries differ")
+        return first
+
     try:
-        stats = await session.run(duration)
-    finally:
-        if reporter is not None:
-            reporter.cancel()
-            await asyncio.wait([reporter], timeout=1)
-        feeds.shutdown()
-        store.close()
-    print(
-        f"livehost: stopped after {stats.media_seconds:.1f}s of media: {stats.frames_sent} frames sent, "
-        f"{stats.frames_dropped} dropped, {stats.spoken} sentences spoken, {stats.cut} cut, "
-        f"{stats.reconnects} reconnects; output {config.output.url}",
-        flush=True,
-    )
+        if args.user_command == "add":
+            password = None if args.no_password else ask_password()
+            user = users.add(args.name, args.role, args.tenant, password)
+            scope = f"tenant {user.tenant}" if user.tenant else "all tenants"
+            print(f"added {user.name}: {user.role}, {scope}" + (" (API tokens only)" if password is None else ""))
+            if args.token:
+                print(users.new_token(user.name, "created with the user"))
+        elif args.user_command == "token":
+            print(users.new_token(args.name, args.label or ""))
+            print(f"(a token for {args.name}: shown once, keep it safe)", file=sys.stderr)
+        elif args.user_command == "passwd":
+            users.set_password(args.name, ask_password())
+            print(f"password changed for {args.name}")
+        elif args.user_command == "remove":
+            users.remove(args.name)
+            print(f"removed {args.name}")
+        else:
+            listed = [u.public() for u in users.users().values()]
+            if args.json:
+                print(json.dumps(listed))
+            for u in listed if not args.json else []:
+                print(f"{u['name']:<20} {u['role']:<9} {u['tenant'] or '(all tenants)':<16} {u['tokens']} token(s)")
+    except UserError as e:
+        print(f"livehost: user {args.user_command}: {e}", file=sys.stderr)
+        return 2
     return 0
-
-
-def _hms(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -124,19 +146,16 @@ def _catalog(args: argparse.Namespace) -> int:
 
 
 async def _catalog_import(cs, args: argparse.Namespace) -> int:
-    from products.feeds.base import FeedError, validate_items
-    from products.feeds.sources import open_source
+    from products.feeds.base import FeedError
+    from products.store import import_source
 
     def progress(valid: int, rejected: int) -> None:
         if not args.json:
             print(f"\r  {valid} valid, {rejected} rejected ...", end="", file=sys.stderr, flush=True)
 
     try:
-        opened = await open_source(args.source, args.format, currency=args.currency)
-        result = await asyncio.to_thread(
-            cs.import_products, validate_items(opened.items, dedupe=False), source=args.source, format=opened.format,
-            force=args.force, progress=progress,
-        )
+        result = await import_source(cs, args.source, args.format, currency=args.currency, force=args.force,
+                                     progress=progress)
     except FeedError as e:
         if args.json:
             print(json.dumps({"imported": 0, "rejected": [], "version": cs.current_version(), "error": str(e)}, ensure_ascii=False))
@@ -155,10 +174,10 @@ async def _catalog_import(cs, args: argparse.Namespace) -> int:
         if result.error:
             print(f"livehost: catalog import: {result.error}", file=sys.stderr)
         elif result.unchanged:
-            print(f"catalog [{cs.scope}] unchanged: version {result.version}, {result.imported} products ({opened.format})")
+            print(f"catalog [{cs.scope}] unchanged: version {result.version}, {result.imported} products ({result.format})")
         else:
             print(f"catalog [{cs.scope}] version {result.version}: {result.imported} products imported, "
-                  f"{result.rejected_count} rejected ({opened.format}); {len(result.changes)} changes")
+                  f"{result.rejected_count} rejected ({result.format}); {len(result.changes)} changes")
             for c in result.changes[:20]:
                 print(f"  {c}")
     return 0 if result.imported else 2
@@ -434,6 +453,31 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--config", help="channel config file (YAML or TOML); flags override it")
     d.add_argument("--fast", action="store_true", help="do not pace to the wall clock (files only: render as fast as possible)")
     d.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    _console_flags(d)
+
+    sv = sub.add_parser("serve", help="run the channels of a fleet file, with the console")
+    sv.add_argument("--config", help="fleet file (YAML or TOML): channels and console; none: the console alone")
+    _console_flags(sv)
+
+    us = sub.add_parser("user", help="console users and API tokens (kept in $LIVEHOST_HOME/users.json)")
+    usub = us.add_subparsers(dest="user_command", required=True)
+    ua = usub.add_parser("add", help="create a user (asks for the password)")
+    ua.add_argument("name")
+    ua.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
+    ua.add_argument("--tenant", help="the tenant whose channels the user sees (default: all)")
+    ua.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
+    ua.add_argument("--no-password", action="store_true", help="no console login: API tokens only")
+    ua.add_argument("--token", action="store_true", help="also create an API token and print it")
+    ut = usub.add_parser("token", help="create an API token for a user (printed once)")
+    ut.add_argument("name")
+    ut.add_argument("--label", help="what the token is for, e.g. prometheus")
+    upw = usub.add_parser("passwd", help="set a user's password")
+    upw.add_argument("name")
+    upw.add_argument("--password-stdin", action="store_true")
+    ur = usub.add_parser("remove", help="delete a user and their tokens")
+    ur.add_argument("name")
+    ul = usub.add_parser("list", help="the users")
+    ul.add_argument("--json", action="store_true")
 
     a = sub.add_parser("audit", help="print the log of spoken sentences")
     a.add_argument("--channel", default="demo")
@@ -499,10 +543,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         if args.command == "demo":
-            config = _demo_config(args)
-            if args.fast and config.output.is_rtmp:
-                raise ConfigError("--fast: an RTMP push must be paced to the wall clock")
-            return asyncio.run(_run_demo(config, args.duration, args.quiet))
+            return _demo(args)
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "user":
+            return _user(args)
         if args.command == "audit":
             return _audit(args)
         if args.command == "catalog":

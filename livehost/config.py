@@ -110,6 +110,8 @@ class CommentsConfig(_Strict):
 
 class ChannelConfig(_Strict):
     id: str = Field("demo", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    tenant: str = Field("default", pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                        description="who the channel belongs to: console users of another tenant do not see it")
     catalog: str | None = Field(
         None, description="catalog file, or 'store' for the catalog imported for this channel (else the shared one); "
         "default: the bundled sample")

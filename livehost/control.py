@@ -13,6 +13,10 @@ channels publish here and writes commands here.
   ``detail``).
 * ``livehost:actions``: every command carried out, with its user, for the audit
   page.
+* ``livehost:channel:<id>:frame``: the newest picture as a small JPEG (about
+  once a second, expiring); ``:history``: one sample a second of fps,
+  bitrate, queue and reply latency (the last hour); ``:comments``: the recent
+  comments with their triage decision and reply (JSON).
 
 Streams are capped (``MAXLEN ~``); commands older than :data:`COMMAND_MAX_AGE`
 seconds when the channel reads them are refused, not replayed.
@@ -21,6 +25,7 @@ seconds when the channel reads them are refused, not replayed.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import time
@@ -30,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 if TYPE_CHECKING:
+    from livehost.runner import ChannelRunner
     from livehost.session import ChannelSession
 
 log = logging.getLogger(__name__)
@@ -43,6 +49,25 @@ def state_key(channel: str) -> str:
     return f"livehost:channel:{channel}"
 
 
+def frame_key(channel: str) -> str:
+    return f"{state_key(channel)}:frame"
+
+
+def history_key(channel: str) -> str:
+    return f"{state_key(channel)}:history"
+
+
+def catalog_key(channel: str) -> str:
+    return f"{state_key(channel)}:catalog"
+
+
+TENANTS_KEY = "livehost:channel-tenants"  # channel -> tenant, kept after the channel is gone (audit access)
+
+
+def comments_key(channel: str) -> str:
+    return f"{state_key(channel)}:comments"
+
+
 def control_key(channel: str) -> str:
     return f"livehost:control:{channel}"
 
@@ -53,6 +78,30 @@ def results_key(channel: str) -> str:
 
 ACTIONS_KEY = "livehost:actions"
 CHANNELS_KEY = "livehost:channels"
+
+
+HISTORY_MAX = 3600  # one sample a second: the last hour
+PREVIEW_WIDTH = 270
+
+
+class LatencyHistogram:
+    """Cumulative counts of latencies (seconds) at or under each bound, Prometheus style."""
+
+    BOUNDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(self.BOUNDS) + 1)  # the last: +Inf
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        for i, bound in enumerate(self.BOUNDS):
+            if seconds <= bound:
+                self.counts[i] += 1
+        self.counts[-1] += 1
+        self.total += seconds
+
+    def as_json(self) -> str:
+        return json.dumps({"le": list(self.BOUNDS), "counts": self.counts, "sum": round(self.total, 6)})
 
 
 class PerMinute:
@@ -78,8 +127,10 @@ def snapshot(session: ChannelSession, comments_per_minute: float = 0.0) -> dict[
     product = session.catalog.get(sku) if sku else None
     now = time.time()
     upcoming = [h.speech.text for h in session.queue.upcoming(3)]
+    av = session.output.av_offset
     fields: dict[str, Any] = {
         "id": session.config.id,
+        "tenant": session.config.tenant,
         "state": stats.state,
         "uptime_seconds": round(time.monotonic() - session.started_wall, 1) if session.started_wall else 0,
         "media_seconds": round(stats.media_seconds, 2),
@@ -95,6 +146,10 @@ def snapshot(session: ChannelSession, comments_per_minute: float = 0.0) -> dict[
         "spoken": stats.spoken,
         "cut": stats.cut,
         "reconnects": stats.reconnects,
+        "av_offset_ms": "" if av is None else round(av * 1000, 1),
+        "errors": session.errors,
+        "pinned": session.pinned or "",
+        "reply_histogram": session.reply_histogram.as_json(),
         "comments_per_minute": round(comments_per_minute, 1),
         "reply_p50_ms": "" if p50 is None else round(p50 * 1000, 1),
         "reply_p95_ms": "" if p95 is None else round(p95 * 1000, 1),
@@ -105,22 +160,76 @@ def snapshot(session: ChannelSession, comments_per_minute: float = 0.0) -> dict[
     return {k: str(v) for k, v in fields.items()}
 
 
-async def publish_state(client, session: ChannelSession, every: float = 1.0) -> None:
-    """Keep ``livehost:channel:<id>`` fresh until cancelled."""
-    key = state_key(session.config.id)
+def stopped_snapshot(channel: str, tenant: str, state: str, last_error: str | None) -> dict[str, str]:
+    """What a channel that is not running shows (stopped, or failed with its error)."""
+    return {"id": channel, "tenant": tenant, "state": state, "last_error": last_error or "", "fps": "0", "kbps": "0",
+            "queue_depth": "0", "speaking": "", "next": "[]", "updated": str(round(time.time(), 3))}
+
+
+def preview_jpeg(picture, width: int, height: int, target_width: int = PREVIEW_WIDTH) -> bytes:
+    """A yuv420p frame as a small JPEG (JPEG is YCbCr: the planes go in as they are)."""
+    from PIL import Image
+
+    y = picture[:height]
+    u = picture[height:height + height // 4].reshape(height // 2, width // 2)
+    v = picture[height + height // 4:height * 3 // 2].reshape(height // 2, width // 2)
+    size = (width, height)
+    image = Image.merge("YCbCr", [Image.fromarray(y), Image.fromarray(u).resize(size), Image.fromarray(v).resize(size)])
+    if width > target_width:
+        image = image.resize((target_width, max(2, round(height * target_width / width))), Image.BILINEAR)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+def comments_json(session: ChannelSession, count: int = 50) -> str:
+    recent = list(session.comments)[-count:]
+    return json.dumps(recent, ensure_ascii=False, default=str)
+
+
+def catalog_json(session: ChannelSession) -> str:
+    catalog = session.catalog
+    return json.dumps({"version": catalog.version, "source": catalog.source, "scope": session.catalog_scope,
+                       "products": [p.model_dump(mode="json") for p in catalog]}, ensure_ascii=False, default=str)
+
+
+async def publish(client, runner: ChannelRunner, every: float = 1.0) -> None:
+    """Keep the channel's state, preview, history and comments fresh in Redis until cancelled."""
+    channel = runner.channel
     comments = PerMinute()
+    shown_catalog = None
     while True:
+        session = runner.session
         try:
-            rate = comments.update(session.triage.stats()["received"], time.monotonic())
-            fields = snapshot(session, rate)
             async with client.pipeline(transaction=False) as pipe:
-                pipe.hset(key, mapping=fields)
-                pipe.expire(key, STATE_TTL)
-                pipe.zadd(CHANNELS_KEY, {session.config.id: time.time()})
+                if session is not None and session.started_wall is not None:
+                    rate = comments.update(session.triage.stats()["received"], time.monotonic())
+                    fields = snapshot(session, rate)
+                    picture = session.last_picture
+                    if picture is not None:
+                        jpeg = await asyncio.to_thread(preview_jpeg, picture, session.config.width, session.config.height)
+                        pipe.set(frame_key(channel), jpeg, ex=STATE_TTL)
+                    pipe.xadd(history_key(channel), {k: fields[k] for k in HISTORY_FIELDS}, maxlen=HISTORY_MAX,
+                              approximate=True)
+                    pipe.set(comments_key(channel), comments_json(session))
+                    if session.catalog is not shown_catalog:  # as the host states it now (flash-sale prices too)
+                        shown_catalog = session.catalog
+                        pipe.set(catalog_key(channel), catalog_json(session))
+                else:
+                    fields = stopped_snapshot(channel, runner.config.tenant, runner.state, runner.last_error)
+                    pipe.delete(state_key(channel))  # no stale numbers from the last run
+                pipe.hset(state_key(channel), mapping=fields)
+                pipe.expire(state_key(channel), STATE_TTL)
+                pipe.zadd(CHANNELS_KEY, {channel: time.time()})
+                pipe.hset(TENANTS_KEY, channel, runner.config.tenant)
                 await pipe.execute()
         except (RedisError, OSError) as e:
-            log.warning("channel %s: cannot publish state: %s", session.config.id, e)
+            log.warning("channel %s: cannot publish state: %s", channel, e)
         await asyncio.sleep(every)
+
+
+HISTORY_FIELDS = ("updated", "fps", "kbps", "queue_depth", "frames_dropped", "reply_p50_ms", "reply_p95_ms",
+                  "av_offset_ms")
 
 
 async def send_command(client, channel: str, action: str, *, by: str, args: dict[str, Any] | None = None,
@@ -188,6 +297,14 @@ def _skip(session: ChannelSession, args: dict[str, Any]) -> str:
     return f"skipped {skipped}" if skipped else "nothing to skip"
 
 
+def _pin(session: ChannelSession, args: dict[str, Any]) -> str:
+    sku = str(args.get("sku") or "").strip()
+    if not sku:
+        raise ValueError("sku: which product to pin")
+    session.pin_product(sku)
+    return f"pinned {sku}"
+
+
 def _simple(method: str, detail: str):
     def run(session: ChannelSession, args: dict[str, Any]) -> str:
         getattr(session, method)()
@@ -203,10 +320,14 @@ COMMANDS = {
     "release": _simple("release", "released"),
     "stop": _simple("request_stop", "stopping"),
     "skip": _skip,
+    "pin": _pin,
+    "unpin": _simple("unpin", "unpinned"),
     "say": _say,
     "comment": _comment,
 }
-ACTIONS = tuple(COMMANDS)
+#: what a channel's runner does itself (the session may not exist yet)
+RUNNER_ACTIONS = ("start",)
+ACTIONS = (*RUNNER_ACTIONS, *COMMANDS)
 
 
 def execute(session: ChannelSession, action: str, args: dict[str, Any]) -> str:
@@ -217,9 +338,9 @@ def execute(session: ChannelSession, action: str, args: dict[str, Any]) -> str:
     return run(session, args)
 
 
-async def follow_commands(client, session: ChannelSession) -> None:
+async def follow_commands(client, runner: ChannelRunner) -> None:
     """Carry out commands for this channel until cancelled: those sent from now on, never an earlier run's."""
-    channel = session.config.id
+    channel = runner.channel
     newest = await client.xrevrange(control_key(channel), count=1)  # Redis's clock, not this host's
     last = _s(newest[0][0]) if newest else "0-0"
     while True:
@@ -233,10 +354,10 @@ async def follow_commands(client, session: ChannelSession) -> None:
             for sid, fields in entries:
                 last = _s(sid)
                 row = {_s(k): _s(v) for k, v in fields.items()}
-                await _run_one(client, session, last, row)
+                await _run_one(client, runner, last, row)
 
 
-async def _run_one(client, session: ChannelSession, sid: str, row: dict[str, str]) -> None:
+async def _run_one(client, runner: ChannelRunner, sid: str, row: dict[str, str]) -> None:
     action, user = row.get("action", ""), row.get("user", "")
     ok, detail = True, ""
     try:
@@ -246,16 +367,16 @@ async def _run_one(client, session: ChannelSession, sid: str, row: dict[str, str
         args = json.loads(row.get("args") or "{}")
         if not isinstance(args, dict):
             raise ValueError("args: not a JSON object")
-        detail = execute(session, action, args)
+        detail = runner.execute(action, args, user=user)
     except (ValueError, json.JSONDecodeError) as e:
         ok, detail = False, str(e)
     except Exception as e:  # noqa: BLE001 - a bad command must not take the channel down
-        log.exception("channel %s: command %s failed", session.config.id, action)
+        log.exception("channel %s: command %s failed", runner.channel, action)
         ok, detail = False, f"{type(e).__name__}: {e}"
-    log.info("channel %s: %s by %s: %s", session.config.id, action, user, detail)
+    log.info("channel %s: %s by %s: %s", runner.channel, action, user, detail)
     result = {"id": sid, "ok": "1" if ok else "0", "detail": detail, "action": action, "user": user}
     async with client.pipeline(transaction=False) as pipe:
-        pipe.xadd(results_key(session.config.id), result, maxlen=1000, approximate=True)
-        pipe.xadd(ACTIONS_KEY, {**result, "channel": session.config.id, "args": row.get("args", "{}"),
+        pipe.xadd(results_key(runner.channel), result, maxlen=1000, approximate=True)
+        pipe.xadd(ACTIONS_KEY, {**result, "channel": runner.channel, "args": row.get("args", "{}"),
                                 "wall_time": str(time.time())}, maxlen=STREAM_MAX, approximate=True)
         await pipe.execute()

@@ -22,6 +22,7 @@ from livehost.approved import ApprovedSpeech, Source
 from livehost.audit import AuditLog
 from livehost.clock import MediaClock
 from livehost.config import ChannelConfig
+from livehost.control import LatencyHistogram
 from livehost.frames import SpeechAudio, TickFrame
 from livehost.ledger import Ledger
 from livehost.pipeline import Pipeline
@@ -118,6 +119,7 @@ class ChannelSession:
         self._facts_generation = 0  # bumped whenever what the host may say changes (reschedule)
         self.comments: deque[dict] = deque(maxlen=200)  # recent comments with their decision and reply
         self.reply_seconds: deque[float] = deque(maxlen=500)  # comment in -> approved reply, for p50/p95
+        self.reply_histogram = LatencyHistogram()  # the same, cumulative since start (Prometheus)
         self._comment_event = asyncio.Event()
         self.tts = tts or make_tts(config.voice.engine)
         self.queue = SpeechQueue()
@@ -141,7 +143,10 @@ class ChannelSession:
         self.paused = False
         self.takeover_card: ProductCard | None = None
         self.last_error: str | None = None
+        self.errors = 0  # output outages and failed sentences since start
+        self.last_picture = None  # the newest rendered frame (yuv420p), for the console's preview
         self._skip = False
+        self.pinned: str | None = None  # an operator keeps the host on this product until unpinned
         self._window: deque[tuple[float, int, int]] = deque(maxlen=64)  # (wall, frames sent, bytes)
         self.started_wall: float | None = None
         self.planned: deque[str] = deque(maxlen=10_000)  # script item ids in the order queued
@@ -188,12 +193,17 @@ class ChannelSession:
     def _on_output_state(self, state: str, reason: str) -> None:
         if state == "down":
             self.last_error = f"output down: {reason}"
+            self.errors += 1
             self.playout.hold("outage")
         elif state == "live" and self.playout.held == "outage":
             self.playout.release()
 
     def on_frame(self, stage: str, frame) -> None:  # observer: progress numbers
-        if stage == "encode":
+        if stage == "render":
+            picture = getattr(frame, "picture", None)
+            if picture is not None:
+                self.last_picture = picture
+        elif stage == "encode":
             self._window.append((time.monotonic(), self.encode.frames_sent, self.output.bytes_out))
 
     def _make_gate(self) -> Gate:
@@ -297,6 +307,24 @@ class ChannelSession:
         self.queue.poke()
         return c.sku
 
+    def pin_product(self, sku: str) -> None:
+        """Keep the host on ``sku`` (from the next sentence) until :meth:`unpin`; rotation and flash sales wait."""
+        product = self.catalog.get(sku)
+        if product is None:
+            raise ValueError(f"sku: {sku!r} is not in this channel's catalog")
+        if not product.in_stock:
+            raise ValueError(f"sku: {sku!r} is out of stock")
+        self.pinned = sku
+        if self.current_sku() != sku:
+            c = self._cursor
+            self.reschedule(f"pinned {sku}")
+            self._cursor, self._skip = c, True
+            self.queue.poke()
+
+    def unpin(self) -> None:
+        """Back to the run-of-show's rotation after the current product's turn."""
+        self.pinned = None
+
     @property
     def state(self) -> str:
         """starting | live | reconnecting | paused | takeover | stopped (the output's state while on air)."""
@@ -368,6 +396,12 @@ class ChannelSession:
         if self._skip:
             self._skip = False
             return True
+        if self.pinned is not None:
+            product = self.catalog.get(self.pinned)
+            if product is not None and product.in_stock:
+                return c is None or c.sku != self.pinned
+            log.warning("channel %s: pinned product %s is gone or sold out: unpinned", self.config.id, self.pinned)
+            self.pinned = None
         if c is None or c.sku not in self.catalog:
             return True
         product = self.catalog[c.sku]
@@ -390,7 +424,7 @@ class ChannelSession:
             lang = self.config.lang
             pool = self.catalog if lang == "auto" else Catalog(
                 products=[p for p in self.catalog if p.lang == lang], source=self.catalog.source, version=self.catalog.version)
-            sku = self.show.next_sku(pool, c.sku if c else None, now)
+            sku = self.pinned or self.show.next_sku(pool, c.sku if c else None, now)
             if sku is None:
                 return None
             flash = self.show.flash_at(now)
@@ -541,7 +575,9 @@ class ChannelSession:
                 reply = await self.replies.answer(triaged, self.current_sku())
                 spoken = self._queue_reply(reply, triaged.comment.id)
                 if spoken:
-                    self.reply_seconds.append(time.monotonic() - triaged.comment.at)
+                    took = time.monotonic() - triaged.comment.at
+                    self.reply_seconds.append(took)
+                    self.reply_histogram.observe(took)
                 self._note_reply(triaged.comment.id, reply, spoken)
             if time.monotonic() - last_greet >= greet_every:
                 waiting = self.triage.take_greetings(time.monotonic())
@@ -552,16 +588,6 @@ class ChannelSession:
                         self._queue_reply(reply, f"greet:{waiting[0].id}")
                         for c in waiting:
                             self._note_reply(c.id, reply, True)
-
-    async def _control_plane(self) -> None:
-        """Publish this channel's state to Redis every second and carry out commands sent there."""
-        from livehost.control import follow_commands, publish_state
-
-        client = self.store.aio()
-        try:
-            await asyncio.gather(publish_state(client, self), follow_commands(client, self))
-        finally:
-            await client.aclose()
 
     async def _write_gate_log(self) -> None:
         """Gate rejections and rewrites into Redis, capped (the audit page reads them)."""
@@ -594,6 +620,7 @@ class ChannelSession:
                     handle.audio = await asyncio.to_thread(self._speech_audio, handle.speech)
                 except Exception as e:  # noqa: BLE001 - one bad sentence must not stop the show
                     handle.error = f"tts: {e}"
+                    self.last_error, self.errors = handle.error, self.errors + 1
                     log.error("tts failed for %r: %s", handle.speech.text, e)
                 self.queue.mark_synthesized()
 
@@ -632,7 +659,6 @@ class ChannelSession:
         ]
         if self.store is not None:
             self._tasks.append(asyncio.create_task(self._write_gate_log(), name="gate-log"))
-            self._tasks.append(asyncio.create_task(self._control_plane(), name="control"))
         for model in self.models:  # a local model loads in the background; the templates speak meanwhile
             if hasattr(model, "load"):
                 self._tasks.append(asyncio.create_task(self._load_model(model), name=f"load {model.name}"))

@@ -352,3 +352,16 @@ def _chunks(it: Iterable, n: int) -> Iterator[list]:
             chunk = []
     if chunk:
         yield chunk
+
+
+async def import_source(cs: CatalogStore, source: str, fmt: str = "auto", *, currency: str = "CNY", force: bool = False,
+                        progress=None) -> ImportResult:
+    """Read a feed (path or URL), validate it and store it as ``cs``'s new version.  Raises ``FeedError``."""
+    import asyncio
+
+    from products.feeds.base import validate_items
+    from products.feeds.sources import open_source
+
+    opened = await open_source(source, fmt, currency=currency)
+    return await asyncio.to_thread(cs.import_products, validate_items(opened.items, dedupe=False), source=source,
+                                   format=opened.format, force=force, progress=progress)

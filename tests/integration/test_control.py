@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from datetime import timedelta
 
 import pytest
+from PIL import Image
 
 from livehost.audit import read_audit
-from livehost.config import build_config
-from livehost.control import ACTIONS_KEY, CHANNELS_KEY, PerMinute, execute, send_command, state_key, wait_result
+from livehost.config import ConfigError, build_config
+from livehost.control import (ACTIONS_KEY, CHANNELS_KEY, PerMinute, comments_key, execute, frame_key, history_key,
+                              send_command, state_key, wait_result)
+from livehost.runner import ChannelRunner
 from livehost.session import ChannelSession
 from livehost.store import Store
 from tests.integration.test_show_session import T0, At, FixedTts, _entries, _session, _t, _write_catalog  # noqa: F401
@@ -71,47 +75,68 @@ async def test_pause_and_resume_and_skip(tmp_path, livehost_home):
 async def test_commands_over_redis_and_the_published_state(tmp_path, livehost_home):
     store = Store()
     config = build_config({
-        "id": "ctl", "catalog": str(_write_catalog(tmp_path / "catalog.json")), "size": "160x288",
+        "id": "ctl", "tenant": "acme", "catalog": str(_write_catalog(tmp_path / "catalog.json")), "size": "160x288",
         "voice": {"engine": "espeak"}, "output": {"url": str(tmp_path / "out.flv"), "realtime": True},
     })
-    session = ChannelSession(config, store, tts=FixedTts())
-    run = asyncio.create_task(session.run(duration=60))
+    runner = ChannelRunner(config, store, lambda c, s: ChannelSession(c, s, tts=FixedTts()))
+    plane = asyncio.create_task(runner.control_plane())
     client = store.aio()
-    try:
-        for _ in range(100):
-            state = {k.decode(): v.decode() for k, v in (await client.hgetall(state_key("ctl"))).items()}
-            if state.get("state") == "live" and float(state.get("fps") or 0) > 0:
-                break
+
+    async def state(until=None, timeout=10.0):
+        for _ in range(int(timeout * 10)):
+            got = {k.decode(): v.decode() for k, v in (await client.hgetall(state_key("ctl"))).items()}
+            if until is None or until(got):
+                return got
             await asyncio.sleep(0.1)
-        assert state["state"] == "live" and state["product_sku"] in ("TOTE", "MAT")
+        pytest.fail(f"channel state never matched; last {got}")
+
+    async def command(action, **args):
+        sid = await send_command(client, "ctl", action, by="olga", args=args, check=False)
+        result = await wait_result(client, "ctl", sid, timeout=5)
+        assert result is not None, f"no answer to {action}"
+        return result
+
+    try:
+        got = await state(lambda s: s.get("state") == "stopped")  # published before any run
+        assert got["tenant"] == "acme"
+        r = await command("pause")
+        assert r["ok"] == "0" and "ctl is stopped" in r["detail"]
+        assert (await command("start"))["ok"] == "1"
+        got = await state(lambda s: s.get("state") == "live" and float(s.get("fps") or 0) > 0)
+        assert got["product_sku"] in ("TOTE", "MAT") and got["tenant"] == "acme"
         assert 0 < await client.ttl(state_key("ctl")) <= 10
         assert await client.zscore(CHANNELS_KEY, "ctl") is not None
-
-        async def command(action, **args):
-            sid = await send_command(client, "ctl", action, by="olga", args=args, check=False)
-            result = await wait_result(client, "ctl", sid, timeout=5)
-            assert result is not None, f"no answer to {action}"
-            return result
+        for _ in range(30):  # the preview: a JPEG of the picture, scaled to PREVIEW_WIDTH at most
+            jpeg = await client.get(frame_key("ctl"))
+            if jpeg:
+                break
+            await asyncio.sleep(0.1)
+        image = Image.open(io.BytesIO(jpeg))
+        assert image.format == "JPEG" and image.size == (160, 288)
+        assert image.convert("L").getextrema()[1] > 100  # a picture, not a blank
+        assert await client.xlen(history_key("ctl")) >= 1
+        assert got["av_offset_ms"] != "" and abs(float(got["av_offset_ms"])) < 200
 
         r = await command("comment", user="amy", text="how much is it?")
         assert r["ok"] == "1" and r["detail"] == "answer (price)"
-        for _ in range(30):
-            if float((await client.hget(state_key("ctl"), "comments_per_minute")) or 0) > 0:
-                break
-            await asyncio.sleep(0.1)
-        else:
-            pytest.fail("the comment did not show in comments_per_minute")
+        got = await state(lambda s: float(s.get("comments_per_minute") or 0) > 0, timeout=3)
+        comments = json.loads(await client.get(comments_key("ctl")))
+        assert comments[-1]["user"] == "amy" and comments[-1]["intent"] == "price"
         r = await command("say", text="Only 1 dollar today!")
         assert r["ok"] == "0" and "gate rejected" in r["detail"]
         r = await command("say", text="Thanks for watching, everyone.")
         assert r["ok"] == "1"
+        r = await command("pin", sku="NOPE")
+        assert r["ok"] == "0" and "sku: 'NOPE'" in r["detail"]
+        other = "MAT" if got["product_sku"] == "TOTE" else "TOTE"
+        assert (await command("pin", sku=other))["ok"] == "1"
+        await state(lambda s: s.get("product_sku") == other and s.get("pinned") == other, timeout=10)
+        await command("unpin")
         r = await command("pause")
         assert r["ok"] == "1"
-        await asyncio.sleep(1.2)
-        assert (await client.hget(state_key("ctl"), "state")) == b"paused"
+        await state(lambda s: s.get("state") == "paused", timeout=3)
         await command("takeover", message="back soon")
-        await asyncio.sleep(1.2)
-        assert (await client.hget(state_key("ctl"), "state")) == b"takeover"
+        await state(lambda s: s.get("state") == "takeover", timeout=3)
         await command("release")
         r = await command("dance")
         assert r["ok"] == "0" and "action: 'dance'" in r["detail"]
@@ -120,15 +145,50 @@ async def test_commands_over_redis_and_the_published_state(tmp_path, livehost_ho
         with pytest.raises(ValueError, match="action: 'dance'"):
             await send_command(client, "ctl", "dance", by="olga")
         await command("stop")
-        await asyncio.wait_for(run, 15)
+        await asyncio.wait_for(runner.wait_ended(), 15)
+        assert runner.stopped_by == "olga" and runner.last_stats.frames_sent > 0
+        await state(lambda s: s.get("state") == "stopped" and "fps" in s and s["fps"] == "0")
+        assert (await command("start"))["ok"] == "1"  # a stopped channel starts again
+        await state(lambda s: s.get("state") == "live")
+        assert runner.runs == 2
+        await command("stop")
+        await asyncio.wait_for(runner.wait_ended(), 15)
         actions = [{k.decode(): v.decode() for k, v in f.items()} for _i, f in await client.xrange(ACTIONS_KEY)]
-        assert [a["action"] for a in actions] == ["comment", "say", "say", "pause", "takeover", "release", "dance", "stop"]
+        assert [a["action"] for a in actions] == ["pause", "start", "comment", "say", "say", "pin", "pin", "unpin",
+                                                  "pause", "takeover", "release", "dance", "stop", "start", "stop"]
         assert all(a["user"] == "olga" and a["channel"] == "ctl" for a in actions)
-        assert json.loads(actions[0]["args"]) == {"user": "amy", "text": "how much is it?"}
+        assert json.loads(actions[2]["args"]) == {"user": "amy", "text": "how much is it?"}
     finally:
-        if not run.done():
-            session.request_stop()
-            await asyncio.wait_for(run, 15)
+        await runner.close()
+        plane.cancel()
+        await asyncio.wait([plane], timeout=5)
+        await client.aclose()
+        store.close()
+
+
+async def test_a_channel_that_cannot_be_built_shows_as_failed_with_its_error(tmp_path, livehost_home):
+    store = Store()
+    config = build_config({"id": "bad", "catalog": str(tmp_path / "missing.json"), "size": "160x288",
+                           "output": {"url": str(tmp_path / "out.flv")}})
+    runner = ChannelRunner(config, store)
+    with pytest.raises(ConfigError, match="missing.json"):
+        runner.start()
+    assert runner.state == "failed" and "missing.json" in runner.last_error
+    plane = asyncio.create_task(runner.control_plane())
+    client = store.aio()
+    try:
+        for _ in range(50):
+            got = {k.decode(): v.decode() for k, v in (await client.hgetall(state_key("bad"))).items()}
+            if got:
+                break
+            await asyncio.sleep(0.1)
+        assert got["state"] == "failed" and "missing.json" in got["last_error"]
+        sid = await send_command(client, "bad", "start", by="olga")
+        r = await wait_result(client, "bad", sid)
+        assert r["ok"] == "0" and "missing.json" in r["detail"]
+    finally:
+        plane.cancel()
+        await asyncio.wait([plane], timeout=5)
         await client.aclose()
         store.close()
 
