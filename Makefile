@@ -4,7 +4,7 @@
 PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
-APT_PACKAGES := nginx libnginx-mod-rtmp espeak-ng libespeak-ng1 fonts-wqy-microhei
+APT_PACKAGES := nginx libnginx-mod-rtmp espeak-ng libespeak-ng1 fonts-wqy-microhei chromium
 ARGS ?=
 
 .PHONY: setup system-packages demo test bench clean

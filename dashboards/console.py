@@ -55,7 +55,7 @@ CONTROL_ACTIONS = ("start", "stop", "pause", "resume", "takeover", "release", "s
 MAX_UPLOAD = 64 << 20
 FORMATS = ("auto", "csv", "xlsx", "json", "gmc", "shopify", "woocommerce")
 
-USER = "livehost.user"  # per request: {"user": User, "csrf": str | None}
+USER = web.RequestKey("user", dict)  # per request: {"user": User, "csrf": str | None}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -190,8 +190,8 @@ class Console:
         if user is None:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for k in fails.values():
+                    pipe.set(k, 0, ex=LOGIN_WINDOW, nx=True)  # the window starts at the first failure
                     pipe.incr(k)
-                    pipe.expire(k, LOGIN_WINDOW, nx=True)
                 await pipe.execute()
             log.warning("console: failed login for %r from %s", name, ip)
             return await self.login_page(request, "Wrong name or password.", 401)
@@ -394,7 +394,12 @@ class Console:
             fmt = data.get("format") or "auto"
             if fmt not in FORMATS:
                 raise ApiError(400, f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
-            source = upload.name if upload else self.text_field(data, "url", limit=2000)
+            if upload is not None:
+                source = upload.name
+            else:  # a URL only: a path would let a console user read the server's files
+                source = self.text_field(data, "url", limit=2000)
+                if not source.lower().startswith(("http://", "https://")):
+                    raise ApiError(400, f"url: {source!r} is not an http(s) URL (upload a file instead)")
             channel = str(data.get("channel") or "").strip()
             if channel:
                 if channel not in await self.visible_channel_ids(user):
@@ -405,8 +410,9 @@ class Console:
             try:
                 result = await import_source(cs, source, fmt, currency=str(data.get("currency") or "CNY"),
                                              force=str(data.get("force", "")).lower() in ("1", "true", "on"))
-            except FeedError as e:
-                raise ApiError(422, str(e)) from None
+            except FeedError as e:  # the shape of a result, like `livehost catalog import --json`
+                return web.json_response({"imported": 0, "rejected": [], "rejected_count": 0, "scope": cs.scope,
+                                          "version": cs.current_version(), "error": str(e)}, status=422, dumps=_dumps)
         finally:
             if upload is not None:
                 Path(upload.name).unlink(missing_ok=True)

@@ -116,9 +116,14 @@ function channelPage() {
   events.addEventListener("comments", (e) => showComments(JSON.parse(e.data)));
 
   // the preview: a new snapshot about once a second, only while on air
-  setInterval(() => {
-    if (["live", "paused", "takeover", "reconnecting"].includes(state.state)) preview.src = `/api/channels/${q}/frame.jpg?t=${Date.now()}`;
-  }, 1000);
+  const offAir = document.getElementById("off-air");
+  function refreshPreview() {
+    const on = ["live", "paused", "takeover", "reconnecting"].includes(state.state);
+    preview.hidden = !on;
+    offAir.hidden = on;
+    if (on) preview.src = `/api/channels/${q}/frame.jpg?t=${Date.now()}`;
+  }
+  setInterval(refreshPreview, 1000);
 
   async function command(action, body) {
     try {
@@ -158,7 +163,8 @@ function channelPage() {
       const data = await api("GET", `/api/channels/${q}/catalog`);
       document.getElementById("catalog-version").textContent = data.version ? `version ${data.version}` : "";
       document.querySelector("#catalog tbody").replaceChildren(...data.products.map((p) => {
-        const row = el("tr", { class: p.availability === "out_of_stock" ? "cut" : "" }, el("td", {}, p.sku), el("td", {}, p.title),
+        const out = p.availability === "out_of_stock" || p.stock === 0;
+        const row = el("tr", { class: out ? "cut" : "" }, el("td", {}, p.sku), el("td", {}, p.title),
           el("td", {}, `${p.currency} ${p.price}`), el("td", {}, p.sale_price || ""), el("td", {}, p.stock == null ? "" : p.stock));
         if (operate) {
           const pin = el("button", { class: "small" }, "Pin");

@@ -1,0 +1,76 @@
+"""A small real fleet for console tests: two tenants' channels, users of each role, the console on a free port.
+
+* ``shop-a`` (tenant ``acme``): on air, 160x288 @ 25 fps, paced to the wall clock, to a file.
+* ``shop-b`` (tenant ``beta``): configured but not started (published as stopped).
+
+Users: ``root`` (admin, all tenants), ``ann`` (operator, acme), ``vic`` (viewer, acme), ``bea`` (operator, beta),
+each with a password (:data:`PASSWORD`) and an API token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dashboards.console import start_console
+from dashboards.users import UserStore
+from livehost.config import build_config
+from livehost.runner import ChannelRunner
+from livehost.session import ChannelSession
+from livehost.store import Store
+from tests.integration.test_show_session import FixedTts, _write_catalog
+
+PASSWORD = "correct horse battery"
+USERS = {"root": ("admin", None), "ann": ("operator", "acme"), "vic": ("viewer", "acme"), "bea": ("operator", "beta")}
+
+
+@dataclass
+class ConsoleFleet:
+    url: str
+    store: Store
+    runners: dict[str, ChannelRunner]
+    tokens: dict[str, str] = field(default_factory=dict)
+    home: Path | None = None
+
+
+@asynccontextmanager
+async def console_fleet(tmp: Path, tts=FixedTts):
+    home = tmp / "home"
+    saved = {k: os.environ.get(k) for k in ("LIVEHOST_HOME", "LIVEHOST_REDIS_URL")}
+    os.environ["LIVEHOST_HOME"] = str(home)
+    os.environ.pop("LIVEHOST_REDIS_URL", None)
+    users = UserStore(home)
+    tokens = {}
+    for name, (role, tenant) in USERS.items():
+        users.add(name, role, tenant, PASSWORD)
+        tokens[name] = users.new_token(name, "tests")
+    store = Store()
+    catalog = str(_write_catalog(tmp / "catalog.json"))
+    runners = {}
+    for cid, tenant in (("shop-a", "acme"), ("shop-b", "beta")):
+        config = build_config({
+            "id": cid, "tenant": tenant, "catalog": catalog, "size": "160x288", "voice": {"engine": "espeak"},
+            "output": {"url": str(tmp / f"{cid}.flv"), "realtime": True},
+        })
+        runners[cid] = ChannelRunner(config, store, lambda c, s: ChannelSession(c, s, tts=tts()))
+    planes = [asyncio.create_task(r.control_plane()) for r in runners.values()]
+    web, url = await start_console(store, home, "127.0.0.1", 0)
+    runners["shop-a"].start()
+    try:
+        yield ConsoleFleet(url.rstrip("/"), store, runners, tokens, home)
+    finally:
+        for r in runners.values():
+            await r.close()
+        for t in planes:
+            t.cancel()
+        await asyncio.wait(planes, timeout=5)
+        await web.cleanup()
+        store.close()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

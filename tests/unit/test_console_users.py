@@ -1,0 +1,109 @@
+"""Console users, tokens and the pure parts of the console (metrics text, fleet order, alerts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from dashboards.console import alerts, first_start_hint, openapi, prometheus, public_state, sort_fleet
+from dashboards.users import UserError, UserStore, check_password, hash_password
+
+PASSWORD = "correct horse battery"
+
+
+def test_passwords_are_scrypt_hashed_salted_and_checked():
+    stored = hash_password(PASSWORD)
+    assert stored.startswith("scrypt$16384$8$1$") and PASSWORD not in stored
+    assert check_password(PASSWORD, stored)
+    assert not check_password(PASSWORD + "!", stored)
+    assert hash_password(PASSWORD) != stored  # salted
+    assert not check_password(PASSWORD, "md5$whatever") and not check_password(PASSWORD, "garbage")
+
+
+def test_users_file_roles_tenants_and_tokens(tmp_path):
+    users = UserStore(tmp_path)
+    users.add("root", "admin", None, PASSWORD)
+    users.add("ann", "operator", "acme", PASSWORD)
+    assert stat.S_IMODE(os.stat(tmp_path / "users.json").st_mode) == 0o600
+    text = (tmp_path / "users.json").read_text()
+    assert PASSWORD not in text
+    other = UserStore(tmp_path)  # another process (a running console) sees the new user
+    ann = other.authenticate("ann", PASSWORD)
+    assert ann is not None and ann.can("viewer") and ann.can("operator") and not ann.can("admin")
+    assert ann.sees("acme") and not ann.sees("beta") and other.get("root").sees("beta")
+    assert other.authenticate("ann", "wrong password") is None
+    assert other.authenticate("nobody", PASSWORD) is None
+    token = users.new_token("ann", "ci")
+    assert token.startswith("lh_") and token not in (tmp_path / "users.json").read_text()
+    assert other.by_token(token).name == "ann"
+    assert other.by_token(token + "x") is None and other.by_token("bearer") is None
+    users.set_password("ann", "another long one")
+    assert other.authenticate("ann", "another long one") is not None
+    users.remove("ann")
+    assert other.by_token(token) is None and other.get("ann") is None
+
+
+@pytest.mark.parametrize("args, field", [
+    (("bad name!", "viewer"), "name"),
+    (("ok", "boss"), "role"),
+    (("ok", "viewer", "bad tenant"), "tenant"),
+])
+def test_bad_user_input_names_the_field(tmp_path, args, field):
+    with pytest.raises(UserError, match=f"^{field}: "):
+        UserStore(tmp_path).add(*args)
+
+
+def test_short_passwords_and_duplicates_are_refused(tmp_path):
+    users = UserStore(tmp_path)
+    with pytest.raises(UserError, match="password: at least 10"):
+        users.add("ann", "viewer", None, "short")
+    users.add("ann", "viewer", None, PASSWORD)
+    with pytest.raises(UserError, match="already exists"):
+        users.add("ann", "viewer", None, PASSWORD)
+    with pytest.raises(UserError, match="no user 'bob'"):
+        users.new_token("bob")
+
+
+def test_first_start_hint_until_an_admin_exists(tmp_path):
+    assert "livehost user add admin --role admin" in first_start_hint(tmp_path)
+    UserStore(tmp_path).add("viewer1", "viewer", None, PASSWORD)
+    assert first_start_hint(tmp_path) is not None  # a viewer is not an admin
+    UserStore(tmp_path).add("boss", "admin", None, PASSWORD)
+    assert first_start_hint(tmp_path) is None
+
+
+def _state(**kw):
+    base = {"id": "a", "tenant": "t", "state": "live", "fps": "25.0", "kbps": "2500", "frames_dropped": "0",
+            "av_offset_ms": "-10.5", "queue_depth": "2", "errors": "0", "reply_p95_ms": "", "last_error": "",
+            "reply_histogram": json.dumps({"le": [0.5, 1.0], "counts": [1, 2, 3], "sum": 2.5})}
+    return {**base, **{k: str(v) for k, v in kw.items()}}
+
+
+def test_prometheus_text_has_typed_series_and_a_histogram():
+    text = prometheus([_state(), _state(id='b"x', state="failed", fps="0")])
+    assert '# TYPE livehost_channel_fps gauge' in text
+    assert 'livehost_channel_fps{channel="a",tenant="t"} 25' in text
+    assert 'livehost_channel_av_offset_seconds{channel="a",tenant="t"} -0.0105' in text
+    assert 'livehost_channel_reply_latency_seconds_bucket{channel="a",tenant="t",le="+Inf"} 3' in text
+    assert 'livehost_channel_reply_latency_seconds_count{channel="a",tenant="t"} 3' in text
+    assert 'livehost_channel_state{channel="b\\"x",tenant="t",state="failed"} 1' in text
+    assert text.count("# TYPE livehost_channel_fps ") == 1  # one header per metric, not per channel
+
+
+def test_fleet_order_puts_problems_on_top_and_alerts_say_why():
+    rows = [public_state(_state(id="ok")), public_state(_state(id="dropping", frames_dropped="12")),
+            public_state(_state(id="dead", state="failed", last_error="output down: refused")),
+            public_state(_state(id="held", state="takeover"))]
+    assert [r["id"] for r in sort_fleet(rows)] == ["dead", "held", "dropping", "ok"]
+    assert alerts(public_state(_state(frames_dropped="12", av_offset_ms="250")))[:2] == ["12 frames dropped",
+                                                                                         "A/V offset 250 ms"]
+    assert alerts(public_state(_state(state="failed", last_error="x")))[0] == "failed: x"
+
+
+def test_openapi_document_is_json_with_roles():
+    doc = json.loads(json.dumps(openapi()))
+    assert doc["paths"]["/api/channels/{id}/say"]["post"]["x-livehost-role"] == "operator"
+    assert doc["paths"]["/api/channels"]["get"]["x-livehost-role"] == "viewer"
