@@ -183,8 +183,8 @@ def build_config(data: dict) -> ChannelConfig:
         raise ConfigError(_describe(e)) from None
 
 
-def load_config(path: str | Path, overrides: dict | None = None) -> ChannelConfig:
-    """Load a channel config from YAML or TOML and apply flag ``overrides`` (dotted keys)."""
+def read_mapping(path: str | Path) -> dict:
+    """A YAML or TOML file (by suffix) holding a mapping; ConfigError naming the file otherwise."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -198,7 +198,12 @@ def load_config(path: str | Path, overrides: dict | None = None) -> ChannelConfi
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"config: {str(p)!r} must hold a mapping at the top, got {type(data).__name__}")
-    return build_config(merge(data, overrides or {}))
+    return data
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> ChannelConfig:
+    """Load a channel config from YAML or TOML and apply flag ``overrides`` (dotted keys)."""
+    return build_config(merge(read_mapping(path), overrides or {}))
 
 
 def merge(data: dict, overrides: dict) -> dict:

@@ -24,13 +24,10 @@ import logging
 import signal
 import sys
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from livehost.config import ChannelConfig, ConfigError, build_config, load_config
+from livehost.config import ChannelConfig, ConfigError, build_config, load_config, read_mapping
 from livehost.runner import ChannelRunner
 from livehost.store import Store, livehost_home
 
@@ -46,17 +43,7 @@ class Fleet:
 
 def load_fleet(path: str | Path) -> Fleet:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"--config {str(p)!r}: cannot read: {e.strerror}") from None
-    try:
-        data = tomllib.loads(text) if p.suffix == ".toml" else yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(f"--config {str(p)!r}: not valid {'TOML' if p.suffix == '.toml' else 'YAML'}: {e}") from None
-    data = data or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"--config {str(p)!r}: expected a mapping with 'channels' (and 'console')")
+    data = read_mapping(p)
     unknown = set(data) - {"channels", "console"}
     if unknown:
         raise ConfigError(f"--config {str(p)!r}: unknown key(s) {', '.join(sorted(unknown))} (expected channels, console)")
