@@ -804,8 +804,23 @@ def first_start_hint(home: Path) -> str | None:
     if UserStore(home).has_admin():
         return None
     return ("no console users yet: create the admin with\n"
-            "    livehost user add admin --role admin\n"
+            f"    {_command()} user add admin --role admin\n"
             f"  (it asks for a password; users are kept in {Path(home) / 'users.json'})")
+
+
+def _command() -> str:
+    """How this shell reaches the livehost command (it may live in a venv that is not on PATH)."""
+    import os
+    import shutil
+    import sys
+
+    here = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    found = shutil.which("livehost")
+    if here is not None and here.name == "livehost":
+        if found and Path(found).resolve() == here:
+            return "livehost"
+        return os.path.relpath(here) if not os.path.relpath(here).startswith("..") else str(here)
+    return "livehost" if found else f"{sys.executable} -m livehost"
 
 
 __all__ = ["Console", "start_console", "first_start_hint", "openapi", "prometheus", "ROLES"]
