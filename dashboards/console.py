@@ -420,6 +420,12 @@ class Console:
         if upload is not None:
             body["source"] = data["source"]
         body["scope"] = cs.scope
+        await self.redis.xadd(control.ACTIONS_KEY, {  # in the audit log with the user, like every control action
+            "id": "", "ok": "1" if result.imported else "0", "action": "catalog-import", "user": user.name,
+            "channel": cs.scope, "args": _dumps({"source": body["source"], "format": result.format}),
+            "detail": f"{result.imported} imported, {result.rejected_count} rejected, version {result.version}"
+                      + (f"; {result.error}" if result.error else ""),
+            "wall_time": str(time.time())}, maxlen=control.STREAM_MAX, approximate=True)
         log.info("console: %s imported %s into %s: %s", user.name, body["source"], cs.scope, result.imported)
         return web.json_response(body, status=200 if result.imported else 422, dumps=_dumps)
 
@@ -458,7 +464,10 @@ class Console:
 
     async def api_actions(self, request: web.Request) -> web.Response:
         """Control actions (who did what to which channel), newest first."""
-        visible = set(await self.visible_channel_ids(self.user(request)))
+        user = self.user(request)
+        visible = set(await self.visible_channel_ids(user))
+        if user.tenant is None:
+            visible.add("shared")  # imports into the shared catalog
         channel = request.query.get("channel") or ""
         limit = _int_param(request, "limit", 200, 1, 10_000)
         out = []

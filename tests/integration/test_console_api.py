@@ -225,6 +225,10 @@ async def test_catalog_import_reports_rejected_rows(fleet, tmp_path):
         assert status == 400 and "not an http(s) URL" in body["error"]
         status, body = await _post(http, fleet, "vic", "/api/catalog/import", {"url": "https://x.invalid/", "channel": "shop-a"})
         assert status == 403
+        _s, acts = await _get(http, fleet, "vic", "/api/audit/actions", channel="shop-a")
+        imported = [a for a in acts["actions"] if a["action"] == "catalog-import"][0]
+        assert imported["user"] == "ann" and imported["detail"].startswith("2 imported, 1 rejected")
+        assert imported["args"]["source"] == "feed.csv"
         form = aiohttp.FormData()
         form.add_field("file", b"sku,title\n", filename="empty.csv")
         form.add_field("channel", "shop-a")
@@ -320,3 +324,26 @@ async def test_pages_render_for_a_logged_in_user(fleet):
         async with http.get(fleet.url + "/channels/shop-b") as r:
             assert r.status == 404
 
+
+
+async def test_preview_history_and_catalog_of_a_channel(fleet):
+    from PIL import Image
+
+    async with aiohttp.ClientSession() as http:
+        _s, hist = await _until(lambda: _get(http, fleet, "vic", "/api/channels/shop-a/history"),
+                                lambda r: len(r[1]["samples"]) >= 2)
+        sample = hist["samples"][-1]
+        assert sample["fps"] > 0 and sample["kbps"] > 0 and sample["updated"] > time.time() - 3700
+        status, body = await _get(http, fleet, "vic", "/api/channels/shop-a/history", seconds="10")
+        assert status == 200 and all(s["updated"] >= time.time() - 15 for s in body["samples"])
+        status, body = await _get(http, fleet, "vic", "/api/channels/shop-a/history", seconds="lots")
+        assert status == 400 and body["error"] == "seconds: 'lots' is not a whole number"
+        _s, catalog = await _get(http, fleet, "vic", "/api/channels/shop-a/catalog")
+        assert {p["sku"] for p in catalog["products"]} == {"TOTE", "MAT"} and catalog["version"]
+        await _until(lambda: _get(http, fleet, "vic", "/api/channels/shop-a"), lambda r: r[1]["state"] == "live")
+        async with http.get(fleet.url + "/api/channels/shop-a/frame.jpg", headers=_auth(fleet, "vic")) as r:
+            assert r.status == 200 and r.content_type == "image/jpeg" and r.headers["Cache-Control"] == "no-store"
+            image = Image.open(io.BytesIO(await r.read()))
+        assert image.format == "JPEG" and image.size == (160, 288)
+        status, body = await _get(http, fleet, "root", "/api/channels/shop-b/frame.jpg")
+        assert status == 404 and "stopped" in body["error"]
