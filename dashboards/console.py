@@ -527,8 +527,8 @@ class Console:
                         shown_comments = raw
                         await response.write(b"event: comments\ndata: " + raw.replace(b"\n", b" ") + b"\n\n")
                 await asyncio.sleep(1.0)
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass  # the page went away, or the console is shutting down
+        except ConnectionResetError:
+            pass  # the page went away (a shutdown cancels this handler: that propagates)
         return response
 
     # -- metrics ---------------------------------------------------------------------------------
