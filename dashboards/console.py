@@ -25,6 +25,7 @@ import io
 import json
 import logging
 import secrets
+import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -272,7 +273,7 @@ class Console:
 
     @staticmethod
     async def body(request: web.Request) -> dict[str, Any]:
-        if not request.can_read_body:
+        if not request.body_exists:  # (not can_read_body: the CSRF check may have read a form already)
             return {}
         if request.content_type == "application/json":
             try:
@@ -374,22 +375,14 @@ class Console:
         from products.store import CatalogStore, import_source
 
         user = self.need(request, "operator")
-        upload = None
-        if request.content_type == "multipart/form-data":
-            data: dict[str, Any] = {}
-            reader = await request.multipart()
-            while (part := await reader.next()) is not None:
-                if part.name == "file" and part.filename:
-                    suffix = Path(part.filename).suffix.lower()[:8]
-                    upload = tempfile.NamedTemporaryFile(suffix=suffix, delete=False)
-                    while chunk := await part.read_chunk(1 << 16):
-                        upload.write(chunk)
-                    upload.close()
-                    data["source"] = part.filename
-                elif part.name:
-                    data[part.name] = (await part.text()).strip()
-        else:
-            data = await self.body(request)
+        data = await self.body(request)  # a form's file part is spooled to a temporary file by aiohttp
+        file, upload = data.pop("file", None), None
+        if isinstance(file, web.FileField) and file.filename:
+            # the readers pick the format by the file's suffix: keep it
+            upload = tempfile.NamedTemporaryFile(suffix=Path(file.filename).suffix.lower()[:8], delete=False)
+            with upload:
+                await asyncio.to_thread(shutil.copyfileobj, file.file, upload)
+            data["source"] = file.filename
         try:
             fmt = data.get("format") or "auto"
             if fmt not in FORMATS:
@@ -420,12 +413,11 @@ class Console:
         if upload is not None:
             body["source"] = data["source"]
         body["scope"] = cs.scope
-        await self.redis.xadd(control.ACTIONS_KEY, {  # in the audit log with the user, like every control action
-            "id": "", "ok": "1" if result.imported else "0", "action": "catalog-import", "user": user.name,
-            "channel": cs.scope, "args": _dumps({"source": body["source"], "format": result.format}),
-            "detail": f"{result.imported} imported, {result.rejected_count} rejected, version {result.version}"
-                      + (f"; {result.error}" if result.error else ""),
-            "wall_time": str(time.time())}, maxlen=control.STREAM_MAX, approximate=True)
+        await control.record_action(  # in the audit log with the user, like every control action
+            self.redis, cs.scope, "catalog-import", user=user.name, ok=bool(result.imported),
+            detail=f"{result.imported} imported, {result.rejected_count} rejected, version {result.version}"
+                   + (f"; {result.error}" if result.error else ""),
+            args=_dumps({"source": body["source"], "format": result.format}))
         log.info("console: %s imported %s into %s: %s", user.name, body["source"], cs.scope, result.imported)
         return web.json_response(body, status=200 if result.imported else 422, dumps=_dumps)
 
@@ -443,19 +435,18 @@ class Console:
         lo = str(int(since * 1000)) if since else "-"
         hi = str(int(until * 1000)) if until else "+"
         found: list[dict[str, Any]] = []
-        for c in [channel] if channel else visible:
-            cursor = hi
-            while len(found) < limit * (1 if channel else 4):
+        for c in [channel] if channel else visible:  # each channel's newest `limit` matches, then the newest of all
+            cursor, matched = hi, 0
+            while matched < limit:
                 rows = await self.redis.xrevrange(audit_key(c), max=cursor, min=lo, count=1000)
-                if not rows:
-                    break
                 for _i, f in rows:
                     e = AuditEntry.from_fields(f)
-                    if not text or text in e.text.casefold():
+                    if (not text or text in e.text.casefold()) and matched < limit:
                         found.append(e.__dict__)
-                cursor = f"({_s(rows[-1][0])}"
+                        matched += 1
                 if len(rows) < 1000:
                     break
+                cursor = f"({_s(rows[-1][0])}"
         found.sort(key=lambda e: e["wall_time"], reverse=True)
         found = found[:limit]
         if request.query.get("format") == "csv":

@@ -170,13 +170,11 @@ def preview_jpeg(picture, width: int, height: int, target_width: int = PREVIEW_W
     """A yuv420p frame as a small JPEG (JPEG is YCbCr: the planes go in as they are)."""
     from PIL import Image
 
-    y = picture[:height]
-    u = picture[height:height + height // 4].reshape(height // 2, width // 2)
-    v = picture[height + height // 4:height * 3 // 2].reshape(height // 2, width // 2)
-    size = (width, height)
-    image = Image.merge("YCbCr", [Image.fromarray(y), Image.fromarray(u).resize(size), Image.fromarray(v).resize(size)])
-    if width > target_width:
-        image = image.resize((target_width, max(2, round(height * target_width / width))), Image.BILINEAR)
+    tw = min(width, target_width)
+    size = (tw, max(2, round(height * tw / width)))  # each plane scaled straight to it: 3x cheaper than full size first
+    planes = (picture[:height], picture[height:height + height // 4].reshape(height // 2, width // 2),
+              picture[height + height // 4:height * 3 // 2].reshape(height // 2, width // 2))
+    image = Image.merge("YCbCr", [Image.fromarray(p).resize(size, Image.BILINEAR) for p in planes])
     out = io.BytesIO()
     image.save(out, "JPEG", quality=70)
     return out.getvalue()
@@ -318,7 +316,6 @@ COMMANDS = {
     "resume": _simple("resume", "resumed"),
     "takeover": _takeover,
     "release": _simple("release", "released"),
-    "stop": _simple("request_stop", "stopping"),
     "skip": _skip,
     "pin": _pin,
     "unpin": _simple("unpin", "unpinned"),
@@ -326,7 +323,7 @@ COMMANDS = {
     "comment": _comment,
 }
 #: what a channel's runner does itself (the session may not exist yet)
-RUNNER_ACTIONS = ("start",)
+RUNNER_ACTIONS = ("start", "stop")
 ACTIONS = (*RUNNER_ACTIONS, *COMMANDS)
 
 
@@ -377,6 +374,13 @@ async def _run_one(client, runner: ChannelRunner, sid: str, row: dict[str, str])
     result = {"id": sid, "ok": "1" if ok else "0", "detail": detail, "action": action, "user": user}
     async with client.pipeline(transaction=False) as pipe:
         pipe.xadd(results_key(runner.channel), result, maxlen=1000, approximate=True)
-        pipe.xadd(ACTIONS_KEY, {**result, "channel": runner.channel, "args": row.get("args", "{}"),
-                                "wall_time": str(time.time())}, maxlen=STREAM_MAX, approximate=True)
+        record_action(pipe, runner.channel, action, user=user, ok=ok, detail=detail, args=row.get("args", "{}"), id=sid)
         await pipe.execute()
+
+
+def record_action(client, channel: str, action: str, *, user: str, ok: bool, detail: str, args: str = "{}",
+                  id: str = ""):
+    """Append one action to the audit stream ``livehost:actions`` (returns the client's xadd: await it, or a pipe)."""
+    return client.xadd(ACTIONS_KEY, {"id": id, "ok": "1" if ok else "0", "detail": detail, "action": action,
+                                     "user": user, "channel": channel, "args": args, "wall_time": str(time.time())},
+                       maxlen=STREAM_MAX, approximate=True)

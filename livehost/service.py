@@ -98,6 +98,8 @@ async def run_service(fleet: Fleet, *, console: bool = True, duration: float | N
     channel ends by itself: after ``duration``, or stopped without a console to start it again."""
     from dashboards.console import first_start_hint, start_console
 
+    if not fleet.channels and not console:
+        raise ConfigError("nothing to run: no channels and --no-console")
     store = Store()
     home = livehost_home()
     runners = [ChannelRunner(config, store) for config, _ in fleet.channels]
@@ -131,8 +133,6 @@ async def run_service(fleet: Fleet, *, console: bool = True, duration: float | N
                 runner.start(duration)
         if single and runners and not quiet:
             tasks.append(asyncio.create_task(_progress(runners[0]), name="progress"))
-        if not runners and not console:
-            raise ConfigError("nothing to run: no channels and --no-console")
         await _wait(runners, quit_, single=single, console=console)
     finally:
         for runner in runners:

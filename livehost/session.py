@@ -302,10 +302,15 @@ class ChannelSession:
         c = self._cursor
         if c is None:
             return None
-        self.reschedule(f"skipped {c.sku}")
+        self._turn_now(f"skipped {c.sku}")
+        return c.sku
+
+    def _turn_now(self, reason: str) -> None:
+        """Take back what was queued and turn to the next product from the next sentence."""
+        c = self._cursor
+        self.reschedule(reason)
         self._cursor, self._skip = c, True  # from the product being talked about, not from where the talk resumes
         self.queue.poke()
-        return c.sku
 
     def pin_product(self, sku: str) -> None:
         """Keep the host on ``sku`` (from the next sentence) until :meth:`unpin`; rotation and flash sales wait."""
@@ -316,10 +321,7 @@ class ChannelSession:
             raise ValueError(f"sku: {sku!r} is out of stock")
         self.pinned = sku
         if self.current_sku() != sku:
-            c = self._cursor
-            self.reschedule(f"pinned {sku}")
-            self._cursor, self._skip = c, True
-            self.queue.poke()
+            self._turn_now(f"pinned {sku}")
 
     def unpin(self) -> None:
         """Back to the run-of-show's rotation after the current product's turn."""

@@ -36,7 +36,7 @@ class Segment:
         self.settings = s
         self.container = av.open(target, "w", format=format)
         self.bytes_out = 0
-        self.video_end = self.audio_end = 0.0  # seconds: the end of the last packet muxed on each stream
+        self._ends: dict[str, tuple[int, object]] = {}  # stream type -> (pts + duration, time base) of its last packet
         gop = s.fps * s.keyframe_seconds
         v = self.container.add_stream("libx264", rate=s.fps)
         v.width, v.height, v.pix_fmt = s.width, s.height, "yuv420p"
@@ -70,17 +70,20 @@ class Segment:
         sound.sample_rate, sound.pts, sound.time_base = SAMPLE_RATE, frame.pts, TIME_BASE
         for packet in self.audio.encode(sound):
             self.bytes_out += packet.size
-            self.audio_end = float((packet.pts + packet.duration) * packet.time_base)
+            self._ends["audio"] = (packet.pts + packet.duration, packet.time_base)
             self.container.mux(packet)
         for packet in self.video.encode(picture):
             self.bytes_out += packet.size
-            self.video_end = float((packet.pts + packet.duration) * packet.time_base)
+            self._ends["video"] = (packet.pts + packet.duration, packet.time_base)
             self.container.mux(packet)
 
     @property
-    def av_offset(self) -> float:
+    def av_offset(self) -> float | None:
         """Seconds audio runs ahead of video in what has been muxed (encoder delays; negative: audio behind)."""
-        return self.audio_end - self.video_end
+        if len(self._ends) < 2:
+            return None
+        (a, a_base), (v, v_base) = self._ends["audio"], self._ends["video"]
+        return float(a * a_base - v * v_base)
 
     def close(self) -> None:
         """Flush the encoders and finalize the container (a playable file)."""

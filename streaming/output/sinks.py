@@ -56,7 +56,7 @@ class Output:
     def av_offset(self) -> float | None:
         """Audio ahead of video in the current segment, seconds (None while no segment is open)."""
         segment = self._segment
-        return segment.av_offset if segment is not None and segment.video_end else None
+        return segment.av_offset if segment is not None else None
 
     def take_loss(self) -> int | None:
         """The pts from which media was lost since the last call, if any."""

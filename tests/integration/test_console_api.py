@@ -142,6 +142,12 @@ async def test_a_cookie_request_without_the_csrf_token_is_refused(fleet):
         async with http.post(fleet.url + "/api/channels/shop-a/comments", json={"text": "hello"},
                              headers={"X-CSRF-Token": token}) as r:
             assert r.status == 200, await r.text()
+        form = aiohttp.FormData()  # a plain form: the token in a field instead of the header
+        form.add_field("file", b"sku,title,price,currency,stock,lang\nPEN,pen,2.00,USD,9,en\n", filename="pen.csv")
+        form.add_field("channel", "shop-a")
+        form.add_field("csrf_token", token)
+        async with http.post(fleet.url + "/api/catalog/import", data=form) as r:
+            assert r.status == 200 and (await r.json())["imported"] == 1
 
 
 async def test_controls_and_what_the_viewers_hear(fleet):
@@ -246,6 +252,8 @@ async def test_audit_search_by_text_and_time_and_csv_export(fleet):
         assert found["count"] >= 1 and all(word.casefold() in e["text"].casefold() for e in found["entries"])
         _s, later = await _get(http, fleet, "vic", "/api/audit", since=str(newest["wall_time"] + 3600))
         assert later["count"] == 0
+        _s, two = await _get(http, fleet, "root", "/api/audit", limit="2")  # across channels: the newest of all
+        assert [e["wall_time"] for e in two["entries"]] == [e["wall_time"] for e in got["entries"][:2]]
         _s, none = await _get(http, fleet, "vic", "/api/audit", q="no sentence has this 字样")
         assert none["count"] == 0
         status, body = await _get(http, fleet, "vic", "/api/audit", since="yesterday")
