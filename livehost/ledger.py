@@ -139,6 +139,7 @@ class Ledger:
 
     async def drain(self, timeout: float = 5.0) -> None:
         try:
-            await asyncio.wait_for(self._records.join(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._records.join()
         except TimeoutError:
             log.error("audit: %d records not written before shutdown", self._records.qsize())

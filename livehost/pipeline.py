@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from livehost.frames import Frame, StopFrame, SystemFrame
+from livehost.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -139,15 +140,14 @@ class Pipeline:
         end = loop.time() + deadline
         if not all(t.done() for t in self._tasks):
             try:  # the head may be dead or wedged: taking the stop frame is also bounded
-                await asyncio.wait_for(self.head.inbox.put(StopFrame(pts)), deadline)
+                async with asyncio.timeout(deadline):
+                    await self.head.inbox.put(StopFrame(pts))
             except TimeoutError:
                 log.warning("stage %s did not take the stop frame within %.1fs", self.head.name, deadline)
         done, pending = await asyncio.wait(self._tasks, timeout=max(0.0, end - loop.time()))
         for t in pending:
             log.warning("stage task %s did not drain within %.1fs: cancelling", t.get_name(), deadline)
-            t.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=deadline)
+        await cancel_and_wait(pending, deadline, "pipeline")
         for t in done:
             if not t.cancelled() and t.exception() is not None:
                 log.error("stage %s failed: %r", t.get_name(), t.exception())

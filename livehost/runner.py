@@ -17,6 +17,7 @@ from typing import Any
 from livehost.config import ChannelConfig, ConfigError
 from livehost.session import ChannelSession, ChannelStats
 from livehost.store import Store
+from livehost.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,5 @@ class ChannelRunner:
             done, _ = await asyncio.wait([self._task], timeout=deadline)
             if not done:
                 log.error("channel %s did not stop within %.0f s: cancelled", self.channel, deadline)
-                self._task.cancel()
-                await asyncio.wait([self._task], timeout=2)
+                await cancel_and_wait([self._task], 2.0, f"channel {self.channel}")
 

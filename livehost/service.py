@@ -30,6 +30,7 @@ from pathlib import Path
 from livehost.config import ChannelConfig, ConfigError, build_config, load_config, read_mapping
 from livehost.runner import ChannelRunner
 from livehost.store import Store, livehost_home
+from livehost.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +138,7 @@ async def run_service(fleet: Fleet, *, console: bool = True, duration: float | N
     finally:
         for runner in runners:
             await runner.close()
-        for t in tasks:
-            t.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=5)
+        await cancel_and_wait(tasks, 5.0, "service")
         if web is not None:
             await web.cleanup()
         feeds.shutdown()

@@ -30,6 +30,7 @@ from livehost.show import RunOfShow
 from livehost.playout import Playout
 from livehost.speech import QueueFull, SpeechHandle, SpeechQueue
 from livehost.store import Store
+from livehost.tasks import cancel_and_wait
 from livehost.talk import close_models, make_gate, make_models, make_reply_writer, make_triage
 from products.catalog import load_catalog, sample_catalog_path
 from products.model import Catalog
@@ -566,7 +567,8 @@ class ChannelSession:
         last_greet = time.monotonic()
         while True:
             try:
-                await asyncio.wait_for(self._comment_event.wait(), timeout=1.0)
+                async with asyncio.timeout(1.0):
+                    await self._comment_event.wait()
             except TimeoutError:
                 pass
             self._comment_event.clear()
@@ -704,11 +706,9 @@ class ChannelSession:
         await self.ledger.drain()
         if self._show_scheduler is not None:
             self._show_scheduler.stop()
-        for t in self._tasks:
-            t.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=deadline)
-        await asyncio.wait_for(close_models(self.models), timeout=deadline)
+        await cancel_and_wait(self._tasks, deadline, f"channel {self.config.id}")
+        async with asyncio.timeout(deadline):
+            await close_models(self.models)
         await asyncio.to_thread(self._flush_gate_log)
         self.tts.close()
 

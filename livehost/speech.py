@@ -180,7 +180,8 @@ class SpeechQueue:
     async def wait_changed(self, timeout: float | None = None) -> None:
         """Return when the queue changed (or after ``timeout`` seconds)."""
         try:
-            await asyncio.wait_for(self._changed.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._changed.wait()
         except TimeoutError:
             pass
 

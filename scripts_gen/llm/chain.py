@@ -66,7 +66,8 @@ async def first_approved(models: Sequence[Any], request: GenerationRequest, dead
             drafts.append(Draft(name, "", "no time left of the budget"))
             break
         try:
-            raw = await asyncio.wait_for(model.complete(request), timeout=left)
+            async with asyncio.timeout(left):
+                raw = await model.complete(request)
         except (TimeoutError, asyncio.TimeoutError):
             drafts.append(Draft(name, "", f"timed out after {left:.2f} s"))
             continue

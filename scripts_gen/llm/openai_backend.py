@@ -145,7 +145,8 @@ class OpenAICompatModel(TextModel):
         ctype = resp.headers.get("Content-Type", "")
         if "text/event-stream" not in ctype:
             # A server that ignores "stream": one JSON answer.
-            raw = await asyncio.wait_for(resp.read(), max(0.0, deadline - time.monotonic()))
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                raw = await resp.read()
             data = _json(raw, self.name)
             _raise_error_object(data, self.name)
             try:
@@ -163,7 +164,8 @@ class OpenAICompatModel(TextModel):
             try:
                 if left <= 0:
                     raise TimeoutError
-                chunk = await asyncio.wait_for(resp.content.readany(), min(limit, left))
+                async with asyncio.timeout(min(limit, left)):
+                    chunk = await resp.content.readany()
             except (TimeoutError, asyncio.TimeoutError):
                 if limit >= deadline - time.monotonic():
                     raise self._fail(f"answer not finished within {self.timeout_seconds:g} s") from None
@@ -218,7 +220,8 @@ class OpenAICompatModel(TextModel):
 
 async def _error_detail(resp: aiohttp.ClientResponse) -> str:
     try:
-        raw = await asyncio.wait_for(resp.content.read(MAX_ERROR_BODY), 2.0)
+        async with asyncio.timeout(2.0):
+            raw = await resp.content.read(MAX_ERROR_BODY)
     except (TimeoutError, asyncio.TimeoutError, aiohttp.ClientError):
         return resp.reason or "no detail"
     try:

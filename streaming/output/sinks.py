@@ -251,7 +251,8 @@ class RtmpOutput(Output):
         if graceful and proc.returncode is None:
             proc.stdin.close()
             try:
-                await asyncio.wait_for(proc.wait(), 5)
+                async with asyncio.timeout(5):
+                    await proc.wait()
             except TimeoutError:
                 pass
         if proc.returncode is None:

@@ -36,6 +36,21 @@ class ConsoleFleet:
     home: Path | None = None
 
 
+async def _no_tasks_left(grace: float = 5.0) -> None:
+    """Fail, naming them, if tasks outlive the fleet (they would hang the event loop's close)."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    if others:
+        await asyncio.wait(others, timeout=grace)
+    left = [t for t in others if not t.done()]
+    if left:
+        import io
+        out = io.StringIO()
+        for t in left:
+            t.print_stack(file=out)
+            t.cancel()
+        raise AssertionError(f"{len(left)} task(s) outlived the fleet:\n{out.getvalue()}")
+
+
 @asynccontextmanager
 async def console_fleet(tmp: Path, tts=FixedTts):
     home = tmp / "home"
@@ -69,6 +84,7 @@ async def console_fleet(tmp: Path, tts=FixedTts):
         await asyncio.wait(planes, timeout=5)
         await web.cleanup()
         store.close()
+        await _no_tasks_left()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)

@@ -220,3 +220,23 @@ async def test_ledger_records_spoken_and_replays_outage_cut_in_order():
     assert all(h.state is SpeechState.SPOKEN for h in handles)
     cut_entry = next(e for e in audit.entries if e.cut)
     assert cut_entry.reason == "outage" and cut_entry.pts_start == 4 * SPF
+
+
+async def test_a_cancel_that_lands_as_the_queue_changes_still_ends_the_waiter():
+    """asyncio.wait_for on Python 3.11 swallows a cancel that arrives as its inner wait completes; a task looping on
+    the queue then never ends and hangs whoever closes the event loop.  The queue's wait must never do that."""
+    queue = SpeechQueue()
+
+    async def wait_forever():
+        while True:
+            await queue.wait_changed(timeout=1.0)
+
+    for turns in range(40):
+        task = asyncio.create_task(wait_forever())
+        await asyncio.sleep(0)
+        queue.poke()
+        for _ in range(turns % 4):
+            await asyncio.sleep(0)
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=0.5)
+        assert done, f"the cancel was swallowed ({turns % 4} loop turns after the change)"
