@@ -55,11 +55,12 @@ def to_money(value: Any) -> Decimal:
         raise ValueError(f"must be a number, got {type(value).__name__}")
     if not amount.is_finite():
         raise ValueError("must be a finite number")
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
+    cents = amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    if amount != cents:
         raise ValueError("has more than 2 decimal places")
     if amount <= 0:
         raise ValueError("must be greater than 0")
-    return amount.quantize(CENT)
+    return cents
 
 
 _SYMBOLS = {"CNY": "¥", "RMB": "¥", "JPY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "HKD": "HK$"}
@@ -198,7 +199,7 @@ class Product(BaseModel):
     @field_validator("specs", mode="before")
     @classmethod
     def _specs(cls, value: Any) -> Any:
-        if isinstance(value, dict):
+        if isinstance(value, dict) and not all(type(v) is str for v in value.values()):
             return {
                 k: (str(v) if isinstance(v, (int, Decimal)) and not isinstance(v, bool) else v) for k, v in value.items()
             }
@@ -207,9 +208,10 @@ class Product(BaseModel):
     @field_validator("selling_points", "tags")
     @classmethod
     def _no_blank_items(cls, value: list[str]) -> list[str]:
-        if any(not item.strip() for item in value):
+        stripped = [item.strip() for item in value]
+        if not all(stripped):
             raise ValueError("contains an empty entry")
-        return [item.strip() for item in value]
+        return stripped
 
     @field_validator("image")
     @classmethod
@@ -230,6 +232,8 @@ class Product(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Product:
+        if not self.variants and self.sale_end is None:
+            return self
         if self.sale_start and self.sale_end and self.sale_end <= self.sale_start:
             raise ValueError(f"sale_end {self.sale_end.isoformat()} must be after sale_start {self.sale_start.isoformat()}")
         ids = [v.id for v in self.variants]

@@ -19,11 +19,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from products.feeds.errors import FeedError
 from products.model import Catalog, Product, RejectedItem
 
-
-class FeedError(Exception):
-    """The source as a whole cannot be read (not this format, broken file, HTTP failure)."""
+__all__ = ["FeedError", "FeedItem", "build_catalog", "guess_lang", "validate_items"]
 
 
 @dataclass
@@ -79,31 +78,19 @@ def validate_items(items: Iterable[FeedItem], *, dedupe: bool = True) -> Iterato
     instead (``dedupe=False``), so an import's memory stays flat in feed size.
     """
     seen: dict[str, int] = {}
+    validate = Product.model_validate
     for item in items:
-        sku = item.sku
-        problems = [RejectedItem(item.index, sku, f, v, r, item.row) for f, v, r in item.issues]
         data = item.data
         if not data.get("lang"):
             data["lang"] = guess_lang(data.get("title"), data.get("description"))
-        product = None
         try:
-            product = Product.model_validate(data)
+            product = validate(data)
         except ValidationError as exc:
-            flagged = {f for f, _v, _r in item.issues}
-            if "price" in flagged:
-                flagged.add("currency")  # feeds write both in one cell ("59.00 CNY", "¥59")
-            for err in exc.errors():
-                loc = tuple(err["loc"])
-                if loc and loc[0] in flagged and err["type"] == "missing":
-                    continue  # the reader already reported this field, with its value
-                problems.append(RejectedItem(
-                    item.index, sku, ".".join(str(p) for p in loc), _value_at(data, loc) if loc else None,
-                    _reason(err), item.row,
-                ))
-        if problems:
-            yield problems
+            yield _problems(item, exc)
             continue
-        assert product is not None
+        if item.issues:
+            yield _problems(item, None)
+            continue
         if not dedupe:
             yield product
             continue
@@ -112,6 +99,26 @@ def validate_items(items: Iterable[FeedItem], *, dedupe: bool = True) -> Iterato
             continue
         seen[product.sku] = item.row if item.row is not None else item.index + 1
         yield product
+
+
+def _problems(item: FeedItem, exc: ValidationError | None) -> list[RejectedItem]:
+    """Everything wrong with one item: what its reader found, then what validation found."""
+    sku = item.sku
+    problems = [RejectedItem(item.index, sku, f, v, r, item.row) for f, v, r in item.issues]
+    if exc is None:
+        return problems
+    flagged = {f for f, _v, _r in item.issues}
+    if "price" in flagged:
+        flagged.add("currency")  # feeds write both in one cell ("59.00 CNY", "¥59")
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        if loc and loc[0] in flagged and err["type"] == "missing":
+            continue  # the reader already reported this field, with its value
+        problems.append(RejectedItem(
+            item.index, sku, ".".join(str(p) for p in loc), _value_at(item.data, loc) if loc else None,
+            _reason(err), item.row,
+        ))
+    return problems
 
 
 def build_catalog(items: Iterable[FeedItem], *, source: str = "") -> Catalog:

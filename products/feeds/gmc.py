@@ -50,30 +50,29 @@ back and the groups come out, in order of first appearance, when the feed
 ends; ungrouped items stream as they are read, so memory grows with the
 grouped items only.
 
-XML is read with :func:`xml.etree.ElementTree.iterparse`; every finished
-item is cleared and dropped from its parent, so a feed of any length is read
-in flat memory.
+XML is parsed by :mod:`.gmc_xml` (``iterparse``, each finished item cleared,
+so a feed of any length is read in flat memory); a large feed file is parsed
+in a child process on a second core while this one maps and validates
+(:mod:`.child`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from html import unescape
 from typing import Any, BinaryIO
-from xml.parsers.expat import ErrorString
 
 from products.feeds.base import FeedError, FeedItem
-from products.feeds.shopify import _BLOCK_TAGS, html_to_text
+from products.feeds.child import stream_from_child, worth_it
+from products.feeds.gmc_xml import REPEATED, xml_attributes
+from products.feeds.text import plain_text
 
-G = "{http://base.google.com/ns/1.0}"
-ATOM = "{http://www.w3.org/2005/Atom}"
 
 #: product_type / google_product_category words -> compliance kind; the first match wins, so
 #: specific entries come before general ones ("Food, Beverages & Tobacco > Beverages >
@@ -90,15 +89,10 @@ KINDS: tuple[tuple[str, str], ...] = (
 _AS_IS = (("id", "sku"), ("title", "title"), ("brand", "brand"), ("link", "url"), ("image_link", "image"),
           ("additional_image_link", "images"), ("product_highlight", "selling_points"))
 _OPTIONS = ("color", "size", "material", "pattern")
-_REPEATED = frozenset({"additional_image_link", "product_highlight", "product_detail"})
 _PER_VARIANT = ("price", "sale_price", "stock")
 _LABELS = tuple(f"custom_label_{i}" for i in range(5))
 _AVAILABILITY = frozenset({"in_stock", "out_of_stock", "preorder", "backorder"})
 _MONEY = re.compile(r"\s*([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*([A-Za-z]{3})?\s*")
-_ATTRS = r"""(?:\s(?:[^<>"']|"[^"]*"|'[^']*')*)?/?>"""  # the rest of a tag: attributes, quoted values may hold > or <
-_TAG = re.compile(rf"</?[A-Za-z][A-Za-z0-9]*{_ATTRS}")
-_BLOCK_TAG = re.compile(rf"</?(?:{'|'.join(sorted(_BLOCK_TAGS, key=len, reverse=True))}){_ATTRS}", re.IGNORECASE)
-_HIDDEN = re.compile(r"<(?:script|style)", re.IGNORECASE)
 _WINDOW_EXAMPLE = "2026-11-24T20:00+08:00/2026-11-25T00:00+08:00"
 
 # --------------------------------------------------------------------------- one item
@@ -143,20 +137,6 @@ def _category(product_type: str, google_category: str) -> tuple[str, str | None]
     return (product_type or google_category).rsplit(">", 1)[-1].strip(), kind
 
 
-def _text(html: str) -> str:
-    """:func:`~products.feeds.shopify.html_to_text`, with a quick path for plain text and simple markup."""
-    if "<" in html:
-        if "<!" in html or "<?" in html or _HIDDEN.search(html):
-            return html_to_text(html)
-        text = _TAG.sub("", _BLOCK_TAG.sub("\n", html))
-        if "<" in text:  # markup the quick path does not follow
-            return html_to_text(html)
-        html = text
-    if "&" in html:
-        html = unescape(html)
-    return "\n".join(" ".join(line.split()) for line in html.splitlines() if line and not line.isspace())
-
-
 def _map(attrs: dict[str, Any], index: int, row: int | None = None) -> tuple[FeedItem, str, dict[str, str]]:
     """One item's attributes (name -> text; a list for the repeated ones) as a feed item.
 
@@ -168,7 +148,7 @@ def _map(attrs: dict[str, Any], index: int, row: int | None = None) -> tuple[Fee
         if src in attrs:
             data[dst] = attrs[src]
     if "description" in attrs:
-        data["description"] = _text(attrs["description"])
+        data["description"] = attrs["description"]  # plain text already (the readers reduce its HTML)
 
     currency = None
     if "price" in attrs:
@@ -316,99 +296,42 @@ def _group_title(title: str, options: dict[str, str]) -> str:
 # --------------------------------------------------------------------------- XML
 
 
-_ATOM_NAMES = {"title": "title", "link": "link", "summary": "description", "content": "description"}
-
-
-def _local(tag: str) -> tuple[str, bool] | None:
-    """A child element's attribute name and whether it is ``g:``; None for what the reader ignores."""
-    if tag.startswith(G):
-        return tag[len(G):], True
-    if tag.startswith(ATOM):
-        name = _ATOM_NAMES.get(tag[len(ATOM):])
-        return (name, False) if name else None
-    return None if tag.startswith("{") else (tag, False)
-
-
-def _detail(elem: ET.Element) -> tuple[str, str] | None:
-    parts = {sub.tag.rpartition("}")[2]: (sub.text or "").strip() for sub in elem}
-    name = parts.get("attribute_name")
-    return (name, parts.get("attribute_value", "")) if name else None
-
-
-def _attributes(item: ET.Element, names: dict[str, tuple[str, bool] | None]) -> dict[str, Any]:
-    """A finished ``<item>``/``<entry>`` element's attributes; nested ones (shipping, tax) are skipped."""
-    attrs: dict[str, Any] = {}  # g: values: the first one wins
-    plain: dict[str, str] = {}  # un-namespaced and Atom values, used where no g: value is given
-    for child in item:
-        tag = child.tag
-        try:
-            key = names[tag]
-        except KeyError:
-            key = names[tag] = _local(tag)
-        if key is None:
-            continue
-        name, is_g = key
-        if name == "product_detail":
-            pair = _detail(child)
-            if pair:
-                attrs.setdefault(name, []).append(pair)
-            continue
-        if name == "link" and not is_g and "href" in child.attrib:  # Atom <link rel="alternate" href="...">
-            if child.get("rel", "alternate") != "alternate":
-                continue
-            text = child.attrib["href"].strip()
-        else:
-            text = (child.text or "").strip()
-        if not text:
-            continue
-        if name in _REPEATED:
-            attrs.setdefault(name, []).append(text)
-        elif is_g:
-            if name not in attrs:
-                attrs[name] = text
-        elif name not in plain:
-            plain[name] = text
-    for name, text in plain.items():
-        attrs.setdefault(name, text)
-    return attrs
-
-
-def read_gmc_xml(source: bytes | BinaryIO, *, source_name: str = "") -> Iterator[FeedItem]:
+def read_gmc_xml(source: bytes | BinaryIO, *, source_name: str = "", child: bool | None = None) -> Iterator[FeedItem]:
     """Stream the items of a Google Merchant Center RSS 2.0 or Atom 1.0 feed.
 
     ``source`` is the document or a binary file.  Raises :class:`FeedError`
     for malformed XML (with line and column) and for a root that is neither
     ``<rss>`` nor an Atom ``<feed>``.  Grouped items come out last (module docstring).
+
+    A file on disk read from its start is parsed in a child process
+    (:mod:`.child`) when ``child`` is true, or when it is None and the file
+    is large enough to gain from it; the items, their order and the errors
+    are the same either way.
     """
     where = source_name or "GMC feed"
     stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
-    events = ET.iterparse(stream, events=("start", "end"))
+    path = _file_at_start(stream)
+    if path is not None and (child if child is not None else worth_it(os.fstat(stream.fileno()).st_size)):
+        feed = stream_from_child("products.feeds.gmc_xml", path, where, what=where)
+    else:
+        feed = xml_attributes(stream, where)
     groups = _Groups()
-    names: dict[str, tuple[str, bool] | None] = {}
-    index = 0
-    try:
-        _, root = next(events)
-        if root.tag not in ("rss", f"{ATOM}feed"):
-            raise FeedError(f"{where}: the root element is <{root.tag}>, expected an RSS <rss> or an Atom <feed> "
-                            "(a Google Merchant Center XML feed)")
-        item_tag = "item" if root.tag == "rss" else f"{ATOM}entry"
-        parent = root
-        for event, elem in events:
-            if event == "start":
-                if elem.tag == "channel":
-                    parent = elem  # RSS items live in <channel>
-            elif elem.tag == item_tag:
-                attrs = _attributes(elem, names)
-                elem.clear()
-                parent.clear()  # the finished item and anything before it: memory stays flat
-                item = groups.route(_map(attrs, index))
-                index += 1
-                if item is not None:
-                    yield item
-    except ET.ParseError as e:
-        line, column = e.position
-        raise FeedError(f"{where}: malformed XML at line {line}, column {column}: {ErrorString(e.code)}") from None
+    for index, attrs in enumerate(feed):
+        item = groups.route(_map(attrs, index))
+        if item is not None:
+            yield item
     yield from groups.products()
+
+
+def _file_at_start(stream: BinaryIO) -> str | None:
+    """The path of ``stream`` when it is a regular file read from its first byte (a child can open it too)."""
+    name = getattr(stream, "name", None)
+    try:
+        if isinstance(name, str) and stream.tell() == 0 and os.path.isfile(name):
+            return name
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 # --------------------------------------------------------------------------- text
@@ -458,8 +381,10 @@ def _cells(header: list[str], cells: Iterable[str]) -> dict[str, Any]:
             pairs = (part.split(":", 2)[-2:] if part.count(":") >= 2 else part.split(":")
                      for part in cell.split(",") if ":" in part)
             attrs.setdefault(name, []).extend((k.strip(), v.strip()) for k, v in pairs if k.strip())
-        elif name in _REPEATED:
+        elif name in REPEATED:
             attrs.setdefault(name, []).append(cell)
+        elif name == "description":
+            attrs.setdefault(name, plain_text(cell))
         else:
             attrs.setdefault(name, cell)
     return attrs

@@ -30,7 +30,6 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
-from html.parser import HTMLParser
 from typing import Any
 
 import aiohttp
@@ -38,52 +37,11 @@ from yarl import URL
 
 from products.feeds.base import FeedError, FeedItem
 from products.feeds.remote import client_session, fetch, mask_secrets
+from products.feeds.text import html_to_text
 
 DEFAULT_TITLE = "Default Title"
 
 # --------------------------------------------------------------------------- helpers shared with other shop readers
-
-_BLOCK_TAGS = frozenset("p div br li ul ol tr table h1 h2 h3 h4 h5 h6 section article blockquote hr".split())
-
-
-class _TextOf(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in ("script", "style"):
-            self.hidden += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_startendtag(self, tag: str, attrs: Any) -> None:
-        if tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(data)
-
-
-def html_to_text(html: str | None) -> str:
-    """Plain text of an HTML fragment: tags, scripts and styles dropped, entities decoded,
-    one line per paragraph / list item / ``<br>``, whitespace collapsed."""
-    if not html:
-        return ""
-    parser = _TextOf()
-    parser.feed(html)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    return "\n".join(line for line in lines if line)
-
 
 def split_tags(value: Any) -> list[str]:
     """Tags from a comma-separated string or a list, stripped, blanks and repeats dropped."""

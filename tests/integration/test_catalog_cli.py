@@ -1,6 +1,7 @@
 """`livehost catalog import|show|diff` as an operator runs them: separate processes, one store."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 SAMPLE = Path(__file__).resolve().parent.parent.parent / "products" / "data" / "sample_catalog.json"
 
 
-def livehost(*args, ok=(0,)):
-    run = subprocess.run([sys.executable, "-m", "livehost", *args], capture_output=True, text=True, timeout=120)
+def livehost(*args, ok=(0,), env=None):
+    run = subprocess.run([sys.executable, "-m", "livehost", *args], capture_output=True, text=True, timeout=120,
+                         env=None if env is None else {**os.environ, **env})
     assert run.returncode in ok, f"exit {run.returncode}: {run.stderr}"
     return run
 
@@ -58,3 +60,16 @@ def test_nothing_importable_exits_2_and_keeps_the_last_good_version(livehost_hom
     assert "nope.csv" in missing.stderr and "no such file" in missing.stderr
     shown = json.loads(livehost("catalog", "show", "--json").stdout)
     assert shown["version"] == good["version"] and "no valid product" in shown["last_import"]["error"]
+
+
+def test_a_feed_parsed_in_a_child_process_imports_the_same(livehost_home):
+    """Large feeds are parsed in a child process (products.feeds.child); forced here for a small one."""
+    feed = str(FIXTURES / "gmc_broken.xml")
+    one = json.loads(livehost("catalog", "import", feed, "--channel", "one", "--json", ok=(0, 2),
+                              env={"LIVEHOST_FEED_CHILD": "0"}).stdout)
+    two = json.loads(livehost("catalog", "import", feed, "--channel", "two", "--json", ok=(0, 2),
+                              env={"LIVEHOST_FEED_CHILD": "1"}).stdout)
+    assert one["imported"] > 0 and one["rejected"]
+    assert (two["imported"], two["rejected"], two["version"]) == (one["imported"], one["rejected"], one["version"])
+    bad = livehost("catalog", "import", feed, "--json", ok=(2,), env={"LIVEHOST_FEED_CHILD": "maybe"})
+    assert "LIVEHOST_FEED_CHILD = 'maybe'" in bad.stdout + bad.stderr

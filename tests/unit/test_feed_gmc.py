@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from products.feeds.base import FeedError, build_catalog
-from products.feeds.gmc import _text, read_gmc_text, read_gmc_xml
-from products.feeds.shopify import html_to_text
+from products.feeds.gmc import read_gmc_text, read_gmc_xml
+from products.feeds.text import html_to_text, plain_text
 
 FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 CST = timezone(timedelta(hours=8))
@@ -118,7 +118,7 @@ def test_g_attributes_win_over_plain_ones():
     "<p>unclosed <b",
 ])
 def test_description_html_becomes_the_same_text_as_elsewhere(html):
-    assert _text(html) == html_to_text(html)
+    assert plain_text(html) == html_to_text(html)
 
 
 def test_comma_separated_feed_with_quoted_cells():
