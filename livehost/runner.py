@@ -38,6 +38,7 @@ class ChannelRunner:
         self._task: asyncio.Task | None = None
         self._ended = asyncio.Event()
         self._ended.set()
+        self._started = asyncio.Event()  # set while a session runs
 
     # -- state ---------------------------------------------------------------------
     @property
@@ -67,6 +68,7 @@ class ChannelRunner:
         self.session, self.failed, self.last_error = session, False, None
         self.runs += 1
         self._ended.clear()
+        self._started.set()
         self._task = asyncio.create_task(self._run(session, duration), name=f"channel {self.channel}")
         return "starting"
 
@@ -80,6 +82,7 @@ class ChannelRunner:
             self.last_error = session.last_error
         finally:
             self.session = None
+            self._started.clear()
             self._ended.set()
 
     def stop(self, by: str | None = None) -> str:
@@ -91,6 +94,9 @@ class ChannelRunner:
 
     async def wait_ended(self) -> None:
         await self._ended.wait()
+
+    async def wait_started(self) -> None:
+        await self._started.wait()
 
     def execute(self, action: str, args: dict[str, Any], *, user: str = "") -> str:
         """One command from the control stream (ValueError, naming the problem, when it cannot be done)."""

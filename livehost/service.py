@@ -169,8 +169,9 @@ async def _wait(runners: list[ChannelRunner], quit_: asyncio.Event, *, single: b
                     return  # it ran its duration, failed, or was stopped with no console to start it again
                 print(f"livehost: {runner.channel} stopped from the console by {runner.stopped_by}; start it there, "
                       f"or Ctrl-C to quit", flush=True)
-                while not runner.running and not quit_.is_set():
-                    await asyncio.wait([quitting], timeout=0.5)
+                started = asyncio.create_task(runner.wait_started())
+                await asyncio.wait([quitting, started], return_when=asyncio.FIRST_COMPLETED)
+                started.cancel()
             else:
                 await quitting
     finally:

@@ -22,9 +22,9 @@ from livehost.approved import ApprovedSpeech, Source
 from livehost.audit import AuditLog
 from livehost.clock import MediaClock
 from livehost.config import ChannelConfig
-from livehost.control import LatencyHistogram
 from livehost.frames import SpeechAudio, TickFrame
 from livehost.ledger import Ledger
+from livehost.metrics import LatencyHistogram
 from livehost.pipeline import Pipeline
 from livehost.show import RunOfShow
 from livehost.playout import Playout

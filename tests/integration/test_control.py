@@ -12,8 +12,9 @@ from PIL import Image
 
 from livehost.audit import read_audit
 from livehost.config import ConfigError, build_config
-from livehost.control import (ACTIONS_KEY, CHANNELS_KEY, PerMinute, comments_key, execute, frame_key, history_key,
+from livehost.control import (ACTIONS_KEY, CHANNELS_KEY, comments_key, execute, frame_key, history_key,
                               send_command, state_key, wait_result)
+from livehost.metrics import PerMinute
 from livehost.runner import ChannelRunner
 from livehost.session import ChannelSession
 from livehost.store import Store

@@ -121,3 +121,45 @@ def test_fleet_file_errors_name_the_field(tmp_path, text, message):
     with pytest.raises(ConfigError) as e:
         load_fleet(path)
     assert message in str(e.value)
+
+
+def _post(url, token):
+    req = urllib.request.Request(url, method="POST", data=b"{}",
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def test_the_demo_stopped_from_the_console_can_be_started_again_there(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "LIVEHOST_HOME": str(tmp_path / "home")}
+    added = _cli(env, "user", "add", "olga", "--role", "operator", "--no-password", "--token")
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip().splitlines()[-1]
+    demo = Demo(tmp_path, port)
+    base = f"http://127.0.0.1:{port}/api/channels/demo"
+    try:
+        demo.wait_for(r"console at http://")
+
+        def state():
+            try:
+                return _api(base, token)["state"]
+            except (urllib.error.URLError, ConnectionError):
+                return None
+
+        def until(wanted, timeout=60.0):
+            deadline = time.monotonic() + timeout
+            while state() != wanted:
+                assert time.monotonic() < deadline, f"the demo never became {wanted} (last: {state()})"
+                time.sleep(0.3)
+
+        until("live")
+        assert _post(base + "/stop", token)["ok"] is True
+        demo.wait_for(r"demo stopped from the console by olga")
+        until("stopped")
+        assert demo.proc.poll() is None  # the process stays up for a start from the console
+        assert _post(base + "/start", token)["ok"] is True
+        until("live")
+    finally:
+        assert demo.stop() == 0
+    assert any("demo stopped after" in line for line in demo.lines), demo.lines[-20:]
