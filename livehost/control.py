@@ -161,12 +161,14 @@ async def publish(client, runner: ChannelRunner, every: float = 1.0) -> None:
     """Keep the channel's state, preview, history and comments fresh in Redis until cancelled."""
     channel = runner.channel
     comments = PerMinute()
-    shown_catalog = None
+    shown_catalog = shown_comments = None
+    on_air = True  # so that the first stopped state clears whatever an earlier process left
     while True:
         session = runner.session
+        live = session is not None and session.started_wall is not None
         try:
             async with client.pipeline(transaction=False) as pipe:
-                if session is not None and session.started_wall is not None:
+                if live:
                     rate = comments.update(session.triage.stats()["received"], time.monotonic())
                     fields = snapshot(session, rate)
                     picture = session.last_picture
@@ -175,18 +177,24 @@ async def publish(client, runner: ChannelRunner, every: float = 1.0) -> None:
                         pipe.set(frame_key(channel), jpeg, ex=STATE_TTL)
                     pipe.xadd(history_key(channel), {k: fields[k] for k in HISTORY_FIELDS}, maxlen=HISTORY_MAX,
                               approximate=True)
-                    pipe.set(comments_key(channel), comments_json(session))
-                    if session.catalog is not shown_catalog:  # as the host states it now (flash-sale prices too)
-                        shown_catalog = session.catalog
+                    recent, catalog = comments_json(session), session.catalog
+                    if recent != shown_comments:  # written when changed, remembered once written
+                        pipe.set(comments_key(channel), recent)
+                    if catalog is not shown_catalog:  # as the host states it now (flash-sale prices too)
                         pipe.set(catalog_key(channel), catalog_json(session))
                 else:
                     fields = stopped_snapshot(channel, runner.config.tenant, runner.state, runner.last_error)
-                    pipe.delete(state_key(channel))  # no stale numbers from the last run
+                    if on_air:
+                        pipe.delete(state_key(channel))  # no stale numbers from the last run
                 pipe.hset(state_key(channel), mapping=fields)
                 pipe.expire(state_key(channel), STATE_TTL)
                 pipe.zadd(CHANNELS_KEY, {channel: time.time()})
                 pipe.hset(TENANTS_KEY, channel, runner.config.tenant)
                 await pipe.execute()
+            if live:
+                shown_comments, shown_catalog, on_air = recent, catalog, True
+            else:
+                on_air = False
         except (RedisError, OSError) as e:
             log.warning("channel %s: cannot publish state: %s", channel, e)
         await asyncio.sleep(every)
