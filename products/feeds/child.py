@@ -51,7 +51,7 @@ def worth_it(size: int) -> bool:
         return True
     if setting not in ("", "auto"):
         raise FeedError(f"{_SETTING} = {setting!r}: expected auto, 0 or 1")
-    return size >= MIN_BYTES and _cpus() >= 2
+    return size >= MIN_BYTES and _cpus() >= 2 and bool(sys.executable)  # an embedded Python may have none
 
 
 def _cpus() -> int:
@@ -66,8 +66,11 @@ def stream_from_child(module: str, *args: str, what: str) -> Iterator[Any]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
     with tempfile.TemporaryFile() as stderr:
-        proc = subprocess.Popen([sys.executable, "-m", module, *args], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=stderr, env=env)
+        try:
+            proc = subprocess.Popen([sys.executable, "-m", module, *args], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=stderr, env=env)
+        except OSError as e:
+            raise FeedError(f"{what}: cannot start the parsing process ({sys.executable!r}): {e.strerror or e}") from None
         try:
             while True:
                 try:

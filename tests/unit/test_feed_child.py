@@ -90,6 +90,12 @@ def test_a_child_that_dies_is_a_feed_error_with_its_last_words():
         list(child.stream_from_child("products.feeds.no_such_module", what="shop.xml"))
 
 
+def test_a_child_that_cannot_start_is_a_feed_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(child.sys, "executable", str(tmp_path / "no-python"))
+    with pytest.raises(FeedError, match=r"shop\.xml: cannot start the parsing process \('.*no-python'\)"):
+        list(child.stream_from_child("products.feeds.gmc_xml", what="shop.xml"))
+
+
 def test_when_a_child_is_used(monkeypatch):
     monkeypatch.setattr(child, "_cpus", lambda: 2)
     monkeypatch.delenv("LIVEHOST_FEED_CHILD", raising=False)
