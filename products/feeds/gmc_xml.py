@@ -9,8 +9,9 @@ Each item comes out as ``{attribute name: text}`` (a list of texts for the
 repeated attributes, ``(name, value)`` pairs for ``product_detail``); a
 ``g:`` value wins over a plain one of the same name, Atom ``title``,
 ``link href=`` and ``summary``/``content`` stand for ``title``, ``link``
-and ``description`` (its HTML reduced to plain text).  Every finished item is cleared and dropped from its
-parent, so a feed of any length is read in flat memory.
+and ``description`` (its HTML reduced to plain text).  Every finished item
+is cleared and dropped from its parent, so a feed of any length is read in
+flat memory.
 """
 
 from __future__ import annotations
