@@ -46,6 +46,34 @@ def test_embedded_store_lives_under_home_and_is_shared(livehost_home):
     b.close()
 
 
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_the_embedded_server_stops_with_its_last_user_and_keeps_the_data(livehost_home):
+    a, b = Store(), Store()
+    pid = a._embedded.pid
+    assert b._embedded.pid == pid and _alive(pid)
+    held = a.aio(), a.sync()  # clients still referenced when the store closes must not keep the server up
+    held[1].set("k", "v")
+    a.close()
+    assert _alive(pid) and b.sync().get("k") == b"v", "closing one user stopped the server under the other"
+    kept = b.sync()
+    kept.ping()
+    b.close()
+    assert not _alive(pid), "the embedded server outlived its last user"
+    c = Store()  # the next start finds the data saved
+    try:
+        assert c.sync().get("k") == b"v" and c._embedded.pid != pid
+    finally:
+        c.close()
+
+
 def test_redis_url_is_used_instead_of_the_embedded_server(livehost_home, redis_server, monkeypatch):
     monkeypatch.setenv("LIVEHOST_REDIS_URL", redis_server)
     store = Store()
