@@ -43,6 +43,7 @@ async def main(rounds: int, extra: int) -> None:
     from livehost.control import CHANNELS_KEY, TENANTS_KEY, state_key
     from livehost.runner import ChannelRunner
     from livehost.store import Store
+    from livehost.tasks import cancel_and_wait
 
     tmp = Path(tempfile.mkdtemp(prefix="livehost-bench-"))
     os.environ["LIVEHOST_HOME"] = str(tmp / "home")
@@ -88,18 +89,17 @@ async def main(rounds: int, extra: int) -> None:
                 await asyncio.sleep(0.2)
         client = store.aio()
         base = []
-        last = "$"
+        last = "0-0"
         for i in range(rounds):
             t0 = time.perf_counter()
             await client.xadd("bench:ping", {"i": i})
-            got = await client.xread({"bench:ping": last if last != "$" else "0-0"}, block=1000, count=1)
+            got = await client.xread({"bench:ping": last}, block=1000, count=1)
             last = got[0][1][-1][0]
             base.append(time.perf_counter() - t0)
         await client.aclose()
     finally:
         await runner.close()
-        plane.cancel()
-        await asyncio.wait([plane], timeout=5)
+        await cancel_and_wait([plane], 5.0, "control plane")
         await web.cleanup()
         store.close()
     ms = lambda v: f"{v * 1000:.1f} ms"  # noqa: E731

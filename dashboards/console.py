@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import hashlib
 import hmac
 import io
 import json
 import logging
+import os
 import secrets
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -37,8 +38,9 @@ import jinja2
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from dashboards.users import ROLES, User, UserStore
+from dashboards.users import ROLES, User, UserStore, token_digest
 from livehost import control
+from livehost.control import as_text, as_texts
 from livehost.audit import audit_key, AuditEntry
 from livehost.store import Store
 
@@ -52,7 +54,7 @@ LOGIN_FAILS_PER_USER = 5  # in LOGIN_WINDOW seconds, then 429 until the window p
 LOGIN_FAILS_PER_IP = 20
 LOGIN_WINDOW = 300
 COMMAND_TIMEOUT = 5.0
-CONTROL_ACTIONS = ("start", "stop", "pause", "resume", "takeover", "release", "skip", "pin", "unpin")
+CONTROL_ACTIONS = tuple(a for a in control.ACTIONS if a not in ("say", "comment"))  # those have their own routes
 MAX_UPLOAD = 64 << 20
 FORMATS = ("auto", "csv", "xlsx", "json", "gmc", "shopify", "woocommerce")
 
@@ -70,12 +72,8 @@ class ApiError(web.HTTPException):
         self.message = message
 
 
-def _s(v: Any) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+def _session_key(sid: str) -> str:
+    return f"livehost:console:session:{token_digest(sid)}"  # the cookie itself is never stored
 
 
 class Console:
@@ -101,7 +99,7 @@ class Console:
         r.add_get("/audit", self.audit_page)
         r.add_static("/static", HERE / "static", append_version=True)
         for route in API:
-            r.add_route(route.method, route.path, getattr(self, route.handler))
+            r.add_route(route.method, route.path, self._guarded(route))
         r.add_get("/metrics", self.metrics)
         app.on_cleanup.append(self._close)
         return app
@@ -155,8 +153,8 @@ class Console:
         sid = request.cookies.get(SESSION_COOKIE)
         if not sid:
             return None
-        key = f"livehost:console:session:{_digest(sid)}"
-        row = {_s(k): _s(v) for k, v in (await self.redis.hgetall(key)).items()}
+        key = _session_key(sid)
+        row = as_texts(await self.redis.hgetall(key))
         user = self.users.get(row.get("user", ""))
         if user is None:
             return None
@@ -198,9 +196,11 @@ class Console:
             return await self.login_page(request, "Wrong name or password.", 401)
         await self.redis.delete(fails["user"])
         sid = secrets.token_urlsafe(32)
-        await self.redis.hset(f"livehost:console:session:{_digest(sid)}",
-                              mapping={"user": user.name, "csrf": secrets.token_urlsafe(24), "since": str(time.time())})
-        await self.redis.expire(f"livehost:console:session:{_digest(sid)}", SESSION_TTL)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(_session_key(sid), mapping={"user": user.name, "csrf": secrets.token_urlsafe(24),
+                                                  "since": str(time.time())})
+            pipe.expire(_session_key(sid), SESSION_TTL)
+            await pipe.execute()
         target = str(form.get("next") or "/")
         if not target.startswith("/") or target.startswith("//"):
             target = "/"  # never an open redirect
@@ -213,32 +213,37 @@ class Console:
     async def logout(self, request: web.Request) -> web.Response:
         sid = request.cookies.get(SESSION_COOKIE)
         if sid:
-            await self.redis.delete(f"livehost:console:session:{_digest(sid)}")
+            await self.redis.delete(_session_key(sid))
         response = web.HTTPSeeOther("/login")
         response.del_cookie(SESSION_COOKIE)
         raise response
 
     # -- helpers ---------------------------------------------------------------------------
+    def _guarded(self, route: Route) -> Handler:
+        """The route's handler, behind the role the API table gives it (the OpenAPI document shows the same)."""
+        handler = getattr(self, route.handler)
+
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            user = self.user(request)
+            if not user.can(route.role):
+                raise ApiError(403, f"role: {user.role} may not do this (needs {route.role})")
+            return await handler(request)
+
+        return guarded
+
     @staticmethod
     def user(request: web.Request) -> User:
         return request[USER]["user"]
 
-    @staticmethod
-    def need(request: web.Request, role: str) -> User:
-        user = request[USER]["user"]
-        if not user.can(role):
-            raise ApiError(403, f"role: {user.role} may not do this (needs {role})")
-        return user
-
     async def channel_states(self, user: User) -> list[dict[str, str]]:
-        ids = [_s(i) for i in await self.redis.zrange(control.CHANNELS_KEY, 0, -1)]
+        ids = [as_text(i) for i in await self.redis.zrange(control.CHANNELS_KEY, 0, -1)]
         async with self.redis.pipeline(transaction=False) as pipe:
             for i in ids:
                 pipe.hgetall(control.state_key(i))
             rows = await pipe.execute()
         out = []
         for row in rows:
-            state = {_s(k): _s(v) for k, v in row.items()}
+            state = as_texts(row)
             if state and user.sees(state.get("tenant")):
                 out.append(state)
         return out
@@ -249,18 +254,18 @@ class Console:
 
     async def state_of(self, user: User, channel: str) -> dict[str, str]:
         """A channel's state, or 404 (also for one of another tenant: it does not exist to this user)."""
-        state = {_s(k): _s(v) for k, v in (await self.redis.hgetall(control.state_key(channel))).items()}
+        state = as_texts(await self.redis.hgetall(control.state_key(channel)))
         if not state or not user.sees(state.get("tenant")):
             raise ApiError(404, f"channel: {channel!r} not found")
         return state
 
     async def visible_channel_ids(self, user: User) -> list[str]:
         """Every channel ever published that this user may see (stopped and gone ones too: the audit log)."""
-        tenants = {_s(k): _s(v) for k, v in (await self.redis.hgetall(control.TENANTS_KEY)).items()}
+        tenants = as_texts(await self.redis.hgetall(control.TENANTS_KEY))
         return sorted(c for c, t in tenants.items() if user.sees(t))
 
     async def command(self, request: web.Request, action: str, args: dict[str, Any]) -> web.Response:
-        user = self.need(request, "operator")
+        user = self.user(request)
         state = await self.channel_state(request)
         channel = state["id"]
         sid = await control.send_command(self.redis, channel, action, by=user.name, args=args)
@@ -340,7 +345,7 @@ class Console:
         else:
             rows = list(reversed(await self.redis.xrevrange(audit_key(state["id"]), count=limit)))
         return web.json_response({"channel": state["id"], "entries": [
-            {"id": _s(i), **AuditEntry.from_fields(f).__dict__} for i, f in rows]})
+            {"id": as_text(i), **AuditEntry.from_fields(f).__dict__} for i, f in rows]})
 
     async def api_comments(self, request: web.Request) -> web.Response:
         state = await self.channel_state(request)
@@ -353,7 +358,7 @@ class Console:
         rows = await self.redis.xrange(control.history_key(state["id"]), min=str(int(since * 1000)))
         samples = []
         for _i, f in rows:
-            f = {_s(k): _s(v) for k, v in f.items()}
+            f = as_texts(f)
             samples.append({k: (float(v) if v not in ("", None) else None) for k, v in f.items()})
         return web.json_response({"channel": state["id"], "samples": samples})
 
@@ -374,7 +379,7 @@ class Console:
         from products.feeds.base import FeedError
         from products.store import CatalogStore, import_source
 
-        user = self.need(request, "operator")
+        user = self.user(request)
         data = await self.body(request)  # a form's file part is spooled to a temporary file by aiohttp
         file, upload = data.pop("file", None), None
         if isinstance(file, web.FileField) and file.filename:
@@ -446,7 +451,7 @@ class Console:
                         matched += 1
                 if len(rows) < 1000:
                     break
-                cursor = f"({_s(rows[-1][0])}"
+                cursor = f"({as_text(rows[-1][0])}"
         found.sort(key=lambda e: e["wall_time"], reverse=True)
         found = found[:limit]
         if request.query.get("format") == "csv":
@@ -466,15 +471,15 @@ class Console:
         while len(out) < limit:
             rows = await self.redis.xrevrange(control.ACTIONS_KEY, max=cursor, count=500)
             for sid, f in rows:
-                row = {_s(k): _s(v) for k, v in f.items()}
+                row = as_texts(f)
                 if row.get("channel") in visible and (not channel or row["channel"] == channel):
-                    out.append({"id": _s(sid), "wall_time": float(row.get("wall_time", 0)), "channel": row["channel"],
+                    out.append({"id": as_text(sid), "wall_time": float(row.get("wall_time", 0)), "channel": row["channel"],
                                 "user": row.get("user", ""), "action": row.get("action", ""),
                                 "args": json.loads(row.get("args") or "{}"), "ok": row.get("ok") == "1",
                                 "detail": row.get("detail", "")})
             if len(rows) < 500:
                 break
-            cursor = f"({_s(rows[-1][0])}"
+            cursor = f"({as_text(rows[-1][0])}"
         out = out[:limit]
         if request.query.get("format") == "csv":
             return _csv([{**a, "args": json.dumps(a["args"], ensure_ascii=False)} for a in out], "livehost-actions.csv")
@@ -500,8 +505,8 @@ class Console:
         last_entry = None
         if channel:
             newest = await self.redis.xrevrange(audit_key(channel), count=20)
-            last_entry = _s(newest[0][0]) if newest else "0-0"
-            await _send(response, "transcript", [{"id": _s(i), **AuditEntry.from_fields(f).__dict__}
+            last_entry = as_text(newest[0][0]) if newest else "0-0"
+            await _send(response, "transcript", [{"id": as_text(i), **AuditEntry.from_fields(f).__dict__}
                                                  for i, f in reversed(newest)])
         shown_comments = None
         try:
@@ -510,8 +515,8 @@ class Console:
                 if channel:
                     rows = await self.redis.xrange(audit_key(channel), min=f"({last_entry}", count=200)
                     if rows:
-                        last_entry = _s(rows[-1][0])
-                        await _send(response, "transcript", [{"id": _s(i), **AuditEntry.from_fields(f).__dict__}
+                        last_entry = as_text(rows[-1][0])
+                        await _send(response, "transcript", [{"id": as_text(i), **AuditEntry.from_fields(f).__dict__}
                                                              for i, f in rows])
                     raw = await self.redis.get(control.comments_key(channel))
                     if raw and raw != shown_comments:
@@ -810,10 +815,6 @@ def first_start_hint(home: Path) -> str | None:
 
 def _command() -> str:
     """How this shell reaches the livehost command (it may live in a venv that is not on PATH)."""
-    import os
-    import shutil
-    import sys
-
     here = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
     found = shutil.which("livehost")
     if here is not None and here.name == "livehost":

@@ -70,6 +70,11 @@ def burn_check(password: str) -> None:
     check_password(password, _DUMMY_HASH)
 
 
+def _long_enough(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -176,8 +181,8 @@ class UserStore:
             raise UserError(f"role: {role!r} is not one of {', '.join(ROLES)}")
         if tenant is not None and not TENANT_RE.match(tenant):
             raise UserError(f"tenant: {tenant!r}: use 1-64 letters, digits, _ and -")
-        if password is not None and len(password) < MIN_PASSWORD:
-            raise UserError(f"password: at least {MIN_PASSWORD} characters")
+        if password is not None:
+            _long_enough(password)
         with self._editing() as users:
             if name in users:
                 raise UserError(f"name: user {name!r} already exists")
@@ -186,8 +191,7 @@ class UserStore:
         return user
 
     def set_password(self, name: str, password: str) -> None:
-        if len(password) < MIN_PASSWORD:
-            raise UserError(f"password: at least {MIN_PASSWORD} characters")
+        _long_enough(password)
         with self._editing() as users:
             self._need(users, name).password = hash_password(password)
 

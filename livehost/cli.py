@@ -101,8 +101,9 @@ def _user(args: argparse.Namespace) -> int:
             listed = [u.public() for u in users.users().values()]
             if args.json:
                 print(json.dumps(listed))
-            for u in listed if not args.json else []:
-                print(f"{u['name']:<20} {u['role']:<9} {u['tenant'] or '(all tenants)':<16} {u['tokens']} token(s)")
+            else:
+                for u in listed:
+                    print(f"{u['name']:<20} {u['role']:<9} {u['tenant'] or '(all tenants)':<16} {u['tokens']} token(s)")
     except UserError as e:
         print(f"livehost: user {args.user_command}: {e}", file=sys.stderr)
         return 2
@@ -436,6 +437,8 @@ def _reply(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from dashboards.users import ROLES
+
     p = argparse.ArgumentParser(prog="livehost", description="AI hosts for 24-hour live-stream selling")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     sub = p.add_subparsers(dest="command", required=True)
@@ -463,7 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     usub = us.add_subparsers(dest="user_command", required=True)
     ua = usub.add_parser("add", help="create a user (asks for the password)")
     ua.add_argument("name")
-    ua.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
+    ua.add_argument("--role", required=True, choices=ROLES)
     ua.add_argument("--tenant", help="the tenant whose channels the user sees (default: all)")
     ua.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
     ua.add_argument("--no-password", action="store_true", help="no console login: API tokens only")

@@ -44,6 +44,13 @@ log = logging.getLogger(__name__)
 STATE_TTL = 10
 COMMAND_MAX_AGE = 30.0
 STREAM_MAX = 10_000
+HISTORY_MAX = 3600  # one sample a second: the last hour
+HISTORY_FIELDS = ("updated", "fps", "kbps", "queue_depth", "frames_dropped", "reply_p50_ms", "reply_p95_ms",
+                  "av_offset_ms")
+PREVIEW_WIDTH = 270
+ACTIONS_KEY = "livehost:actions"
+CHANNELS_KEY = "livehost:channels"
+TENANTS_KEY = "livehost:channel-tenants"  # channel -> tenant, kept after the channel is gone (audit access)
 
 
 def state_key(channel: str) -> str:
@@ -62,8 +69,6 @@ def catalog_key(channel: str) -> str:
     return f"{state_key(channel)}:catalog"
 
 
-TENANTS_KEY = "livehost:channel-tenants"  # channel -> tenant, kept after the channel is gone (audit access)
-
 
 def comments_key(channel: str) -> str:
     return f"{state_key(channel)}:comments"
@@ -76,13 +81,6 @@ def control_key(channel: str) -> str:
 def results_key(channel: str) -> str:
     return f"{control_key(channel)}:results"
 
-
-ACTIONS_KEY = "livehost:actions"
-CHANNELS_KEY = "livehost:channels"
-
-
-HISTORY_MAX = 3600  # one sample a second: the last hour
-PREVIEW_WIDTH = 270
 
 
 def snapshot(session: ChannelSession, comments_per_minute: float = 0.0) -> dict[str, str]:
@@ -200,10 +198,6 @@ async def publish(client, runner: ChannelRunner, every: float = 1.0) -> None:
         await asyncio.sleep(every)
 
 
-HISTORY_FIELDS = ("updated", "fps", "kbps", "queue_depth", "frames_dropped", "reply_p50_ms", "reply_p95_ms",
-                  "av_offset_ms")
-
-
 async def send_command(client, channel: str, action: str, *, by: str, args: dict[str, Any] | None = None,
                        check: bool = True) -> str:
     """Queue a command for a channel from user ``by``; returns its stream id (to find its result)."""
@@ -228,14 +222,20 @@ async def wait_result(client, channel: str, command_id: str, timeout: float = 5.
         for _stream, entries in got or ():
             for sid, fields in entries:
                 last = sid
-                row = {_s(k): _s(v) for k, v in fields.items()}
+                row = as_texts(fields)
                 if row.get("id") == command_id:
                     return row
     return None
 
 
-def _s(v: Any) -> str:
+def as_text(v: Any) -> str:
+    """A Redis reply value (bytes) as text."""
     return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def as_texts(fields: dict) -> dict[str, str]:
+    """A Redis hash or stream entry as text keys and values."""
+    return {as_text(k): as_text(v) for k, v in fields.items()}
 
 
 def _say(session: ChannelSession, args: dict[str, Any]) -> str:
@@ -313,7 +313,7 @@ async def follow_commands(client, runner: ChannelRunner) -> None:
     """Carry out commands for this channel until cancelled: those sent from now on, never an earlier run's."""
     channel = runner.channel
     newest = await client.xrevrange(control_key(channel), count=1)  # Redis's clock, not this host's
-    last = _s(newest[0][0]) if newest else "0-0"
+    last = as_text(newest[0][0]) if newest else "0-0"
     while True:
         try:
             got = await client.xread({control_key(channel): last}, block=1000, count=50)
@@ -323,8 +323,8 @@ async def follow_commands(client, runner: ChannelRunner) -> None:
             continue
         for _stream, entries in got or ():
             for sid, fields in entries:
-                last = _s(sid)
-                row = {_s(k): _s(v) for k, v in fields.items()}
+                last = as_text(sid)
+                row = as_texts(fields)
                 await _run_one(client, runner, last, row)
 
 

@@ -71,7 +71,7 @@ def load_fleet(path: str | Path) -> Fleet:
         try:
             if "config" in entry:
                 ref = p.parent / str(entry.pop("config"))
-                config = load_config(ref, {k: v for k, v in _flatten(entry).items()})
+                config = load_config(ref, _flatten(entry))
             else:
                 config = build_config(entry)
         except ConfigError as e:

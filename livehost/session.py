@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-
 from livehost.approved import ApprovedSpeech, Source
 from livehost.audit import AuditLog
 from livehost.clock import MediaClock

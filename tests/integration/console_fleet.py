@@ -21,6 +21,7 @@ from livehost.config import build_config
 from livehost.runner import ChannelRunner
 from livehost.session import ChannelSession
 from livehost.store import Store
+from livehost.tasks import cancel_and_wait
 from tests.integration.test_show_session import FixedTts, _write_catalog
 
 PASSWORD = "correct horse battery"
@@ -79,9 +80,7 @@ async def console_fleet(tmp: Path, tts=FixedTts):
     finally:
         for r in runners.values():
             await r.close()
-        for t in planes:
-            t.cancel()
-        await asyncio.wait(planes, timeout=5)
+        await cancel_and_wait(planes, 5.0, "control planes")
         await web.cleanup()
         store.close()
         await _no_tasks_left()

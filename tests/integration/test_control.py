@@ -16,6 +16,7 @@ from livehost.control import (ACTIONS_KEY, CHANNELS_KEY, comments_key, execute, 
                               send_command, state_key, wait_result)
 from livehost.metrics import PerMinute
 from livehost.runner import ChannelRunner
+from livehost.tasks import cancel_and_wait
 from livehost.session import ChannelSession
 from livehost.store import Store
 from tests.integration.test_show_session import T0, At, FixedTts, _entries, _session, _t, _write_catalog  # noqa: F401
@@ -161,8 +162,7 @@ async def test_commands_over_redis_and_the_published_state(tmp_path, livehost_ho
         assert json.loads(actions[2]["args"]) == {"user": "amy", "text": "how much is it?"}
     finally:
         await runner.close()
-        plane.cancel()
-        await asyncio.wait([plane], timeout=5)
+        await cancel_and_wait([plane], 5.0, "control plane")
         await client.aclose()
         store.close()
 
@@ -188,8 +188,7 @@ async def test_a_channel_that_cannot_be_built_shows_as_failed_with_its_error(tmp
         r = await wait_result(client, "bad", sid)
         assert r["ok"] == "0" and "missing.json" in r["detail"]
     finally:
-        plane.cancel()
-        await asyncio.wait([plane], timeout=5)
+        await cancel_and_wait([plane], 5.0, "control plane")
         await client.aclose()
         store.close()
 
