@@ -154,7 +154,7 @@ def _livehost(path: str) -> dict[str, Any]:
 
 def _store(path: str, home: str) -> dict[str, Any]:
     """What `livehost catalog import` does: read, validate, store a version in (embedded) Redis."""
-    from livehost.store import Store
+    from livehost.core.store import Store
     from products.feeds.base import validate_items
     from products.feeds.gmc import read_gmc_xml
     from products.store import CatalogStore
@@ -183,7 +183,7 @@ def _measure(which: str, path: str) -> dict[str, Any]:
         os.environ["LIVEHOST_FEED_CHILD"] = "0"
     home = tempfile.mkdtemp(prefix="livehost-bench-home-")
     if which == "store":
-        from livehost.store import Store
+        from livehost.core.store import Store
 
         Store(home=Path(home)).close()  # start the embedded server before the clock
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

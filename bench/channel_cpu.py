@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import av  # noqa: E402
 import numpy as np  # noqa: E402
 
-from livehost.config import build_config  # noqa: E402
-from livehost.frames import MediaFrame  # noqa: E402
-from livehost.session import ChannelSession  # noqa: E402
+from livehost.app.config import build_config  # noqa: E402
+from livehost.core.frames import MediaFrame  # noqa: E402
+from livehost.app.session import ChannelSession  # noqa: E402
 
 
 class Capture:
@@ -55,7 +55,7 @@ def cpu() -> float:
 async def run_pipeline(config, seconds: float, capture: Capture | None = None) -> tuple[float, float, int]:
     session = ChannelSession(config, store=None)
     if capture is not None:
-        session.pipeline.stages[0]._observers.append(capture)
+        session.pipeline.add_observer(capture)
     c0, w0 = cpu(), time.perf_counter()
     stats = await session.run(duration=seconds)
     return cpu() - c0, time.perf_counter() - w0, stats.frames_sent

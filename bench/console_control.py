@@ -14,6 +14,7 @@ console on a free port and an API token, then measures:
     .venv/bin/python bench/console_control.py [--rounds 30] [--extra 50]
 """
 
+from tests.env import store_from_env
 from __future__ import annotations
 
 import argparse
@@ -37,13 +38,13 @@ def pct(values: list[float], q: float) -> float:
 async def main(rounds: int, extra: int) -> None:
     import aiohttp
 
-    from dashboards.console import start_console
+    from dashboards.app import start_console
     from dashboards.users import UserStore
-    from livehost.config import build_config
-    from livehost.control import CHANNELS_KEY, TENANTS_KEY, state_key
-    from livehost.runner import ChannelRunner
-    from livehost.store import Store
-    from livehost.tasks import cancel_and_wait
+    from livehost.app.config import build_config
+    from livehost.core import keys
+    from livehost.app.runner import ChannelRunner
+    from livehost.core.store import Store
+    from livehost.core.tasks import cancel_and_wait
 
     tmp = Path(tempfile.mkdtemp(prefix="livehost-bench-"))
     os.environ["LIVEHOST_HOME"] = str(tmp / "home")
@@ -51,7 +52,7 @@ async def main(rounds: int, extra: int) -> None:
     users = UserStore(tmp / "home")
     users.add("bench", "operator")
     token = users.new_token("bench")
-    store = Store()
+    store = store_from_env()
     config = build_config({"id": "demo", "size": "160x288", "voice": {"engine": "espeak"}, "lang": "en",
                            "output": {"url": str(tmp / "out.flv"), "realtime": True}})
     runner = ChannelRunner(config, store)
@@ -59,11 +60,11 @@ async def main(rounds: int, extra: int) -> None:
     web, url = await start_console(store, tmp / "home", "127.0.0.1", 0)
     sync = store.sync()
     for i in range(extra):  # other channels' published states, as a fleet page reads them
-        sync.hset(state_key(f"fake-{i}"), mapping={"id": f"fake-{i}", "tenant": "default", "state": "live",
+        sync.hset(keys.state(f"fake-{i}"), mapping={"id": f"fake-{i}", "tenant": "default", "state": "live",
                                                    "fps": "25", "kbps": "2500", "next": "[]"})
-        sync.expire(state_key(f"fake-{i}"), 600)
-        sync.zadd(CHANNELS_KEY, {f"fake-{i}": time.time()})
-        sync.hset(TENANTS_KEY, f"fake-{i}", "default")
+        sync.expire(keys.state(f"fake-{i}"), 600)
+        sync.zadd(keys.CHANNELS, {f"fake-{i}": time.time()})
+        sync.hset(keys.TENANTS, f"fake-{i}", "default")
     runner.start()
     headers = {"Authorization": f"Bearer {token}"}
     try:

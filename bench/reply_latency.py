@@ -8,7 +8,7 @@ Measures, in one run:
       5,000 viewers arriving 100 per second of stream time, with the answer
       queue drained as a channel would.  Baseline in the same run: the
       cheapest conceivable triage, NFKC + casefold + one regex per comment.
-  (b) template replies: triage + ``ReplyWriter.answer`` for shopping
+  (b) template replies: triage + ``Responder.answer`` for shopping
       questions, per-comment latency p50/p95.  Baseline in the same run: one
       Jinja2 render of a one-line reply plus one gate check.
   (c) a tiny local transformers model (built here, offline, trained to give a
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from products.catalog import load_catalog, sample_catalog_path  # noqa: E402
 from scripts_gen.gate import Gate  # noqa: E402
-from scripts_gen.replies import ReplyWriter  # noqa: E402
+from scripts_gen.responder import Responder  # noqa: E402
 from scripts_gen.triage import Action, Comment, Triage  # noqa: E402
 
 SKU = "ZH-CUP-500"
@@ -113,7 +113,7 @@ def bench_triage(comments: list[Comment]) -> dict:
 # --------------------------------------------------------------------------- (b)-(d) replies
 
 
-async def reply_latencies(writer: ReplyWriter, n: int, seed: int = 11) -> tuple[list[float], dict[str, int]]:
+async def reply_latencies(writer: Responder, n: int, seed: int = 11) -> tuple[list[float], dict[str, int]]:
     rng = random.Random(seed)
     triage = Triage(per_user=1000, dup_window=0.0)
     latencies, sources = [], {}
@@ -158,7 +158,7 @@ async def bench_replies(args: argparse.Namespace, say) -> dict:
     gate = Gate(catalog, now=lambda: NOW)
     out: dict = {}
 
-    writer = ReplyWriter(catalog, gate, now=lambda: NOW)
+    writer = Responder(catalog, gate, now=lambda: NOW)
     await reply_latencies(writer, 50)  # warm the template cache
     lat, sources = await reply_latencies(writer, args.replies)
     base = template_baseline(catalog, 2000)
@@ -183,7 +183,8 @@ async def bench_replies(args: argparse.Namespace, say) -> dict:
 async def bench_tiny_model(catalog, gate, args, say) -> dict:
     from scripts_gen.llm.tiny import build_tiny_model
     from scripts_gen.llm.transformers_backend import TransformersModel
-    from scripts_gen.replies import PromptSet, product_facts
+    from scripts_gen.facts import product_facts
+from scripts_gen.prompts import PromptSet
 
     prompts = []
     for comment in QUESTIONS[:8]:
@@ -197,7 +198,7 @@ async def bench_tiny_model(catalog, gate, args, say) -> dict:
         started = time.perf_counter()
         await model.load()
         load = time.perf_counter() - started
-        writer = ReplyWriter(catalog, gate, models=[model], now=lambda: NOW, temperature=0.0, budget=30)
+        writer = Responder(catalog, gate, models=[model], now=lambda: NOW, temperature=0.0, budget=30)
         await reply_latencies(writer, 3)
         tokens_before = model.generated_tokens
         lat, sources = await reply_latencies(writer, args.model_replies)
@@ -218,7 +219,7 @@ async def bench_openai(catalog, gate, args) -> dict:
     url = await server.start()
     model = OpenAICompatModel(url, "local")
     try:
-        writer = ReplyWriter(catalog, gate, models=[model], now=lambda: NOW, budget=30)
+        writer = Responder(catalog, gate, models=[model], now=lambda: NOW, budget=30)
         await reply_latencies(writer, 10)
         lat, sources = await reply_latencies(writer, min(args.replies, 500))
     finally:

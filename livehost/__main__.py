@@ -1,5 +1,5 @@
 import sys
 
-from livehost.cli import main
+from livehost.main import main
 
 sys.exit(main())

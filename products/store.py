@@ -1,7 +1,7 @@
 """Catalog versions in Redis, the diff between them, and change events.
 
 Layout, for a scope (a channel id, or ``shared`` for catalogs several
-channels sell from)::
+channels sell from; names from :func:`livehost.core.keys.catalog`)::
 
     livehost:catalog:{scope}:current          version id now selling
     livehost:catalog:{scope}:versions         list of version ids, oldest first (the last ``keep`` kept)
@@ -25,13 +25,17 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
+from livehost.core import keys
 from products.model import Catalog, Product, RejectedItem
+
+if TYPE_CHECKING:
+    from products.feeds.sources import FeedAccess
 
 BATCH = 500
 KEEP_REJECTED = 1000
@@ -124,11 +128,15 @@ class CatalogStore:
         self.r = client
         self.scope = scope
         self.keep = keep
-        self.prefix = f"livehost:catalog:{scope}"
 
     # ------------------------------------------------------------------ keys
     def _k(self, *parts: str) -> str:
-        return ":".join((self.prefix, *parts))
+        return keys.catalog(self.scope, *parts)
+
+    @property
+    def changes_channel(self) -> str:
+        """The pub/sub channel that announces each new version (JSON: scope, version, previous, changes)."""
+        return self._k("changes")
 
     def current_version(self) -> str | None:
         v = self.r.get(self._k("current"))
@@ -355,13 +363,14 @@ def _chunks(it: Iterable, n: int) -> Iterator[list]:
 
 
 async def import_source(cs: CatalogStore, source: str, fmt: str = "auto", *, currency: str = "CNY", force: bool = False,
-                        progress=None) -> ImportResult:
+                        progress: Callable[[int, int], None] | None = None,
+                        access: FeedAccess | None = None) -> ImportResult:
     """Read a feed (path or URL), validate it and store it as ``cs``'s new version.  Raises ``FeedError``."""
     import asyncio
 
     from products.feeds.base import validate_items
-    from products.feeds.sources import open_source
+    from products.feeds.sources import FeedAccess, open_source
 
-    opened = await open_source(source, fmt, currency=currency)
+    opened = await open_source(source, fmt, currency=currency, access=access or FeedAccess())
     return await asyncio.to_thread(cs.import_products, validate_items(opened.items, dedupe=False), source=source,
                                    format=opened.format, force=force, progress=progress)

@@ -11,14 +11,23 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from livehost.clock import SAMPLE_RATE
-from livehost.frames import Frame, MediaFrame, OnAir, TickFrame
-from livehost.pipeline import Stage
+from livehost.core.clock import SAMPLE_RATE
+from livehost.core.frames import Frame, MediaFrame, OnAir, SystemFrame, TickFrame
+from livehost.core.pipeline import Stage
 from streaming.avatar import Avatar2D, ProductCard
 from streaming.output.sinks import Output
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CardFrame(SystemFrame):
+    """Redraw the card from the next frame: ``holding`` (an operator's takeover card) while one is given,
+    else the product card, drawn again from the catalog (its price or stock changed)."""
+
+    holding: ProductCard | None = None
 
 
 class RenderStage(Stage):
@@ -30,20 +39,16 @@ class RenderStage(Stage):
         self.card_for = card_for
         self._sku: str | None = None
         self.holding: ProductCard | None = None  # shown instead of the product while an operator has taken over
-        self._shown_holding: ProductCard | None = None
-
-    def refresh_card(self) -> None:
-        """Redraw the card on the next frame (after a price or stock change)."""
-        self._sku = None
+        self.shown_holding: ProductCard | None = None  # the holding card on the last frame drawn
 
     def _render(self, tick: TickFrame) -> MediaFrame:
         holding = self.holding
         if holding is not None:
-            if holding is not self._shown_holding:
-                self._shown_holding, self._sku = holding, None
+            if holding is not self.shown_holding:
+                self.shown_holding, self._sku = holding, None
                 self.avatar.set_card(holding)
-        elif self._shown_holding is not None or tick.sku != self._sku:
-            self._shown_holding = None
+        elif self.shown_holding is not None or tick.sku != self._sku:
+            self.shown_holding = None
             self._sku = tick.sku
             self.avatar.set_card(self.card_for(tick.sku) if tick.sku else None)
         picture = self.avatar.render(tick.index, tick.mouth, speaking=tick.speaking)
@@ -52,6 +57,8 @@ class RenderStage(Stage):
     async def process(self, frame: Frame) -> None:
         if isinstance(frame, TickFrame):
             frame = await asyncio.to_thread(self._render, frame)
+        elif isinstance(frame, CardFrame):
+            self.holding, self._sku = frame.holding, None
         await self.push(frame)
 
 

@@ -6,8 +6,8 @@ import asyncio
 
 import numpy as np
 
-from livehost.approved import GateKey, Source
-from livehost.frames import SpeechAudio
+from livehost.core.approved import GateKey, Source
+from livehost.core.speech import SpeechAudio
 from scripts_gen.llm import TextModel
 
 _key = GateKey()

@@ -39,18 +39,19 @@ MIN_BYTES = 4 << 20  # below this (about 5,000 items), starting a process gains 
 BATCH = 256  # items per pickled message
 DEADLINE = 5.0  # seconds a child gets to end after its last message, or after a terminate
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds the products package
-_SETTING = "LIVEHOST_FEED_CHILD"
 
 
-def worth_it(size: int) -> bool:
-    """Whether a file of ``size`` bytes should be parsed in a child process (see the module docstring)."""
-    setting = os.environ.get(_SETTING, "auto").strip().lower()
-    if setting in ("0", "off", "no", "false"):
+def worth_it(size: int, setting: str = "auto") -> bool:
+    """Whether a file of ``size`` bytes should be parsed in a child process (see the module docstring).
+
+    ``setting`` (``LIVEHOST_FEED_CHILD``): ``auto``, ``1`` (always) or ``0`` (never).
+    """
+    if setting == "0":
         return False
-    if setting in ("1", "on", "yes", "true"):
+    if setting == "1":
         return True
-    if setting not in ("", "auto"):
-        raise FeedError(f"{_SETTING} = {setting!r}: expected auto, 0 or 1")
+    if setting != "auto":
+        raise FeedError(f"LIVEHOST_FEED_CHILD = {setting!r}: expected auto, 0 or 1")
     return size >= MIN_BYTES and _cpus() >= 2 and bool(sys.executable)  # an embedded Python may have none
 
 
@@ -63,7 +64,7 @@ def _cpus() -> int:
 
 def stream_from_child(module: str, *args: str, what: str) -> Iterator[Any]:
     """Yield what ``python -m module args...`` sends through :func:`serve`, in order (module docstring)."""
-    env = dict(os.environ)
+    env = dict(os.environ)  # the child inherits this process's environment, plus where to find this package
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
     with tempfile.TemporaryFile() as stderr:
         try:

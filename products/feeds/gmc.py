@@ -296,7 +296,7 @@ def _group_title(title: str, options: dict[str, str]) -> str:
 # --------------------------------------------------------------------------- XML
 
 
-def read_gmc_xml(source: bytes | BinaryIO, *, source_name: str = "", child: bool | None = None) -> Iterator[FeedItem]:
+def read_gmc_xml(source: bytes | BinaryIO, *, source_name: str = "", child: bool | str = "auto") -> Iterator[FeedItem]:
     """Stream the items of a Google Merchant Center RSS 2.0 or Atom 1.0 feed.
 
     ``source`` is the document or a binary file.  Raises :class:`FeedError`
@@ -304,14 +304,14 @@ def read_gmc_xml(source: bytes | BinaryIO, *, source_name: str = "", child: bool
     ``<rss>`` nor an Atom ``<feed>``.  Grouped items come out last (module docstring).
 
     A file on disk read from its start is parsed in a child process
-    (:mod:`.child`) when ``child`` is true, or when it is None and the file
-    is large enough to gain from it; the items, their order and the errors
-    are the same either way.
+    (:mod:`.child`) when ``child`` is true, or when it is a setting
+    (``"auto"``, ``"1"``, ``"0"``: :func:`.child.worth_it`) that says so; the
+    items, their order and the errors are the same either way.
     """
     where = source_name or "GMC feed"
     stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
     path = _file_at_start(stream)
-    if path is not None and (child if child is not None else worth_it(os.fstat(stream.fileno()).st_size)):
+    if path is not None and (child if isinstance(child, bool) else worth_it(os.fstat(stream.fileno()).st_size, child)):
         feed = stream_from_child("products.feeds.gmc_xml", path, where, what=where)
     else:
         feed = xml_attributes(stream, where)

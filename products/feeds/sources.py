@@ -3,25 +3,38 @@
 Formats: ``csv`` and ``xlsx`` (merchant spreadsheets), ``json`` (livehost's
 own schema), ``gmc`` (Google Merchant Center XML or tab/comma-separated),
 ``shopify`` (a store URL's public products.json, or a product CSV export
-file), ``woocommerce`` (a site URL; key and secret from
-``LIVEHOST_WC_KEY``/``LIVEHOST_WC_SECRET`` or the URL's user:password), and
-``auto``, which looks at the name and the first bytes.
+file), ``woocommerce`` (a site URL; key and secret from :class:`FeedAccess`
+or the URL's user:password), and ``auto``, which looks at the name and the
+first bytes.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from livehost.core.settings import Settings
 from products.feeds.base import FeedError, FeedItem
 
 FORMATS = ("auto", "csv", "xlsx", "json", "gmc", "shopify", "woocommerce")
+
+
+@dataclass(frozen=True)
+class FeedAccess:
+    """How feeds are read in this process."""
+
+    wc_key: str | None = None  # LIVEHOST_WC_KEY
+    wc_secret: str | None = None  # LIVEHOST_WC_SECRET
+    child: str = "auto"  # LIVEHOST_FEED_CHILD: parse large XML files in a child process
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FeedAccess:
+        return cls(settings.wc_key, settings.wc_secret, settings.feed_child)
 
 
 @dataclass
@@ -126,7 +139,8 @@ def _split_credentials(url: str) -> tuple[str, str | None, str | None]:
 
 
 async def open_source(source: str, fmt: str = "auto", *, etag: str | None = None,
-                      last_modified: str | None = None, currency: str = "CNY") -> Opened:
+                      last_modified: str | None = None, currency: str = "CNY",
+                      access: FeedAccess = FeedAccess()) -> Opened:
     """Open a path or URL as a stream of feed items.  Raises :class:`FeedError`."""
     if fmt not in FORMATS:
         raise FeedError(f"format = {fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -140,7 +154,8 @@ async def open_source(source: str, fmt: str = "auto", *, etag: str | None = None
             if (fmt == "gmc" or sniff(path.name, head) == "gmc") and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
                 from products.feeds.gmc import read_gmc_xml
 
-                return Opened("gmc", _stream_file(path, read_gmc_xml))  # large XML feeds stream from disk
+                return Opened("gmc", _stream_file(path, lambda f, source_name: read_gmc_xml(
+                    f, source_name=source_name, child=access.child)))  # large XML feeds stream from disk
         if fmt == "woocommerce":
             raise FeedError("--format woocommerce needs the site URL (https://shop.example/)")
         got, items = _items_from_bytes(fmt, path.read_bytes(), str(path), currency)
@@ -152,8 +167,8 @@ async def open_source(source: str, fmt: str = "auto", *, etag: str | None = None
     if fmt == "woocommerce":
         from products.feeds.woocommerce import fetch_woocommerce, read_woocommerce
 
-        key = user or os.environ.get("LIVEHOST_WC_KEY")
-        secret = password or os.environ.get("LIVEHOST_WC_SECRET")
+        key = user or access.wc_key
+        secret = password or access.wc_secret
         if not key or not secret:
             raise FeedError("woocommerce: set LIVEHOST_WC_KEY and LIVEHOST_WC_SECRET (or https://KEY:SECRET@site/)")
         products = await fetch_woocommerce(url, key, secret)

@@ -2,11 +2,12 @@
 
 The offline default needs none of them: the template engine speaks alone.
 ``make_model`` builds a backend from a config mapping (see
-``livehost.config.ModelConfig``), with errors naming the field and value.
+:class:`scripts_gen.config.ModelConfig`), with errors naming the field and value.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from scripts_gen.llm.base import BackendError, GenerationRequest, Message, TextModel, apply_stop
@@ -16,8 +17,11 @@ __all__ = ["BackendError", "GenerationRequest", "Message", "TextModel", "apply_s
 KINDS = ("transformers", "openai")
 
 
-def make_model(spec: dict[str, Any]) -> TextModel:
-    """A backend from ``{"kind": "openai"|"transformers", "model": ..., ...}``."""
+def make_model(spec: dict[str, Any], environ: Mapping[str, str] | None = None) -> TextModel:
+    """A backend from ``{"kind": "openai"|"transformers", "model": ..., ...}``.
+
+    ``environ`` is where ``api_key_env`` is looked up (the process's settings, read at the edge).
+    """
     kind = spec.get("kind")
     model = spec.get("model")
     if kind not in KINDS:
@@ -30,8 +34,13 @@ def make_model(spec: dict[str, Any]) -> TextModel:
         base_url = spec.get("base_url")
         if not base_url:
             raise ValueError("base_url: an openai model needs base_url (e.g. http://127.0.0.1:8000/v1)")
+        api_key = None
+        if spec.get("api_key_env"):
+            api_key = (environ or {}).get(spec["api_key_env"])
+            if not api_key:
+                raise BackendError(f"openai:{model}", f"environment variable {spec['api_key_env']} (api_key_env) is not set")
         return OpenAICompatModel(
-            base_url, model, api_key_env=spec.get("api_key_env"),
+            base_url, model, api_key=api_key,
             timeout_seconds=float(spec.get("timeout_seconds", 10.0)), retries=int(spec.get("retries", 2)),
         )
     from scripts_gen.llm.transformers_backend import TransformersModel

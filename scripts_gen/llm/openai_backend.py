@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import time
 from collections.abc import AsyncIterator
@@ -35,7 +34,6 @@ class OpenAICompatModel(TextModel):
         model: str,
         *,
         api_key: str | None = None,
-        api_key_env: str | None = None,
         timeout_seconds: float = 10.0,
         connect_timeout: float = 3.0,
         first_token_timeout: float | None = None,
@@ -46,10 +44,6 @@ class OpenAICompatModel(TextModel):
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url: {base_url!r} is not an http(s) URL")
-        if api_key is None and api_key_env:
-            api_key = os.environ.get(api_key_env)
-            if not api_key:
-                raise BackendError(f"openai:{model}", f"environment variable {api_key_env} (api_key_env) is not set")
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.name = f"openai:{model}"

@@ -79,8 +79,6 @@ class TransformersModel(TextModel):
         except ImportError as exc:
             raise BackendError(self.name, f"needs torch and transformers ({exc.name} is not installed): "
                                           "pip install 'livehost[llm]'") from None
-        if not self.allow_download:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
         torch.set_num_threads(self.threads)
         transformers.logging.disable_progress_bar()  # the service's log is not a terminal
         path = Path(self.model_ref).expanduser()

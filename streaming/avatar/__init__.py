@@ -7,27 +7,18 @@
 from __future__ import annotations
 
 from .card import ProductCard
-from .fonts import CJKFontError, find_cjk_font, load_font
+from .fonts import CJKFontError, find_cjk_font, load_font, use_fonts
 from .renderer2d import EYE_CLOSED, EYE_HALF, EYE_OPEN, Avatar2D
 
 __all__ = [
     "Avatar2D",
     "ProductCard",
-    "Viseme",
     "CJKFontError",
     "find_cjk_font",
     "load_font",
+    "use_fonts",
     "EYE_OPEN",
     "EYE_HALF",
     "EYE_CLOSED",
 ]
 
-
-def __getattr__(name: str):
-    # streaming.visemes is owned elsewhere; import it lazily so this package works
-    # even before/without it.
-    if name == "Viseme":
-        from streaming.visemes import Viseme
-
-        return Viseme
-    raise AttributeError(name)

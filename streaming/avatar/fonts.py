@@ -1,7 +1,8 @@
 """Discovery of a CJK-capable font for the avatar overlay (label, product card).
 
 Search order:
-  1. the ``LIVEHOST_CJK_FONT`` (regular) / ``LIVEHOST_CJK_FONT_BOLD`` environment variables,
+  1. the files given to :func:`use_fonts` (from ``LIVEHOST_CJK_FONT`` / ``LIVEHOST_CJK_FONT_BOLD``,
+     read once by :mod:`livehost.core.settings`),
   2. a list of common install paths (Noto Sans CJK, WenQuanYi Micro Hei / Zen Hei,
      Droid Sans Fallback, a few macOS/Windows defaults),
   3. ``fc-match :lang=zh-cn`` as a last resort.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-__all__ = ["CJKFontError", "FontFace", "find_cjk_font", "load_font", "SEARCH_PATHS"]
+__all__ = ["CJKFontError", "FontFace", "find_cjk_font", "load_font", "use_fonts", "SEARCH_PATHS"]
 
 DEBIAN_PACKAGE = "fonts-noto-cjk"
 
@@ -50,6 +51,17 @@ _BOLD = [f"{d}/NotoSansCJK-Bold.ttc" for d in _NOTO_DIRS] + [
 ] + ["C:/Windows/Fonts/msyhbd.ttc"]
 
 SEARCH_PATHS: tuple[str, ...] = tuple(_REGULAR)
+
+
+_chosen: dict[bool, str | None] = {False: None, True: None}  # bold -> a font file the user named
+
+
+def use_fonts(regular: str | None, bold: str | None = None) -> None:
+    """Try these font files first (the process's settings); the search below is the fallback."""
+    if (regular, bold) != (_chosen[False], _chosen[True]):
+        _chosen[False], _chosen[True] = regular, bold
+        find_cjk_font.cache_clear()
+        load_font.cache_clear()
 
 
 class CJKFontError(RuntimeError):
@@ -118,11 +130,9 @@ def find_cjk_font(bold: bool = False) -> FontFace:
     """Return a font face able to render Chinese; raise :class:`CJKFontError` if none."""
     searched: list[str] = []
     candidates: list[str] = []
-    env = os.environ.get("LIVEHOST_CJK_FONT_BOLD" if bold else "LIVEHOST_CJK_FONT")
-    if not env and bold:
-        env = os.environ.get("LIVEHOST_CJK_FONT")
-    if env:
-        candidates.append(env)
+    named = _chosen[bold] or _chosen[False]
+    if named:
+        candidates.append(named)
     candidates += (_BOLD + _REGULAR) if bold else _REGULAR
     for path in candidates:
         searched.append(path)

@@ -14,8 +14,8 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from livehost.clock import SAMPLE_RATE, TIME_BASE
-from livehost.frames import MediaFrame
+from livehost.core.clock import SAMPLE_RATE, TIME_BASE
+from livehost.core.frames import MediaFrame
 
 
 @dataclass(frozen=True)

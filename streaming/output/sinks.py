@@ -18,12 +18,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from livehost.frames import MediaFrame
+from livehost.core.frames import MediaFrame
+from livehost.core.states import OutputState
 from streaming.output.encoder import EncodeSettings, Segment
 
 log = logging.getLogger(__name__)
 
-StateListener = Callable[[str, str], None]  # (state, reason)
+StateListener = Callable[[OutputState, str], None]  # (state, reason)
 
 
 class Output:
@@ -31,7 +32,7 @@ class Output:
 
     def __init__(self, settings: EncodeSettings) -> None:
         self.settings = settings
-        self.state = "connecting"
+        self.state = OutputState.CONNECTING
         self.reason = ""
         self.acked_pts = 0
         self.bytes_out = 0
@@ -44,7 +45,7 @@ class Output:
     def add_listener(self, listener: StateListener) -> None:
         self._listeners.append(listener)
 
-    def _set_state(self, state: str, reason: str = "") -> None:
+    def _set_state(self, state: OutputState, reason: str = "") -> None:
         if state == self.state:
             return
         log.info("output %s -> %s %s", self.state, state, reason)
@@ -65,7 +66,7 @@ class Output:
 
     @property
     def up(self) -> bool:
-        return self.state in ("live", "connecting")
+        return self.state.up
 
     def send(self, frame: MediaFrame) -> bool:
         """Encode and hand one frame on.  Worker thread.  ``False`` if dropped."""
@@ -93,7 +94,7 @@ class FileOutput(Output):
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._segment = Segment(str(self.path), self.settings)
-        self._set_state("live")
+        self._set_state(OutputState.LIVE)
 
     def send(self, frame: MediaFrame) -> bool:
         sent = super().send(frame)
@@ -106,7 +107,7 @@ class FileOutput(Output):
             segment, self._segment = self._segment, None
         if segment is not None:
             await asyncio.to_thread(segment.close)
-        self._set_state("closed")
+        self._set_state(OutputState.CLOSED)
 
 
 class _PipeFile:
@@ -172,7 +173,7 @@ class RtmpOutput(Output):
             await asyncio.wait([self._task], timeout=5)
             self._task = None
         await self._teardown(graceful=True)
-        self._set_state("closed")
+        self._set_state(OutputState.CLOSED)
 
     async def _supervise(self) -> None:
         delay = self.BACKOFF_START
@@ -190,10 +191,10 @@ class RtmpOutput(Output):
     def _mark_down(self, reason: str) -> None:
         self._loss = self.acked_pts if self._loss is None else min(self._loss, self.acked_pts)
         self.down_events.append((time.time(), reason))
-        self._set_state("down", reason)
+        self._set_state(OutputState.DOWN, reason)
 
     async def _connect_and_watch(self) -> str:
-        self._set_state("connecting", self.reason)
+        self._set_state(OutputState.CONNECTING, self.reason)
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "streaming.output.relay", self.url,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -231,8 +232,8 @@ class RtmpOutput(Output):
             if len(parts) == 2 and parts[0] == b"ack":
                 self.acked_pts = max(self.acked_pts, int(parts[1]) * 48)
                 self._last_ack = time.monotonic()
-                if self.state != "live":
-                    self._set_state("live")
+                if self.state is not OutputState.LIVE:
+                    self._set_state(OutputState.LIVE)
 
     async def _teardown(self, *, graceful: bool) -> None:
         with self._lock:

@@ -15,13 +15,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dashboards.console import start_console
+from dashboards.app import start_console
 from dashboards.users import UserStore
-from livehost.config import build_config
-from livehost.runner import ChannelRunner
-from livehost.session import ChannelSession
-from livehost.store import Store
-from livehost.tasks import cancel_and_wait
+from livehost.app.config import build_config
+from livehost.app.runner import ChannelRunner
+from livehost.app.session import ChannelSession
+from livehost.core.store import Store
+from tests.env import store_from_env
+from livehost.core.tasks import cancel_and_wait
 from tests.integration.test_show_session import FixedTts, _write_catalog
 
 PASSWORD = "correct horse battery"
@@ -63,7 +64,7 @@ async def console_fleet(tmp: Path, tts=FixedTts):
     for name, (role, tenant) in USERS.items():
         users.add(name, role, tenant, PASSWORD)
         tokens[name] = users.new_token(name, "tests")
-    store = Store()
+    store = store_from_env()
     catalog = str(_write_catalog(tmp / "catalog.json"))
     runners = {}
     for cid, tenant in (("shop-a", "acme"), ("shop-b", "beta")):

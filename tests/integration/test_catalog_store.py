@@ -8,7 +8,8 @@ import pytest
 from products.catalog import json_items
 from products.feeds.base import validate_items
 from products.store import CatalogStore
-from livehost.store import Store
+from livehost.core.store import Store
+from tests.env import store_from_env
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,7 @@ def _import(cs, items, **kw):
 
 @pytest.fixture
 def cs(livehost_home):
-    store = Store()
+    store = store_from_env()
     yield CatalogStore(store.sync(), "ch1", keep=3)
     store.close()
 
@@ -92,7 +93,7 @@ def test_old_versions_are_trimmed(cs):
 
 
 def test_scope_is_checked(livehost_home):
-    store = Store()
+    store = store_from_env()
     with pytest.raises(ValueError, match="scope = 'a b'"):
         CatalogStore(store.sync(), "a b")
     store.close()

@@ -6,10 +6,11 @@ import time
 import numpy as np
 import pytest
 
-from livehost.audit import read_audit
-from livehost.config import build_config
-from livehost.session import ChannelSession
-from livehost.store import Store
+from livehost.core.audit import read_audit
+from livehost.app.config import build_config
+from livehost.app.session import ChannelSession
+from livehost.core.store import Store
+from tests.env import store_from_env
 from tests.integration.readback import BackgroundReader
 
 pytestmark = pytest.mark.integration
@@ -50,7 +51,7 @@ def _check_accounted(entries, planned) -> None:
 
 async def test_push_to_rtmp_reads_back_h264_aac_aligned_with_speech(rtmp_server, livehost_home):
     url = rtmp_server.url("ch1")
-    store = Store()
+    store = store_from_env()
     session = _session("ch1", url, store)
     run = asyncio.create_task(session.run(duration=13))
     await _wait_for(lambda: session.output.state == "live", 20, "the push to go live")
@@ -79,12 +80,12 @@ async def test_push_to_rtmp_reads_back_h264_aac_aligned_with_speech(rtmp_server,
     for e in said:
         assert rb.rms(e.pts_start / 48000 + 0.05, e.pts_end / 48000 - 0.05) > 0.03, e.text
     assert stats.frames_dropped == 0
-    _check_accounted(entries, session.planned)
+    _check_accounted(entries, session.planner.planned)
 
 
 async def test_rtmp_server_killed_and_restarted_reconnects_and_replays(rtmp_server, livehost_home):
     url = rtmp_server.url("ch2")
-    store = Store()
+    store = store_from_env()
     session = _session("ch2", url, store)
     run = asyncio.create_task(session.run(duration=18))
     await _wait_for(lambda: session.output.state == "live", 20, "the push to go live")
@@ -103,12 +104,12 @@ async def test_rtmp_server_killed_and_restarted_reconnects_and_replays(rtmp_serv
     assert session.output.reconnects >= 1
     assert rb.error is None and len(rb.video_pts) > 25, "no video after the reconnect"
     assert any(e.cut and e.reason == "outage" for e in entries), "the sentence in flight was not marked cut"
-    _check_accounted(entries, session.planned)
+    _check_accounted(entries, session.planner.planned)
 
 
 async def test_rtmp_server_frozen_is_detected_and_treated_as_outage(rtmp_server, livehost_home):
     url = rtmp_server.url("ch3")
-    store = Store()
+    store = store_from_env()
     session = _session("ch3", url, store)
     run = asyncio.create_task(session.run(duration=24))
     await _wait_for(lambda: session.output.state == "live", 20, "the push to go live")
@@ -132,4 +133,4 @@ async def test_rtmp_server_frozen_is_detected_and_treated_as_outage(rtmp_server,
     assert first_down[0] < thawed_at, "the freeze was only noticed after the server came back"
     assert "not accepting" in first_down[1] or "not reading" in first_down[1]
     assert any(e.cut and e.reason == "outage" for e in entries)
-    _check_accounted(entries, session.planned)
+    _check_accounted(entries, session.planner.planned)

@@ -7,14 +7,15 @@ from datetime import timedelta
 
 import pytest
 
-from livehost.store import Store
+from livehost.core.store import Store
+from tests.env import store_from_env
 from tests.integration.test_show_session import T0, At, _entries, _session
 
 pytestmark = pytest.mark.integration
 
 
 async def test_comments_are_answered_on_air_and_attacks_never_are(tmp_path, livehost_home):
-    store = Store()
+    store = store_from_env()
     session = _session(tmp_path, store)
     sent = []
 
@@ -25,7 +26,7 @@ async def test_comments_are_answered_on_air_and_attacks_never_are(tmp_path, live
             sent.append(session.comment(user, text))
 
     inject = At(session, T0 + timedelta(seconds=2.0), chat)
-    session.pipeline.stages[-1]._observers.append(inject)
+    session.pipeline.add_observer(inject)
     await session.run(duration=14)
     entries = _entries(store, "show")
     gate_log = store.sync().xrange("livehost:gate:show")
@@ -40,25 +41,25 @@ async def test_comments_are_answered_on_air_and_attacks_never_are(tmp_path, live
     # replies go on air before the script resumes: each was spoken within a few sentences of the comments
     t_inject = (inject.done_at - T0).total_seconds()
     assert all(e.pts_start / 48000 < t_inject + 6 for e in replies[:2]), [(e.pts_start / 48000, e.text) for e in replies]
-    recent = {c["user"]: c for c in session.comments}
+    recent = {c["user"]: c for c in session.comments.recent}
     assert recent["bob"]["reply"] and "AI" in recent["bob"]["reply"]
     assert recent["cat"]["action"] == "block" and recent["cat"]["reply"] is None
-    p50, p95 = session.reply_latency()
+    p50, p95 = session.comments.latency()
     assert p50 is not None and p95 >= p50
     assert isinstance(gate_log, list)
 
 
 async def test_operator_text_is_gated_and_rejections_are_logged_with_rule_and_span(tmp_path, livehost_home):
-    from livehost.session import Rejected
+    from livehost.app.session import Rejected
 
-    store = Store()
+    store = store_from_env()
     session = _session(tmp_path, store)
 
     def operator():
         with pytest.raises(Rejected):
             session.say("Only 1 dollar today, free shipping!", lang="en")
 
-    session.pipeline.stages[-1]._observers.append(At(session, T0 + timedelta(seconds=1.0), operator))
+    session.pipeline.add_observer(At(session, T0 + timedelta(seconds=1.0), operator))
     await session.run(duration=4)
     rows = store.sync().xrange("livehost:gate:show")
     store.close()
@@ -72,8 +73,8 @@ async def test_operator_text_is_gated_and_rejections_are_logged_with_rule_and_sp
 
 async def test_a_model_phrases_the_talk_and_the_template_stands_in_when_it_lies(tmp_path, livehost_home):
     """llm.script on: the model's approved sentences go on air; its lies are logged and the template line is said."""
-    from livehost.config import build_config
-    from livehost.session import ChannelSession
+    from livehost.app.config import build_config
+    from livehost.app.session import ChannelSession
     from tests.integration.test_show_session import FixedTts, _write_catalog
     from tests.openai_server import ChatServer, Turn
 
@@ -90,7 +91,7 @@ async def test_a_model_phrases_the_talk_and_the_template_stands_in_when_it_lies(
 
     server = ChatServer(model)
     url = await server.start()
-    store = Store()
+    store = store_from_env()
     try:
         config = build_config({
             "id": "show", "catalog": str(_write_catalog(tmp_path / "catalog.json")), "size": "160x288",
@@ -99,7 +100,7 @@ async def test_a_model_phrases_the_talk_and_the_template_stands_in_when_it_lies(
             "llm": {"script": True, "models": [{"kind": "openai", "model": "writer", "base_url": url, "retries": 0}]},
         })
         session = ChannelSession(config, store, tts=FixedTts())
-        session.now = lambda: T0 + timedelta(seconds=session.clock.seconds(session.clock.frame_pts(session._next_index)))
+        session.now = lambda: T0 + timedelta(seconds=session.clock.seconds(session.clock.frame_pts(session.playout_stage.index)))
         await session.run(duration=10)
         entries = _entries(store, "show")
         gate_log = [{k.decode(): v.decode() for k, v in fields.items()}

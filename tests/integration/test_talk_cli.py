@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from products.catalog import load_catalog, sample_catalog_path
-from scripts_gen.gate import find_money
+from scripts_gen.rules.money import find_money
 from tests.openai_server import ChatServer, Turn
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import av
 import numpy as np
@@ -283,20 +282,3 @@ def test_font_missing_gives_clear_error(monkeypatch):
         assert "fonts-noto-cjk" in str(e.value) and "/nonexistent/a.ttc" in str(e.value)
     finally:
         fonts_mod.find_cjk_font.cache_clear()
-
-
-# ---------------------------------------------------------------- benchmark ---
-def test_benchmark_720p(tmp_path):
-    a = Avatar2D(720, 1280, seed=0)
-    t0 = time.perf_counter()
-    a.set_card(CARD_CN)
-    set_card_ms = (time.perf_counter() - t0) * 1e3
-    for i in range(10):  # warm up
-        a.render(i, i % 9)
-    n = 200
-    t0 = time.perf_counter()
-    for i in range(n):
-        a.render(i, i % 9, speaking=True)
-    ms = (time.perf_counter() - t0) * 1e3 / n
-    print(f"\nAvatar2D 720x1280: {ms:.3f} ms/render (avg of {n}), set_card {set_card_ms:.1f} ms")
-    Image.fromarray(to_rgb(a.render(30, AA, speaking=True))).save(tmp_path / "preview.png")

@@ -9,7 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from products.catalog import CatalogError, catalog_from_data, load_catalog, sample_catalog_path
-from products.model import Catalog, Product, format_money, spoken_money
+from products.model import Catalog, Product
+from products.money import format_money, spoken_money
 
 
 def _item(**over):

@@ -8,7 +8,10 @@ import stat
 
 import pytest
 
-from dashboards.console import alerts, first_start_hint, openapi, prometheus, public_state, sort_fleet
+from dashboards.app import first_start_hint
+from dashboards.metrics import prometheus
+from dashboards.routes import openapi
+from dashboards.states import alerts, public_state, sort_fleet
 from dashboards.users import UserError, UserStore, check_password, hash_password
 
 PASSWORD = "correct horse battery"

@@ -5,13 +5,14 @@ import asyncio
 import numpy as np
 import pytest
 
-from livehost.approved import ApprovedSpeech, Source
-from livehost.clock import MediaClock
-from livehost.frames import InterruptFrame, OnAir, SentenceEnded, SentenceStarted
-from livehost.ledger import Ledger
-from livehost.pipeline import Inbox, Pipeline, Stage
-from livehost.playout import Playout
-from livehost.speech import QueueFull, SpeechQueue, SpeechState
+from livehost.core.approved import ApprovedSpeech, Source
+from livehost.core.clock import MediaClock
+from livehost.core.frames import InterruptFrame, OnAir, SentenceEnded, SentenceStarted
+from livehost.core.audit import AuditEntry, AuditTrail
+from livehost.core.ledger import Ledger
+from livehost.core.pipeline import Inbox, Pipeline, Stage
+from livehost.core.playout import Playout
+from livehost.core.speech import QueueFull, SpeechQueue, SpeechState
 from tests.fakes import approved, tone
 
 CLOCK = MediaClock(25)
@@ -178,23 +179,24 @@ async def test_pipeline_stop_is_bounded_when_a_stage_is_wedged():
     await a.inbox.put(OnAir(0, 0, True, 0, None, 0))
     await a.inbox.put(OnAir(1, 1, True, 0, None, 0))  # inbox full: the stop frame cannot get in
     await asyncio.wait_for(pipe.stop(2, deadline=0.2), 2)
-    assert all(t.done() for t in pipe._tasks)
+    assert pipe.done
 
 
-class _MemAudit:
+class _MemSink:
     def __init__(self):
-        self.entries = []
+        self.rows = []
 
-    async def record(self, e):
-        self.entries.append(e)
+    async def write(self, key, fields, maxlen):
+        self.rows.append((key, fields))
 
 
 async def test_ledger_records_spoken_and_replays_outage_cut_in_order():
     q, handles = _queue_with([(f"s{i}", Source.SCRIPT, 2 * SPF) for i in range(4)])
     p = Playout(CLOCK, q)
-    audit = _MemAudit()
-    ledger = Ledger("c1", q, audit)
-    writer = asyncio.create_task(ledger.write_records())
+    sink = _MemSink()
+    trail = AuditTrail("c1", sink)
+    ledger = Ledger("c1", q, trail.spoken)
+    writer = asyncio.create_task(trail.run())
     acked = 0
     link_up = True
     for i in range(40):
@@ -210,15 +212,17 @@ async def test_ledger_records_spoken_and_replays_outage_cut_in_order():
         if sent and i != 4:
             acked = t.pts + SPF
         ledger.on_frame("encode", OnAir(t.pts, i, sent, acked, lost, 0, t.events))
-    await ledger.drain()
+    await trail.drain()
     writer.cancel()
-    said = [(e.text, e.cut) for e in audit.entries]
+    audit_entries = [AuditEntry.from_fields(fields) for key, fields in sink.rows]
+    assert {key for key, _ in sink.rows} == {"livehost:audit:c1"}
+    said = [(e.text, e.cut) for e in audit_entries]
     assert said[:2] == [("s0", False), ("s1", False)]
     assert ("s2", True) in said
     spoken = [t for t, cut in said if not cut]
     assert spoken == ["s0", "s1", "s2", "s3"]  # every planned sentence, in order, none lost
     assert all(h.state is SpeechState.SPOKEN for h in handles)
-    cut_entry = next(e for e in audit.entries if e.cut)
+    cut_entry = next(e for e in audit_entries if e.cut)
     assert cut_entry.reason == "outage" and cut_entry.pts_start == 4 * SPF
 
 

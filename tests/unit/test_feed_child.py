@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from livehost.core.settings import Settings, SettingsError
 from products.feeds import child
 from products.feeds.base import FeedError, build_catalog
 from products.feeds.gmc import read_gmc_xml
@@ -98,18 +99,19 @@ def test_a_child_that_cannot_start_is_a_feed_error(monkeypatch, tmp_path):
 
 def test_when_a_child_is_used(monkeypatch):
     monkeypatch.setattr(child, "_cpus", lambda: 2)
-    monkeypatch.delenv("LIVEHOST_FEED_CHILD", raising=False)
     assert child.worth_it(child.MIN_BYTES) and not child.worth_it(child.MIN_BYTES - 1)
     monkeypatch.setattr(child, "_cpus", lambda: 1)
     assert not child.worth_it(100 * child.MIN_BYTES)
-    monkeypatch.setenv("LIVEHOST_FEED_CHILD", "1")
-    assert child.worth_it(10)
-    monkeypatch.setenv("LIVEHOST_FEED_CHILD", "0")
+    assert child.worth_it(10, "1")
     monkeypatch.setattr(child, "_cpus", lambda: 8)
-    assert not child.worth_it(100 * child.MIN_BYTES)
-    monkeypatch.setenv("LIVEHOST_FEED_CHILD", "sometimes")
+    assert not child.worth_it(100 * child.MIN_BYTES, "0")
     with pytest.raises(FeedError, match=r"LIVEHOST_FEED_CHILD = 'sometimes': expected auto, 0 or 1"):
-        child.worth_it(10)
+        child.worth_it(10, "sometimes")
+    # the setting comes from the environment, read once at the edge
+    assert Settings.from_env({"LIVEHOST_FEED_CHILD": "on"}).feed_child == "1"
+    assert Settings.from_env({}).feed_child == "auto"
+    with pytest.raises(SettingsError, match=r"LIVEHOST_FEED_CHILD = 'sometimes': expected auto, 0 or 1"):
+        Settings.from_env({"LIVEHOST_FEED_CHILD": "sometimes"})
 
 
 def test_bytes_and_files_read_midway_stay_in_this_process(tmp_path, monkeypatch):

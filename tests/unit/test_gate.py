@@ -7,9 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from livehost.approved import ApprovedSpeech, Source
+from livehost.core.approved import ApprovedSpeech, Source
 from products.catalog import catalog_from_data, load_catalog, sample_catalog_path
-from scripts_gen.gate import LEXICON_PATH, Gate, cn_to_decimal, find_discounts, find_money, load_lexicon
+from scripts_gen.gate import Gate
+from scripts_gen.rules.lexicons import LEXICON_PATH, load_lexicon
+from scripts_gen.rules.money import find_discounts, find_money
+from scripts_gen.rules.numbers import cn_to_decimal
 
 CUP = "ZH-CUP-500"  # 69 -> 59 CNY
 TEE = "ZH-TEE-DRY"  # 79 CNY, no sale

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from products.catalog import catalog_from_data
-from scripts_gen.claims import canon
-from scripts_gen.gate import Gate, load_lexicons, platform_names
+from scripts_gen.rules.claims import canon
+from scripts_gen.gate import Gate
+from scripts_gen.rules.lexicons import load_lexicons, platform_names
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=SH)

@@ -55,8 +55,9 @@ async def test_complete_cuts_at_a_stop_string_and_closes_the_stream(server):
 
 async def test_api_key_sent_as_bearer_and_never_shown(server, monkeypatch):
     s = await server(lambda body: Turn("ok"), api_key="sk-secret-123")
-    monkeypatch.setenv("LH_TEST_KEY", "sk-secret-123")
-    async with model(s.url, api_key_env="LH_TEST_KEY") as m:
+    m = make_model({"kind": "openai", "model": "m", "base_url": s.url, "api_key_env": "LH_TEST_KEY", "retries": 0},
+                   {"LH_TEST_KEY": "sk-secret-123"})
+    async with m:
         assert await m.complete(REQ) == "ok"
         assert "sk-secret" not in repr(m)
     async with model(s.url, api_key="sk-wrong-456") as m:
@@ -67,7 +68,8 @@ async def test_api_key_sent_as_bearer_and_never_shown(server, monkeypatch):
 
 def test_missing_key_variable_is_named():
     with pytest.raises(BackendError, match="LH_NO_SUCH_KEY"):
-        OpenAICompatModel("http://127.0.0.1:9/v1", "m", api_key_env="LH_NO_SUCH_KEY")
+        make_model({"kind": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "LH_NO_SUCH_KEY"},
+                   {"OTHER": "x"})
 
 
 async def test_503_and_429_are_retried_with_retry_after(server):

@@ -16,7 +16,9 @@ from scripts_gen.gate import Gate  # noqa: E402
 from scripts_gen.llm import BackendError, GenerationRequest, Message, make_model  # noqa: E402
 from scripts_gen.llm.tiny import build_tiny_model  # noqa: E402
 from scripts_gen.llm.transformers_backend import TransformersModel, default_threads  # noqa: E402
-from scripts_gen.replies import PromptSet, ReplyWriter, product_facts  # noqa: E402
+from scripts_gen.facts import product_facts  # noqa: E402
+from scripts_gen.prompts import PromptSet  # noqa: E402
+from scripts_gen.responder import Responder  # noqa: E402
 from scripts_gen.triage import Comment, Triage  # noqa: E402
 
 CUP = "ZH-CUP-500"  # 69 -> 59 CNY
@@ -156,17 +158,17 @@ async def test_reply_writer_speaks_the_models_words_when_the_gate_passes_them(mo
     gate = Gate(catalog, now=lambda: NOW)
     async with TransformersModel(str(models["honest"])) as honest, TransformersModel(str(models["lying"])) as liar:
         triaged = Triage().add(Comment("v", "这个杯子多少钱", 0.0, "c1"))
-        w = ReplyWriter(catalog, gate, models=[honest], now=lambda: NOW, temperature=0.0, budget=30)
+        w = Responder(catalog, gate, models=[honest], now=lambda: NOW, temperature=0.0, budget=30)
         r = await w.answer(triaged, CUP)
-        assert r.speech == HONEST and r.source == "model:transformers:honest" and r.decision.passed
+        assert r.text == HONEST and r.source == "model:transformers:honest" and r.decision.passed
 
-        w = ReplyWriter(catalog, gate, models=[liar, honest], now=lambda: NOW, temperature=0.0, budget=30)
+        w = Responder(catalog, gate, models=[liar, honest], now=lambda: NOW, temperature=0.0, budget=30)
         r = await w.answer(triaged, CUP)
-        assert r.speech == HONEST and r.source == "model:transformers:honest"
+        assert r.text == HONEST and r.source == "model:transformers:honest"
         (draft,) = r.drafts
         assert draft.text == LYING and draft.error == "gate rejected"
         assert {h.rule for h in draft.rules} >= {"price_claim"}
 
-        w = ReplyWriter(catalog, gate, models=[liar], now=lambda: NOW, temperature=0.0, budget=30)
+        w = Responder(catalog, gate, models=[liar], now=lambda: NOW, temperature=0.0, budget=30)
         r = await w.answer(triaged, CUP)
-        assert r.source == "template" and r.decision.passed and "9块9" not in r.speech and "59" in r.speech
+        assert r.source == "template" and r.decision.passed and "9块9" not in r.text and "59" in r.text

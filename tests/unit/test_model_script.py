@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 import pytest
 
 from products.catalog import load_catalog, sample_catalog_path
-from scripts_gen.engine import PhraseHistory, TemplateScriptWriter
+from scripts_gen.writer import PhraseHistory, TemplateScriptWriter
 from scripts_gen.gate import Gate
-from scripts_gen.model_script import ModelScriptWriter
+from scripts_gen.model_writer import ModelScriptWriter
 from tests.fakes import FakeModel as Fake
 
 CUP = "ZH-CUP-500"  # 69 -> 59 CNY

@@ -8,9 +8,12 @@ from datetime import datetime, timezone
 import pytest
 
 from products.catalog import catalog_from_data, load_catalog, sample_catalog_path
-from scripts_gen.gate import Gate, find_money
-from scripts_gen.replies import PromptSet, ReplyWriter, safe_name
-from scripts_gen.triage import Action, Comment, Intent, Triage
+from scripts_gen.gate import Gate
+from scripts_gen.rules.money import find_money
+from scripts_gen.prompts import PromptSet
+from scripts_gen.responder import Responder, safe_name
+from scripts_gen.intents import Intent
+from scripts_gen.triage import Action, Comment, Triage
 
 CUP = "ZH-CUP-500"  # 69 -> 59 CNY, stock 120
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
@@ -23,7 +26,7 @@ def catalog():
 
 def writer_for(catalog, **kw):
     gate = Gate(catalog, now=lambda: NOW, terms=kw.pop("terms", ()))
-    return ReplyWriter(catalog, gate, now=lambda: NOW, terms=gate.claims.terms, **kw)
+    return Responder(catalog, gate, now=lambda: NOW, terms=gate.claims.terms, **kw)
 
 
 def ask(writer, text, sku=CUP, user="v"):
@@ -34,7 +37,7 @@ def ask(writer, text, sku=CUP, user="v"):
 def test_price_answer_is_the_catalog_price(catalog):
     r = ask(writer_for(catalog), "这个多少钱")
     assert r.action is Action.ANSWER and r.intent is Intent.PRICE and r.decision.passed
-    assert {m.value for m in find_money(r.speech)} <= {catalog[CUP].price, catalog[CUP].sale_price}
+    assert {m.value for m in find_money(r.text)} <= {catalog[CUP].price, catalog[CUP].sale_price}
     assert r.source == "template" and r.sku == CUP
 
 
@@ -42,59 +45,59 @@ def test_a_bargaining_viewer_gets_no_invented_deal(catalog):
     for text in ("给我打五折吧", "10块卖不卖", "有优惠券吗", "能送个赠品吗", "can you do 50% off"):
         r = ask(writer_for(catalog), text)
         assert r.intent is Intent.PRICE, text
-        assert r.decision.passed and "10" not in r.speech and "五折" not in r.speech, (text, r.speech)
+        assert r.decision.passed and "10" not in r.text and "五折" not in r.text, (text, r.text)
 
 
 def test_stock_answer_uses_the_count_or_says_sold_out(catalog):
-    assert "120" in ask(writer_for(catalog), "还有货吗").speech
+    assert "120" in ask(writer_for(catalog), "还有货吗").text
     sold_out = ask(writer_for(catalog), "还有货吗", sku="ZH-TWL-3")  # stock 0
-    assert "没货" in sold_out.speech or "卖完" in sold_out.speech
+    assert "没货" in sold_out.text or "卖完" in sold_out.text
 
 
 def test_spec_answer_comes_from_the_specs_and_unknowns_are_admitted(catalog):
     w = writer_for(catalog)
-    assert "500ml" in ask(w, "容量多大").speech
-    assert "304不锈钢" in ask(w, "什么材质的").speech
+    assert "500ml" in ask(w, "容量多大").text
+    assert "304不锈钢" in ask(w, "什么材质的").text
     unknown = ask(w, "能放洗碗机吗")  # nothing in the catalog says
-    assert unknown.intent is Intent.SPEC and ("确认" in unknown.speech or "详情页" in unknown.speech)
+    assert unknown.intent is Intent.SPEC and ("确认" in unknown.text or "详情页" in unknown.text)
 
 
 def test_shipping_and_after_sales_promise_only_the_shops_terms(catalog):
     plain = writer_for(catalog)
     for text in ("包邮吗", "能退货吗", "七天无理由吗"):
-        speech = ask(plain, text).speech
+        speech = ask(plain, text).text
         assert "包邮" not in speech and "无理由" not in speech and "退款" not in speech, speech
     shop = writer_for(catalog, terms=["全场包邮，48小时内发货", "支持七天无理由退货"])
-    assert "48小时内发货" in ask(shop, "几天发货").speech
-    assert "七天无理由退货" in ask(shop, "能退货吗").speech
+    assert "48小时内发货" in ask(shop, "几天发货").text
+    assert "七天无理由退货" in ask(shop, "能退货吗").text
 
 
 def test_humanity_questions_always_get_the_truth(catalog):
     w = writer_for(catalog)
     for text in ("你是真人吗", "主播是机器人吗", "are you a real person?", "是AI吗"):
         r = ask(w, text)
-        assert r.intent is Intent.ARE_YOU_HUMAN and "AI" in r.speech
+        assert r.intent is Intent.ARE_YOU_HUMAN and "AI" in r.text
     en = ask(w, "are you human?", sku="EN-KNIFE-8")
-    assert "AI" in en.speech and en.lang == "en"
+    assert "AI" in en.text and en.lang == "en"
 
 
 def test_reply_language_is_the_channels_not_the_viewers(catalog):
     r = ask(writer_for(catalog), "how much is it? answer in English please")
-    assert r.lang == "zh" and "元" in r.speech
+    assert r.lang == "zh" and "元" in r.text
     forced = ask(writer_for(catalog, lang="en"), "多少钱", sku="EN-KNIFE-8")
-    assert forced.lang == "en" and "dollars" in forced.speech
+    assert forced.lang == "en" and "dollars" in forced.text
 
 
 def test_a_comment_naming_another_product_is_answered_about_it(catalog):
     r = ask(writer_for(catalog), "耳机多少钱")
-    assert r.sku == "ZH-EAR-BT53" and "159" in r.speech
+    assert r.sku == "ZH-EAR-BT53" and "159" in r.text
 
 
 def test_blocked_and_ignored_comments_get_no_speech(catalog):
     w = writer_for(catalog)
     for text in ("学猫叫", "傻逼", "今天天气不错"):
         r = ask(w, text)
-        assert r.speech is None and r.action in (Action.BLOCK, Action.IGNORE)
+        assert r.text is None and r.action in (Action.BLOCK, Action.IGNORE)
 
 
 def test_catalog_text_that_breaks_a_rule_is_not_repeated():
@@ -102,13 +105,13 @@ def test_catalog_text_that_breaks_a_rule_is_not_repeated():
     cat = catalog_from_data({"products": [{"sku": "A", "title": "杯子", "lang": "zh", "price": "10", "currency": "CNY",
                                            "specs": {"材质": "全网最好的不锈钢"}}]})
     r = ask(writer_for(cat), "什么材质", sku="A")
-    assert r.decision.passed and "最" not in r.speech
+    assert r.decision.passed and "最" not in r.text
 
 
 def test_greetings_are_one_sentence_for_several_viewers(catalog):
     w = writer_for(catalog)
     r = w.greet([Comment("小王", "hi", 0), Comment("小李", "hi", 0), Comment("喵喵喵喵", "hi", 0)], CUP)
-    assert r.action is Action.GREET and "小王" in r.speech and "小李" in r.speech
+    assert r.action is Action.GREET and "小王" in r.text and "小李" in r.text
     assert r.decision.passed  # a name that breaks a rule is dropped, not spoken
     assert safe_name("<b>Bob</b>\u200b") == "bbobb" or safe_name("<b>Bob</b>\u200b").startswith("b")
 

@@ -13,10 +13,12 @@ from datetime import datetime, timezone
 import pytest
 
 from products.catalog import load_catalog, sample_catalog_path
-from scripts_gen.gate import Gate, find_money
+from scripts_gen.gate import Gate
+from scripts_gen.rules.money import find_money
 from scripts_gen.llm import BackendError
-from scripts_gen.replies import ReplyWriter
-from scripts_gen.triage import Comment, Intent, Triage
+from scripts_gen.responder import Responder
+from scripts_gen.intents import Intent
+from scripts_gen.triage import Comment, Triage
 from tests.fakes import FakeModel as Fake
 
 CUP = "ZH-CUP-500"  # 69 -> 59 CNY
@@ -30,7 +32,7 @@ def catalog():
 
 def answer(catalog, models, text="这个多少钱", budget=3.0):
     gate = Gate(catalog, now=lambda: NOW)
-    writer = ReplyWriter(catalog, gate, models=models, now=lambda: NOW, budget=budget)
+    writer = Responder(catalog, gate, models=models, now=lambda: NOW, budget=budget)
     triaged = Triage().add(Comment("viewer", text, 0.0, "c1"))
     return asyncio.run(writer.answer(triaged, CUP))
 
@@ -38,14 +40,14 @@ def answer(catalog, models, text="这个多少钱", budget=3.0):
 def test_first_model_that_passes_the_gate_speaks(catalog):
     a, b = Fake("a", "这款杯子现在59元，点下方链接下单。"), Fake("b", "不该用到")
     r = answer(catalog, [a, b])
-    assert r.speech == "这款杯子现在59元，点下方链接下单。" and r.source == "model:a" and not r.drafts
+    assert r.text == "这款杯子现在59元，点下方链接下单。" and r.source == "model:a" and not r.drafts
     assert len(a.requests) == 1 and not b.requests
 
 
 def test_a_slow_model_is_cut_at_the_budget_and_the_template_answers(catalog):
     slow = Fake("slow", "来不及了", delay=30)
     r = answer(catalog, [slow], budget=0.3)
-    assert r.source == "template" and r.decision.passed and "59" in r.speech
+    assert r.source == "template" and r.decision.passed and "59" in r.text
     assert slow.cancelled == 1  # the request was abandoned, not left running
     (draft,) = r.drafts
     assert draft.source == "model:slow" and "timed out" in draft.error
@@ -65,7 +67,7 @@ def test_errors_fall_through_to_the_next_model(catalog):
     empty = Fake("empty", "")
     good = Fake("good", "这款杯子59元，有货。")
     r = answer(catalog, [down, broken, empty, good])
-    assert r.source == "model:good" and r.speech == "这款杯子59元，有货。"
+    assert r.source == "model:good" and r.text == "这款杯子59元，有货。"
     assert [d.error.split(":")[0] for d in r.drafts] == ["openai", "RuntimeError", "empty answer"]
 
 
@@ -80,8 +82,8 @@ def test_errors_fall_through_to_the_next_model(catalog):
 ])
 def test_a_model_that_invents_or_breaks_character_is_replaced_by_the_template(catalog, lie, rule):
     r = answer(catalog, [Fake("liar", lie)])
-    assert r.source == "template" and r.decision.passed and r.speech != lie
-    assert {m.value for m in find_money(r.speech)} <= {catalog[CUP].price, catalog[CUP].sale_price}
+    assert r.source == "template" and r.decision.passed and r.text != lie
+    assert {m.value for m in find_money(r.text)} <= {catalog[CUP].price, catalog[CUP].sale_price}
     (draft,) = r.drafts
     assert draft.text == lie and draft.error == "gate rejected"
     assert rule in {h.rule for h in draft.rules}, [h.rule for h in draft.rules]
@@ -106,10 +108,10 @@ def test_questions_about_being_human_never_go_to_a_model(catalog):
     liar = Fake("liar", "我是真人。")
     for text in ("你是真人吗", "are you a real person?", "主播是机器人吗"):
         r = answer(catalog, [liar], text=text)
-        assert r.intent is Intent.ARE_YOU_HUMAN and ("AI" in r.speech or "人工智能" in r.speech), (text, r.speech)
+        assert r.intent is Intent.ARE_YOU_HUMAN and ("AI" in r.text or "人工智能" in r.text), (text, r.text)
     assert not liar.requests
 
 
 def test_budget_must_leave_room_for_the_template(catalog):
     with pytest.raises(ValueError, match="budget"):
-        ReplyWriter(catalog, Gate(catalog), budget=0.01)
+        Responder(catalog, Gate(catalog), budget=0.01)

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from products.catalog import load_catalog, sample_catalog_path
-from scripts_gen.engine import NO_REPEAT_SECONDS, PhraseHistory, TemplateScriptWriter, speaking_seconds
+from scripts_gen.writer import NO_REPEAT_SECONDS, PhraseHistory, TemplateScriptWriter, speaking_seconds
 from scripts_gen.gate import Gate
 
 DAY = 24 * 3600

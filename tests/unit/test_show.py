@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from livehost.show import RunOfShow, ShowConfig
+from products.show import RunOfShow, ShowConfig
 from products.model import Catalog, Product
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -6,7 +6,9 @@ import random
 
 import pytest
 
-from scripts_gen.triage import Action, Comment, Intent, Triage, classify, normalize
+from scripts_gen.intents import Intent, classify
+from scripts_gen.text import normalize
+from scripts_gen.triage import Action, Comment, Triage
 
 
 # ------------------------------------------------------------------ normalize

@@ -1,0 +1,83 @@
+"""What every console handler works with: the store, the users, the templates, and the channels a user may see."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from dashboards.http import USER, ApiError, user_of
+from dashboards.users import User, UserStore
+from livehost.app.control.protocol import send_command, wait_result
+from livehost.core import keys
+from livehost.core.store import Store, as_text, as_texts
+from products.feeds.sources import FeedAccess
+
+HERE = Path(__file__).parent
+COMMAND_TIMEOUT = 5.0
+
+
+class Console:
+    """The console's state: none of its own beyond connections; everything is read from the store."""
+
+    def __init__(self, store: Store, home: Path, feed_access: FeedAccess | None = None) -> None:
+        self.store = store
+        self.home = Path(home)
+        self.feed_access = feed_access or FeedAccess()  # how catalog imports read feeds
+        self.users = UserStore(self.home)
+        self.redis = store.aio()
+        self.templates = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    async def channel_states(self, user: User) -> list[dict[str, str]]:
+        ids = [as_text(i) for i in await self.redis.zrange(keys.CHANNELS, 0, -1)]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.hgetall(keys.state(i))
+            rows = await pipe.execute()
+        out = []
+        for row in rows:
+            state = as_texts(row)
+            if state and user.sees(state.get("tenant")):
+                out.append(state)
+        return out
+
+    async def channel_state(self, request: web.Request) -> dict[str, str]:
+        """The channel named in the URL (see :meth:`state_of`)."""
+        return await self.state_of(user_of(request), request.match_info["id"])
+
+    async def state_of(self, user: User, channel: str) -> dict[str, str]:
+        """A channel's state, or 404 (also for one of another tenant: it does not exist to this user)."""
+        state = as_texts(await self.redis.hgetall(keys.state(channel)))
+        if not state or not user.sees(state.get("tenant")):
+            raise ApiError(404, f"channel: {channel!r} not found")
+        return state
+
+    async def visible_channel_ids(self, user: User) -> list[str]:
+        """Every channel ever published that this user may see (stopped and gone ones too: the audit log)."""
+        tenants = as_texts(await self.redis.hgetall(keys.TENANTS))
+        return sorted(c for c, t in tenants.items() if user.sees(t))
+
+    async def command(self, request: web.Request, action: str, args: dict[str, Any]) -> web.Response:
+        """Send a command to the channel in the URL and answer with its result (422 refused, 504 no answer)."""
+        state = await self.channel_state(request)
+        channel = state["id"]
+        sid = await send_command(self.redis, channel, action, by=user_of(request).name, args=args)
+        result = await wait_result(self.redis, channel, sid, timeout=COMMAND_TIMEOUT)
+        if result is None:
+            raise ApiError(504, f"channel {channel!r} did not answer within {COMMAND_TIMEOUT:.0f} s")
+        ok = result.get("ok") == "1"
+        answer = {"ok": ok, "action": action, "channel": channel, "detail": result.get("detail", ""), "command": sid}
+        return web.json_response(answer, status=200 if ok else 422)
+
+    def page(self, request: web.Request, template: str, **context: Any) -> web.Response:
+        who = request[USER]
+        html = self.templates.get_template(template).render(
+            user=who["user"], csrf=who["csrf"] or "", can_operate=who["user"].can("operator"),
+            is_admin=who["user"].can("admin"), path=request.path, **context)
+        return web.Response(text=html, content_type="text/html")

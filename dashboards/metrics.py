@@ -1,0 +1,71 @@
+"""``GET /metrics``: Prometheus text, per-channel series labelled ``channel`` and ``tenant`` (token only)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from dashboards.context import Console
+from dashboards.http import user_of
+from livehost.core.states import ChannelState
+
+
+async def metrics(console: Console, request: web.Request) -> web.Response:
+    states = await console.channel_states(user_of(request))
+    return web.Response(text=prometheus(states), content_type="text/plain", charset="utf-8",
+                        headers={"Cache-Control": "no-store"})
+
+
+def prometheus(states: list[dict[str, str]]) -> str:
+    series: dict[str, tuple[str, str, list[str]]] = {}
+
+    def add(name: str, kind: str, help_: str, labels: str, value: Any) -> None:
+        series.setdefault(name, (kind, help_, []))[2].append(f"{name}{{{labels}}} {value}")
+
+    for s in states:
+        labels = f'channel="{_label(s.get("id", ""))}",tenant="{_label(s.get("tenant", ""))}"'
+        num = lambda k: float(s[k]) if s.get(k) not in ("", None) else None  # noqa: E731
+        add("livehost_channel_up", "gauge", "1 while the channel is on air (live, paused or taken over)", labels,
+            int(s.get("state") in {c.value for c in ChannelState if c.on_air}))
+        for state in (c.value for c in ChannelState):
+            add("livehost_channel_state", "gauge", "the channel's state (1 for the current one)",
+                f'{labels},state="{state}"', int(s.get("state") == state))
+        for key, name, kind, help_, scale in (
+            ("fps", "livehost_channel_fps", "gauge", "output frames per second", 1),
+            ("kbps", "livehost_channel_bitrate_kbps", "gauge", "output bitrate, kbit/s", 1),
+            ("frames_sent", "livehost_channel_frames_sent_total", "counter", "frames sent this run", 1),
+            ("frames_dropped", "livehost_channel_frames_dropped_total", "counter", "frames dropped this run", 1),
+            ("av_offset_ms", "livehost_channel_av_offset_seconds", "gauge", "audio ahead of video in the output", 1e-3),
+            ("queue_depth", "livehost_channel_speech_queue_depth", "gauge", "sentences waiting to be spoken", 1),
+            ("comments_per_minute", "livehost_channel_comments_per_minute", "gauge", "viewer comments per minute", 1),
+            ("errors", "livehost_channel_errors_total", "counter", "output outages and failed sentences this run", 1),
+            ("reconnects", "livehost_channel_reconnects_total", "counter", "output reconnects this run", 1),
+            ("uptime_seconds", "livehost_channel_uptime_seconds", "gauge", "seconds on air this run", 1),
+        ):
+            value = num(key)
+            if value is not None:
+                add(name, kind, help_, labels, _num(value * scale))
+        hist = json.loads(s["reply_histogram"]) if s.get("reply_histogram") else None
+        if hist:
+            name = "livehost_channel_reply_latency_seconds"
+            for le, count in zip([*hist["le"], "+Inf"], hist["counts"]):
+                add(f"{name}_bucket", "histogram", "comment to approved reply", f'{labels},le="{le}"', count)
+            add(f"{name}_sum", "histogram", "", labels, hist["sum"])
+            add(f"{name}_count", "histogram", "", labels, hist["counts"][-1])
+    lines = []
+    for name, (kind, help_, rows) in series.items():
+        if not name.endswith(("_sum", "_count")):
+            base = name.removesuffix("_bucket")
+            lines += [f"# HELP {base} {help_}", f"# TYPE {base} {kind}"]
+        lines += rows
+    return "\n".join(lines) + "\n"
+
+
+def _label(v: str) -> str:
+    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(round(v, 6))

@@ -1,0 +1,209 @@
+"""``livehost script`` (the selling talk planned for a product) and ``livehost reply`` (answers to comments),
+exactly as a running channel with the same config would say them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+from livehost.app.assembly import close_models, make_gate, make_models, make_responder, make_triage
+from livehost.app.cli import Edge
+from livehost.app.config import ChannelConfig, build_config, load_config
+from livehost.core.config import ConfigError, merge
+from products.feeds.base import FeedError, build_catalog
+from products.feeds.sources import FORMATS, FeedAccess, open_source
+from products.model import Catalog
+from scripts_gen.intents import Intent
+from scripts_gen.model_writer import ModelScriptWriter
+from scripts_gen.responder import Reply
+from scripts_gen.triage import Action, Comment
+from scripts_gen.writer import PhraseHistory, TemplateScriptWriter, speaking_seconds
+
+
+def add_parsers(sub: Any) -> None:
+    sc = sub.add_parser("script", help="print the selling talk planned for a product")
+    sc.add_argument("--catalog", required=True, help="catalog source: a path or URL, any format `catalog import` reads")
+    sc.add_argument("--format", default="auto", choices=FORMATS)
+    sc.add_argument("--sku", required=True)
+    sc.add_argument("--minutes", type=float, default=5.0, help="air time to plan (default 5)")
+    sc.add_argument("--lang", choices=["zh", "en"], help="check the product is in this language")
+    sc.add_argument("--seed", type=int, help="phrasing seed (default: the config's, else 0)")
+    sc.add_argument("--config", help="channel config (YAML or TOML): platform, shop terms, llm models (llm.script: true)")
+    sc.add_argument("--json", action="store_true", help='a JSON list of {"text", "segment", "gate"}')
+    sc.set_defaults(run=script)
+
+    rp = sub.add_parser("reply", help="triage viewer comments and print the host's replies")
+    rp.add_argument("--catalog", required=True, help="catalog source: a path or URL, any format `catalog import` reads")
+    rp.add_argument("--format", default="auto", choices=FORMATS)
+    rp.add_argument("--sku", required=True, help="the product on air")
+    rp.add_argument("--comments", required=True, help='JSON Lines file ("-": stdin), one {"user": ..., "text": ...} per line')
+    rp.add_argument("--lang", choices=["auto", "zh", "en"], help="the channel's language (default: the product's)")
+    rp.add_argument("--platform", help="platform term list for the gate (douyin, tiktok)")
+    rp.add_argument("--config", help="channel config (YAML or TOML): llm models, shop terms, comment limits")
+    rp.add_argument("--interval", type=float, default=1.0,
+                    help="seconds between comments that carry no 'at' field, for rate limits (default 1)")
+    rp.add_argument("--seed", type=int)
+    rp.add_argument("--json", action="store_true",
+                    help='one JSON object per comment: {"action", "intent", "speech", "gate": {"passed", "rules"}, ...}')
+    rp.set_defaults(run=reply)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _catalog_with_sku(args: argparse.Namespace, edge: Edge) -> Catalog:
+    """The ``--catalog`` (any source `livehost catalog import` reads) with ``--sku`` in it; ConfigError otherwise."""
+    source, settings = args.catalog, edge.settings
+    try:
+        opened = asyncio.run(open_source(source, args.format, access=FeedAccess.from_settings(settings)))
+        catalog = build_catalog(opened.items, source=source)
+    except FeedError as e:
+        raise ConfigError(f"--catalog {source}: {e}") from None
+    if not catalog.products:
+        raise ConfigError(f"--catalog {source}: no valid product ({len(catalog.rejected)} rejected)")
+    if args.sku not in catalog:
+        raise ConfigError(f"--sku {args.sku!r}: not in the catalog (it has {', '.join(catalog.skus()[:10])}...)")
+    return catalog
+
+
+def _channel_config(path: str | None, **overrides: Any) -> ChannelConfig:
+    return load_config(path, overrides) if path else build_config(merge({}, overrides))
+
+
+# -- script ---------------------------------------------------------------------------------------
+def script(args: argparse.Namespace, edge: Edge) -> int:
+    catalog = _catalog_with_sku(args, edge)
+    product = catalog[args.sku]
+    if args.lang and args.lang != product.lang:
+        raise ConfigError(f"--lang {args.lang}: product {args.sku} is written in {product.lang!r}")
+    if args.minutes <= 0:
+        raise ConfigError(f"--minutes {args.minutes!r}: must be positive")
+    config = _channel_config(args.config, seed=args.seed)
+    return asyncio.run(_plan_script(args, config, catalog, edge))
+
+
+async def _plan_script(args: argparse.Namespace, config: ChannelConfig, catalog: Catalog, edge: Edge) -> int:
+    gate = make_gate(config, catalog, _now)
+    history = PhraseHistory()
+    writer = TemplateScriptWriter(catalog, seed=config.seed, now=_now, history=history)
+    models = make_models(config, edge.settings.environ) if config.llm.script else []
+    talk = None
+    if models:
+        talk = ModelScriptWriter(catalog, gate, models, history=history, budget=config.llm.budget_seconds, now=_now,
+                                 max_tokens=config.llm.max_tokens, temperature=config.llm.temperature)
+    planned: list[dict[str, Any]] = []
+    air, cycle = 0.0, 0
+    try:
+        while air < args.minutes * 60 and cycle <= 10_000:
+            for line in writer.cycle(args.sku, cycle):
+                if talk is not None:
+                    line = await talk.rewrite(line)
+                decision = gate.check(line.text, line.lang, sku=line.sku)
+                seconds = speaking_seconds(decision.text, line.lang) if decision.passed else 0.0
+                planned.append({"text": decision.text, "segment": line.segment, "id": line.item_id, "seconds": seconds,
+                                "source": line.writer,
+                                "gate": {"passed": decision.passed, "rules": list(decision.rule_names)}})
+                air += seconds
+                if not args.json:
+                    mark = "   " if decision.passed else "✗  "
+                    print(f"{mark}{line.segment:<9} {decision.text}", flush=True)
+                if air >= args.minutes * 60:
+                    break
+            cycle += 1
+    finally:
+        await close_models(models)
+    if args.json:
+        print(json.dumps(planned, ensure_ascii=False))
+    else:
+        by_model = sum(1 for p in planned if p["source"] != "template")
+        extra = f", {by_model} phrased by a model" if talk is not None else ""
+        print(f"-- {len(planned)} sentences{extra}, about {air / 60:.1f} minutes of air time", file=sys.stderr)
+    return 0
+
+
+# -- reply ----------------------------------------------------------------------------------------
+def reply(args: argparse.Namespace, edge: Edge) -> int:
+    config = _channel_config(args.config, lang=args.lang, seed=args.seed, platform=args.platform)
+    catalog = _catalog_with_sku(args, edge)
+    if args.interval <= 0:
+        raise ConfigError(f"--interval {args.interval!r}: must be positive")
+    return asyncio.run(_replies(args, config, catalog, edge))
+
+
+def read_comments(path: str, interval: float) -> Iterator[tuple[int, Comment | None, str]]:
+    """(line number, Comment or None, error) for each non-blank line of a JSON Lines file ("-": stdin)."""
+    try:
+        handle = sys.stdin if path == "-" else open(path, encoding="utf-8-sig")  # noqa: SIM115 - closed below
+    except OSError as e:
+        raise ConfigError(f"--comments {path}: cannot read: {e.strerror or e}") from None
+    with handle:
+        n = 0
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield number, None, f"line {number}: not JSON ({e.msg} at column {e.colno})"
+                continue
+            if not isinstance(obj, dict):
+                yield number, None, f"line {number}: expected a JSON object, got {type(obj).__name__}"
+                continue
+            text, user = obj.get("text"), obj.get("user", "")
+            if not isinstance(text, str):
+                yield number, None, f"line {number}: field 'text' = {text!r}: must be a string"
+                continue
+            if not isinstance(user, (str, int)):
+                yield number, None, f"line {number}: field 'user' = {user!r}: must be a string"
+                continue
+            at = obj.get("at")
+            if not isinstance(at, (int, float)) or isinstance(at, bool):
+                at = n * interval
+            yield number, Comment(str(user), text, float(at), str(obj.get("id", number))), ""
+            n += 1
+
+
+async def _replies(args: argparse.Namespace, config: ChannelConfig, catalog: Catalog, edge: Edge) -> int:
+    gate = make_gate(config, catalog, _now)
+    models = make_models(config, edge.settings.environ)
+    responder = make_responder(config, catalog, gate, _now, models)
+    triage = make_triage(config)
+    done = bad = 0
+    try:
+        for number, comment, error in read_comments(args.comments, args.interval):
+            if comment is None:
+                bad += 1
+                print(f"livehost: --comments {args.comments}: {error}", file=sys.stderr)
+                row: dict[str, Any] = {"action": "ignore", "intent": Intent.OFF_TOPIC.value, "speech": None,
+                                       "gate": {"passed": False, "rules": []}, "error": error}
+            else:
+                triaged = triage.add(comment)
+                if triaged.action is Action.ANSWER:
+                    triage.next_answer(comment.at)  # answered now, in order: it leaves the queue
+                    answer = await responder.answer(triaged, args.sku)
+                elif triaged.action is Action.GREET:
+                    triage.take_greetings(comment.at)
+                    answer = (responder.greet([comment], args.sku)
+                              or Reply(comment, triaged.action, triaged.intent, None, None))
+                    answer = dataclasses.replace(answer, reason=triaged.reason)
+                else:
+                    answer = await responder.answer(triaged, args.sku)
+                row = {**answer.as_json(), "line": number}
+            done += 1
+            if args.json:
+                print(json.dumps(row, ensure_ascii=False), flush=True)
+            else:
+                said = row["speech"] if row["speech"] is not None else f"({row.get('reason') or row.get('error', '')})"
+                print(f"{row['action']:<6} {row['intent']:<13} {row.get('user', '')}: {said}", flush=True)
+    finally:
+        await close_models(models)
+    if bad:
+        print(f"livehost: {bad} of {done} comment lines could not be read (reported above)", file=sys.stderr)
+    return 0 if done > bad else 2

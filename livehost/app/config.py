@@ -1,0 +1,91 @@
+"""A channel's typed configuration, assembled from the sections each package owns.
+
+Read once at the edge (a file or flags) and passed into constructors.  Bad
+values fail with a message that names the field and the value.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+
+from livehost.core.clock import SAMPLE_RATE
+from livehost.core.config import ConfigError, Strict, describe, merge, read_mapping
+from products.show import ShowConfig
+from scripts_gen.config import CommentsConfig, LlmConfig, check_platform
+from streaming.config import OutputConfig, VoiceConfig
+
+__all__ = ["ChannelConfig", "ConfigError", "build_config", "load_config"]
+
+
+class ChannelConfig(Strict):
+    id: str = Field("demo", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    tenant: str = Field("default", pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                        description="who the channel belongs to: console users of another tenant do not see it")
+    catalog: str | None = Field(
+        None, description="catalog file, or 'store' for the catalog imported for this channel (else the shared one); "
+        "default: the bundled sample")
+    lang: Literal["auto", "zh", "en"] = Field("auto", description="auto: each product's own language")
+    voice: VoiceConfig = VoiceConfig()
+    size: str = "720x1280"
+    fps: int = 25
+    seed: int = 0
+    sentences_per_product: int = Field(8, ge=1, le=1000)
+    output: OutputConfig = OutputConfig()
+    show: ShowConfig = ShowConfig()
+    llm: LlmConfig = LlmConfig()
+    comments: CommentsConfig = CommentsConfig()
+    platform: str | None = Field(None, description="platform term list for the gate: douyin, tiktok")
+    shop_terms: list[str] = Field(default_factory=list, description="the shop's stated returns/shipping/offer terms; "
+                                  "the host may repeat these, and no other such promise")
+
+    @field_validator("platform")
+    @classmethod
+    def _platform(cls, v: str | None) -> str | None:
+        return check_platform(v)
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, v: str) -> str:
+        m = re.fullmatch(r"(\d+)x(\d+)", v.strip())
+        if not m:
+            raise ValueError(f"{v!r} is not WIDTHxHEIGHT, e.g. 720x1280")
+        w, h = int(m[1]), int(m[2])
+        if w % 2 or h % 2 or not (64 <= w <= 3840 and 64 <= h <= 3840):
+            raise ValueError(f"{v!r}: width and height must be even and between 64 and 3840")
+        return f"{w}x{h}"
+
+    @field_validator("fps")
+    @classmethod
+    def _fps(cls, v: int) -> int:
+        if v <= 0 or v > 60 or SAMPLE_RATE % v:
+            raise ValueError(f"{v!r} must divide {SAMPLE_RATE} and be at most 60 (e.g. 24, 25, 30, 50, 60)")
+        return v
+
+    @property
+    def width(self) -> int:
+        return int(self.size.split("x")[0])
+
+    @property
+    def height(self) -> int:
+        return int(self.size.split("x")[1])
+
+    @property
+    def spoken_lang(self) -> str | None:
+        """The one language the channel speaks, if it is set to one."""
+        return self.lang if self.lang in ("zh", "en") else None
+
+
+def build_config(data: dict[str, Any]) -> ChannelConfig:
+    try:
+        return ChannelConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(describe(e, "channel config")) from None
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ChannelConfig:
+    """Load a channel config from YAML or TOML and apply flag ``overrides`` (dotted keys)."""
+    return build_config(merge(read_mapping(path), overrides or {}))

@@ -1,0 +1,141 @@
+"""The audit trail: every sentence actually spoken (or cut), and every sentence the gate refused.
+
+A running channel writes both through one :class:`AuditTrail`: a bounded
+queue and one writer task, so a slow store never slows the show and memory
+stays flat.  Spoken sentences are recorded by the ledger at the output,
+after the sentence's last frame was handed on, so the trail holds what was
+said, not what was planned.  Each kind is one capped Redis stream per
+channel (:func:`livehost.core.keys.audit`, :func:`~livehost.core.keys.gate_log`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import redis
+
+from livehost.core import keys
+from livehost.core.store import as_texts
+
+log = logging.getLogger(__name__)
+
+MAX_ENTRIES = 200_000  # spoken sentences kept per channel
+MAX_DECISIONS = 10_000  # gate refusals and unused drafts kept per channel
+MAX_PENDING = 2048  # records waiting for the store before the oldest are dropped
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    channel: str
+    wall_time: float  # unix seconds when the sentence finished on air
+    pts_start: int  # samples on the channel's media clock
+    pts_end: int
+    text: str
+    lang: str
+    source: str  # script | reply | operator
+    source_id: str
+    cut: bool
+    reason: str = ""  # why it was cut: outage, interrupt ...
+    sku: str = ""
+    rules: str = ""  # gate rules that fired, comma separated
+
+    def to_fields(self) -> dict[str, str]:
+        return {k: json.dumps(v) if isinstance(v, bool) else str(v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_fields(cls, fields: dict) -> AuditEntry:
+        f = as_texts(fields)
+        return cls(
+            channel=f["channel"],
+            wall_time=float(f["wall_time"]),
+            pts_start=int(f["pts_start"]),
+            pts_end=int(f["pts_end"]),
+            text=f["text"],
+            lang=f["lang"],
+            source=f["source"],
+            source_id=f["source_id"],
+            cut=f["cut"] == "true",
+            reason=f.get("reason", ""),
+            sku=f.get("sku", ""),
+            rules=f.get("rules", ""),
+        )
+
+
+class AuditSink(Protocol):
+    async def write(self, key: str, fields: dict[str, str], maxlen: int) -> None: ...
+
+
+class RedisSink:
+    """Appends to capped Redis streams."""
+
+    def __init__(self, client: Any) -> None:  # a redis.asyncio client
+        self.client = client
+
+    async def write(self, key: str, fields: dict[str, str], maxlen: int) -> None:
+        await self.client.xadd(key, fields, maxlen=maxlen, approximate=True)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+class AuditTrail:
+    """What one channel records, written in order by :meth:`run` (a task its owner starts and cancels)."""
+
+    def __init__(self, channel: str, sink: AuditSink | None, *, max_pending: int = MAX_PENDING) -> None:
+        self.channel = channel
+        self.sink = sink
+        self._pending: asyncio.Queue[tuple[str, dict[str, str], int]] = asyncio.Queue(max_pending)
+        self.dropped = 0
+
+    def spoken(self, entry: AuditEntry) -> None:
+        """A sentence the ledger settled (spoken or cut)."""
+        self._put(keys.audit(self.channel), entry.to_fields(), MAX_ENTRIES, entry.text)
+
+    def decision(self, record: dict[str, Any]) -> None:
+        """A sentence the gate refused, or a model's draft that was not used (``text``, ``rules``, ``action``...)."""
+        fields = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in record.items()}
+        self._put(keys.gate_log(self.channel), {"wall_time": str(time.time()), **fields}, MAX_DECISIONS,
+                  str(record.get("text", "")))
+
+    def _put(self, key: str, fields: dict[str, str], maxlen: int, text: str) -> None:
+        if self.sink is None:
+            return
+        try:
+            self._pending.put_nowait((key, fields, maxlen))
+        except asyncio.QueueFull:
+            self.dropped += 1
+            log.error("audit backlog full (%d): dropping record of %r", self._pending.maxsize, text)
+
+    async def run(self) -> None:
+        """Write records as they come, until cancelled.  A store error loses that record, not the show."""
+        while True:
+            key, fields, maxlen = await self._pending.get()
+            try:
+                if self.sink is not None:
+                    await self.sink.write(key, fields, maxlen)
+            except Exception as e:  # noqa: BLE001 - the store may blip; the show goes on
+                log.error("audit write failed: %r (%s)", e, fields.get("text", ""))
+            finally:
+                self._pending.task_done()
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait until what is queued was written (at most ``timeout`` seconds; needs :meth:`run` running)."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._pending.join()
+        except TimeoutError:
+            log.error("audit: %d records not written before shutdown", self._pending.qsize())
+
+
+def read_audit(client: redis.Redis, channel: str, count: int | None = None) -> list[AuditEntry]:
+    """Oldest first; the last ``count`` entries when given."""
+    if count is None:
+        rows = client.xrange(keys.audit(channel))
+    else:
+        rows = list(reversed(client.xrevrange(keys.audit(channel), count=count)))
+    return [AuditEntry.from_fields(fields) for _id, fields in rows]

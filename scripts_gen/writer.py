@@ -1,0 +1,255 @@
+"""The built-in, deterministic selling-script engine.
+
+:class:`TemplateScriptWriter` turns catalog facts into an endless stream of short
+spoken sentences, one product at a time.  One *cycle* for a product is::
+
+    hook -> features (one per selling point, then one per spec) -> use_case -> price -> cta
+
+Each segment has a Jinja2 template per language (``templates/<lang>/<segment>.j2``)
+that renders *all* its phrasings, one per line.  The engine picks one phrasing per
+item from a rotation whose start depends on ``sha256(seed, sku, segment)`` and
+advances with the cycle number, so the stream is a pure function of
+(catalog, seed, sku), consecutive cycles word things differently, and no sentence
+text repeats within a cycle.  Prices reach the templates only as spoken amounts
+made by :func:`products.money.spoken_money` from the catalog.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from products.model import Catalog, Product
+from products.money import spoken_money
+
+log = logging.getLogger(__name__)
+
+SEGMENTS = ("hook", "features", "use_case", "price", "cta")
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+MAX_ZH_CHARS = 40  # one spoken sentence, audited on its own
+MAX_EN_WORDS = 25
+#: The same sentence is not said again within this much of a product's air time (30 min, plus the
+#: look-ahead: sentences are planned a little before they are spoken).
+NO_REPEAT_SECONDS = 30 * 60 + 60
+
+
+@dataclass(frozen=True)
+class ScriptLine:
+    text: str
+    lang: str
+    segment: str  # one of SEGMENTS
+    sku: str
+    item_id: str  # f"{sku}:{cycle}:{index}", index counts sentences within the cycle
+    writer: str = "template"  # or "model:<name>" when a model phrased it (llm.script)
+
+
+def sentence_fits(text: str, lang: str) -> bool:
+    """Short enough to be spoken and audited as one sentence."""
+    return len(text) <= MAX_ZH_CHARS if lang == "zh" else len(text.split()) <= MAX_EN_WORDS
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _decap(text: str) -> str:
+    """Lower-case the first letter unless the first word is an acronym (``USB``, ``LED``)."""
+    if len(text) > 1 and text[1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _join_en(items: list[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + (", and " if len(items) > 2 else " and ") + items[-1]
+
+
+def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(cap=_cap, decap=_decap, join_en=_join_en)
+    env.globals["combos"] = combos
+    return env
+
+
+def combos(first: list[str], second: list[str]) -> list[tuple[str, str]]:
+    """Every (a, b) pair, interleaved so neighbours differ in both: (a0,b0), (a1,b1), ... then shifted."""
+    n, m = len(first), len(second)
+    return [(first[k % n], second[(k // n + k % n) % m]) for k in range(n * m)] if n and m else []
+
+
+def speaking_seconds(text: str, lang: str) -> float:
+    """Air time of a sentence at the voices' pace: about 4.5 Chinese characters or 2.6 English words a second."""
+    words = len(text) / 4.5 if lang == "zh" else len(text.split()) / 2.6
+    return round(words + 0.3, 2)  # plus the pause between sentences
+
+
+class PhraseHistory:
+    """When each sentence was last planned, on each product's own air-time clock.
+
+    A product's clock advances by the estimated air time of every sentence
+    planned for it (:func:`speaking_seconds`), so "not within 30 minutes" means
+    30 minutes of that product being talked about, however the run-of-show
+    spreads its turns.  Entries older than the window are forgotten: memory is
+    bounded by the window, not by the length of the run.
+    """
+
+    def __init__(self, window: float = NO_REPEAT_SECONDS) -> None:
+        self.window = window
+        self.air: dict[str, float] = {}
+        self._last: dict[str, OrderedDict[str, float]] = {}
+
+    def fresh(self, sku: str, text: str) -> bool:
+        at = self._last.get(sku, {}).get(text)
+        return at is None or self.air.get(sku, 0.0) - at >= self.window
+
+    def use(self, sku: str, text: str, lang: str) -> None:
+        now = self.air.get(sku, 0.0)
+        last = self._last.setdefault(sku, OrderedDict())
+        last[text] = now
+        last.move_to_end(text)
+        self.air[sku] = now + speaking_seconds(text, lang)
+        while last and now - next(iter(last.values())) >= self.window:
+            last.popitem(last=False)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._last.values())
+
+
+def _offset(*parts: object) -> int:
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+class TemplateScriptWriter:
+    """Deterministic selling talk from the catalog.  ``sentences(sku)`` never ends."""
+
+    def __init__(self, catalog: Catalog, *, seed: int = 0, templates_dir: Path | None = None,
+                 now: Callable[[], datetime] | None = None, history: PhraseHistory | None = None) -> None:
+        self.catalog = catalog
+        self.seed = seed
+        self.history = history if history is not None else PhraseHistory()  # shared across writers of one channel
+        self._cycles: OrderedDict[tuple[str, int], list[ScriptLine]] = OrderedDict()
+        self.now = now or (lambda: datetime.now(timezone.utc))  # the channel's clock: sale windows follow it
+        self.env = make_environment(templates_dir or TEMPLATES_DIR)
+        self._cache: dict[tuple[str, str, str], list[str]] = {}
+
+    # ---------------------------------------------------------------- public
+
+    def sentences(self, sku: str) -> Iterator[ScriptLine]:
+        """Endless: cycle 0, cycle 1, ... of :meth:`cycle`.  ``KeyError`` for an unknown sku."""
+        self.catalog[sku]
+        cycle = 0
+        while True:
+            yield from self.cycle(sku, cycle)
+            cycle += 1
+
+    def cycle(self, sku: str, cycle: int) -> list[ScriptLine]:
+        """The sentences of one cycle for one product (the same list when asked again).
+
+        A phrasing said for this product within the last :data:`NO_REPEAT_SECONDS`
+        of its air time is not used; when every phrasing of an item is that recent
+        the item is left out of this cycle rather than repeated.
+        """
+        key = (sku, cycle)
+        cached = self._cycles.get(key)
+        if cached is not None:
+            return cached
+        lines = self._build(sku, cycle)
+        for line in lines:
+            self.history.use(sku, line.text, line.lang)
+        self._cycles[key] = lines
+        while len(self._cycles) > 64:
+            self._cycles.popitem(last=False)
+        return lines
+
+    def _build(self, sku: str, cycle: int) -> list[ScriptLine]:
+        product = self.catalog[sku]
+        lines: list[ScriptLine] = []
+        used: set[str] = set()
+        for segment, key, position, extra in self._plan(product):
+            variants = self._variants(product, segment, key, extra)
+            if not variants:
+                continue
+            start = _offset(self.seed, sku, segment, key if segment != "features" else extra["kind"])
+            start += cycle + position
+            for step in range(len(variants)):
+                text = variants[(start + step) % len(variants)]
+                if text not in used and self.history.fresh(sku, text):
+                    used.add(text)
+                    item_id = f"{sku}:{cycle}:{len(lines)}"
+                    lines.append(ScriptLine(text, product.lang, segment, sku, item_id))
+                    break
+        if not lines:
+            raise RuntimeError(f"templates produced no sentence for sku {sku!r} that was not said in the last "
+                               f"{self.history.window / 60:.0f} minutes of its air time")
+        return lines
+
+    # ---------------------------------------------------------------- internals
+
+    @staticmethod
+    def _plan(product: Product) -> list[tuple[str, str, int, dict[str, Any]]]:
+        """(segment, cache key, position within its rotation, extra template variables)."""
+        plan: list[tuple[str, str, int, dict[str, Any]]] = [("hook", "", 0, {})]
+        for i, point in enumerate(product.selling_points):
+            plan.append(("features", f"point:{i}", i, {"kind": "point", "point": point}))
+        for i, (name, value) in enumerate(product.specs.items()):
+            plan.append(("features", f"spec:{i}", i, {"kind": "spec", "spec_name": name, "spec_value": value}))
+        plan += [("use_case", "", 0, {}), ("price", "", 0, {}), ("cta", "", 0, {})]
+        return plan
+
+    def _context(self, product: Product) -> dict[str, Any]:
+        lang = product.lang
+        now = self.now()
+        return {
+            "lang": lang,
+            "sku": product.sku,
+            "title": product.title,
+            "brand": product.brand,
+            "category": product.category,
+            "scenes": list(product.tags),
+            "on_sale": product.sale_active(now),
+            "price": spoken_money(product.price_at(now), product.currency, lang),
+            "list_price": spoken_money(product.price, product.currency, lang),
+            "kind": "",
+            "point": "",
+            "spec_name": "",
+            "spec_value": "",
+        }
+
+    def _variants(self, product: Product, segment: str, key: str, extra: dict[str, Any]) -> list[str]:
+        cache_key = (product.sku, segment, key, product.price_at(self.now()))  # a sale starting or ending changes the talk
+        if cache_key not in self._cache:
+            template = self.env.get_template(f"{product.lang}/{segment}.j2")
+            rendered = template.render(**{**self._context(product), **extra})
+            lines = list(dict.fromkeys(line.strip() for line in rendered.splitlines() if line.strip()))
+            fitting = [line for line in lines if sentence_fits(line, product.lang)]
+            if lines and not fitting:
+                log.warning("no %s phrasing for %s fits one short sentence; using the longer ones", segment, product.sku)
+            self._cache[cache_key] = fitting or lines
+        return self._cache[cache_key]
+
+
+def rotation(catalog: Catalog) -> Iterator[str]:
+    """In-stock skus in catalog order, round and round; ends at once when nothing is in stock."""
+    while True:
+        skus = [product.sku for product in catalog.in_stock()]
+        if not skus:
+            return
+        yield from skus

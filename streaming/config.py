@@ -1,0 +1,41 @@
+"""The channel config sections streaming owns: the voice and the output."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from livehost.core.config import Strict
+
+
+class OutputConfig(Strict):
+    url: str = Field("out.flv", description="file path (.flv, .mp4, .mkv) or rtmp:// URL")
+    video_bitrate_kbps: int = Field(2500, ge=200, le=20000)
+    audio_bitrate_kbps: int = Field(128, ge=32, le=320)
+    keyframe_seconds: int = Field(2, ge=1, le=10)
+    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
+    realtime: bool | None = Field(None, description="pace to the wall clock; default: yes")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v.startswith(("rtmp://", "rtmps://")):
+            if not re.match(r"^rtmps?://[^/\s]+/\S+", v):
+                raise ValueError(f"{v!r} is not an RTMP URL of the form rtmp://host[:port]/app/key")
+            return v
+        if "://" in v:
+            raise ValueError(f"{v!r}: unsupported scheme (use a file path or rtmp://)")
+        if Path(v).suffix.lower() not in (".flv", ".mp4", ".mkv", ".ts"):
+            raise ValueError(f"{v!r}: file must end in .flv, .mp4, .mkv or .ts")
+        return v
+
+    @property
+    def is_rtmp(self) -> bool:
+        return self.url.startswith(("rtmp://", "rtmps://"))
+
+
+class VoiceConfig(Strict):
+    engine: Literal["auto", "espeak", "piper"] = "auto"
