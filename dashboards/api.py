@@ -20,7 +20,7 @@ from dashboards.states import public_state
 from livehost.app.control.protocol import ACTIONS, record_action
 from livehost.core import keys
 from livehost.core.audit import AuditEntry
-from livehost.core.store import as_text, as_texts
+from livehost.core.store import StreamEntry, as_text, as_texts, stream_entries
 from products.feeds.base import FeedError
 from products.feeds.sources import FORMATS
 from products.store import CatalogStore, import_source
@@ -68,7 +68,7 @@ async def api_comment(console: Console, request: web.Request) -> web.Response:
     return await console.command(request, "comment", args)
 
 
-def transcript_rows(rows: list) -> list[dict[str, Any]]:
+def transcript_rows(rows: list[StreamEntry]) -> list[dict[str, Any]]:
     return [{"id": as_text(i), **AuditEntry.from_fields(f).__dict__} for i, f in rows]
 
 
@@ -77,9 +77,9 @@ async def api_transcript(console: Console, request: web.Request) -> web.Response
     limit = int_param(request, "limit", 100, 1, 1000)
     after = request.query.get("after")
     if after:
-        rows = await console.redis.xrange(keys.audit(state["id"]), min=f"({after}", count=limit)
+        rows = stream_entries(await console.redis.xrange(keys.audit(state["id"]), min=f"({after}", count=limit))
     else:
-        rows = list(reversed(await console.redis.xrevrange(keys.audit(state["id"]), count=limit)))
+        rows = list(reversed(stream_entries(await console.redis.xrevrange(keys.audit(state["id"]), count=limit))))
     return web.json_response({"channel": state["id"], "entries": transcript_rows(rows)})
 
 
@@ -92,7 +92,7 @@ async def api_comments(console: Console, request: web.Request) -> web.Response:
 async def api_history(console: Console, request: web.Request) -> web.Response:
     state = await console.channel_state(request)
     since = time.time() - int_param(request, "seconds", 3600, 10, 3600)
-    rows = await console.redis.xrange(keys.history(state["id"]), min=str(int(since * 1000)))
+    rows = stream_entries(await console.redis.xrange(keys.history(state["id"]), min=str(int(since * 1000))))
     samples = [{k: (float(v) if v not in ("", None) else None) for k, v in as_texts(f).items()} for _i, f in rows]
     return web.json_response({"channel": state["id"], "samples": samples})
 
@@ -178,7 +178,7 @@ async def api_audit(console: Console, request: web.Request) -> web.Response:
     for c in [channel] if channel else visible:  # each channel's newest `limit` matches, then the newest of all
         cursor, matched = hi, 0
         while matched < limit:
-            rows = await console.redis.xrevrange(keys.audit(c), max=cursor, min=lo, count=1000)
+            rows = stream_entries(await console.redis.xrevrange(keys.audit(c), max=cursor, min=lo, count=1000))
             for _i, f in rows:
                 e = AuditEntry.from_fields(f)
                 if (not text or text in e.text.casefold()) and matched < limit:
@@ -205,7 +205,7 @@ async def api_actions(console: Console, request: web.Request) -> web.Response:
     out: list[dict[str, Any]] = []
     cursor = "+"
     while len(out) < limit:
-        rows = await console.redis.xrevrange(keys.ACTIONS, max=cursor, count=500)
+        rows = stream_entries(await console.redis.xrevrange(keys.ACTIONS, max=cursor, count=500))
         for sid, f in rows:
             row = as_texts(f)
             if row.get("channel") in visible and (not channel or row["channel"] == channel):

@@ -58,7 +58,7 @@ def middleware(console: Console) -> Any:
                                **{"WWW-Authenticate": 'Bearer realm="livehost"'})
             raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
         if request.method not in ("GET", "HEAD", "OPTIONS") and who["csrf"] is not None:
-            sent = request.headers.get("X-CSRF-Token")
+            sent: object = request.headers.get("X-CSRF-Token")  # or a form field: checked to be text below
             if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 sent = (await request.post()).get("csrf_token")
             if not isinstance(sent, str) or not hmac.compare_digest(sent, who["csrf"]):

@@ -11,7 +11,7 @@ from dashboards.context import Console
 from dashboards.http import send_event, user_of
 from dashboards.states import public_state
 from livehost.core import keys
-from livehost.core.store import as_text
+from livehost.core.store import as_bytes, as_text, stream_entries
 
 EVERY = 1.0  # seconds between updates
 
@@ -28,7 +28,7 @@ async def api_events(console: Console, request: web.Request) -> web.StreamRespon
     redis = console.redis
     last_entry = None
     if channel:
-        newest = await redis.xrevrange(keys.audit(channel), count=20)
+        newest = stream_entries(await redis.xrevrange(keys.audit(channel), count=20))
         last_entry = as_text(newest[0][0]) if newest else "0-0"
         await send_event(response, "transcript", transcript_rows(list(reversed(newest))))
     shown_comments = None
@@ -36,14 +36,14 @@ async def api_events(console: Console, request: web.Request) -> web.StreamRespon
         while True:
             await send_event(response, "channels", [public_state(s) for s in await console.channel_states(user)])
             if channel:
-                rows = await redis.xrange(keys.audit(channel), min=f"({last_entry}", count=200)
+                rows = stream_entries(await redis.xrange(keys.audit(channel), min=f"({last_entry}", count=200))
                 if rows:
                     last_entry = as_text(rows[-1][0])
                     await send_event(response, "transcript", transcript_rows(rows))
                 raw = await redis.get(keys.comments(channel))
                 if raw and raw != shown_comments:
                     shown_comments = raw
-                    await response.write(b"event: comments\ndata: " + raw.replace(b"\n", b" ") + b"\n\n")
+                    await response.write(b"event: comments\ndata: " + as_bytes(raw).replace(b"\n", b" ") + b"\n\n")
             await asyncio.sleep(EVERY)
     except ConnectionResetError:
         pass  # the page went away (a shutdown cancels this handler: that propagates)

@@ -33,7 +33,8 @@ async def api_openapi(console: Console, request: web.Request) -> web.Response:
     return web.json_response(openapi())
 
 
-_TEXT = {"type": "object", "required": ["text"], "properties": {"text": {"type": "string", "maxLength": 500}}}
+_TEXT: dict[str, Any] = {"type": "object", "required": ["text"],
+                         "properties": {"text": {"type": "string", "maxLength": 500}}}
 # specific paths before the generic /{action}: aiohttp matches in this order
 API = (
     Route("GET", "/api/me", api.api_me, "The logged-in user (and the CSRF token for this session)"),

@@ -116,7 +116,8 @@ class ShowConfig(Strict):
     rotation: Literal["ordered", "weighted"] = "ordered"
     products: list[str] = Field(default_factory=list, description="skus in order; empty: the whole catalog")
     weights: dict[str, float] = Field(default_factory=dict, description="weighted rotation: sku -> weight (default 1)")
-    dwell_seconds: float | None = Field(None, gt=0, description="air time per product; default: sentences_per_product")
+    dwell_seconds: float | None = Field(default=None, gt=0,
+                                        description="air time per product; default: sentences_per_product")
     skip_out_of_stock: bool = True
     flash_sales: list[FlashSale] = Field(default_factory=list)
 

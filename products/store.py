@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from livehost.core import keys
+from livehost.core.store import as_text, as_texts, stream_entries
 from products.model import Catalog, Product, RejectedItem
 
 if TYPE_CHECKING:
@@ -140,18 +141,18 @@ class CatalogStore:
 
     def current_version(self) -> str | None:
         v = self.r.get(self._k("current"))
-        return v.decode() if v else None
+        return as_text(v) if v else None
 
     def versions(self) -> list[dict[str, Any]]:
         """Oldest first: each version's id and metadata."""
         out = []
         for v in self.r.lrange(self._k("versions"), 0, -1):
-            meta = {k.decode(): x.decode() for k, x in self.r.hgetall(self._k("meta", v.decode())).items()}
-            out.append({"version": v.decode(), **meta})
+            meta = as_texts(self.r.hgetall(self._k("meta", as_text(v))))
+            out.append({"version": as_text(v), **meta})
         return out
 
     def last_import(self) -> dict[str, str]:
-        return {k.decode(): v.decode() for k, v in self.r.hgetall(self._k("last_import")).items()}
+        return as_texts(self.r.hgetall(self._k("last_import")))
 
     # ------------------------------------------------------------------ read
     def iter_products(self, version: str | None = None) -> Iterator[Product]:
@@ -167,7 +168,7 @@ class CatalogStore:
         if version is None:
             return None
         meta = self.r.hgetall(self._k("meta", version))
-        source = meta.get(b"source", b"").decode()
+        source = as_text(meta.get(b"source", b""))
         products = sorted(self.iter_products(version), key=lambda p: p.sku)
         return Catalog(products=products, version=version, source=source)
 
@@ -288,15 +289,15 @@ class CatalogStore:
         result.changes = self.diff(result.previous, version) if result.previous else []
         self.r.set(self._k("current"), version)
         self._record_attempt(result)
-        self._publish(result)
+        self._publish(result, version)
         self._trim()
 
-    def _publish(self, result: ImportResult) -> None:
+    def _publish(self, result: ImportResult, version: str) -> None:
         pipe = self.r.pipeline()
         for c in result.changes:
-            pipe.xadd(self._k("events"), {"version": result.version, **{k: json.dumps(v) for k, v in asdict(c).items()}},
+            pipe.xadd(self._k("events"), {"version": version, **{k: json.dumps(v) for k, v in asdict(c).items()}},
                       maxlen=EVENTS_MAXLEN, approximate=True)
-        pipe.xadd(self._k("events"), {"version": result.version, "type": json.dumps("version"),
+        pipe.xadd(self._k("events"), {"version": version, "type": json.dumps("version"),
                                        "sku": json.dumps(""), "old": json.dumps(result.previous),
                                        "new": json.dumps(result.version)}, maxlen=EVENTS_MAXLEN, approximate=True)
         summary: dict[str, int] = {}
@@ -312,7 +313,7 @@ class CatalogStore:
             old = self.r.lpop(self._k("versions"))
             if old is None:
                 break
-            old = old.decode()
+            old = as_text(old)
             if old == current:
                 self.r.rpush(self._k("versions"), old)
                 continue
@@ -324,7 +325,7 @@ class CatalogStore:
         if new is None:
             new = self.current_version()
         if old is None:
-            ids = [v.decode() for v in self.r.lrange(self._k("versions"), 0, -1)]
+            ids = [as_text(v) for v in self.r.lrange(self._k("versions"), 0, -1)]
             old = ids[ids.index(new) - 1] if new in ids and ids.index(new) > 0 else None
         if new is None or old is None:
             return []
@@ -346,8 +347,9 @@ class CatalogStore:
 
     def events(self, count: int = 100) -> list[dict[str, Any]]:
         """The newest change events, oldest first."""
-        rows = self.r.xrevrange(self._k("events"), count=count)
-        return [{"id": i.decode(), **{k.decode(): (v.decode() if k == b"version" else json.loads(v)) for k, v in f.items()}}
+        rows = stream_entries(self.r.xrevrange(self._k("events"), count=count))
+        return [{"id": as_text(i),
+                 **{as_text(k): (as_text(v) if k == b"version" else json.loads(v)) for k, v in f.items()}}
                 for i, f in reversed(rows)]
 
 

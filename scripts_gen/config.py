@@ -38,24 +38,25 @@ class LlmConfig(Strict):
     """Who writes what the host says.  No models: the built-in templates (offline default)."""
 
     models: list[ModelConfig] = Field(default_factory=list, description="tried in order; the templates answer last")
-    budget_seconds: float = Field(3.0, gt=0.1, le=30, description="a reply is spoken within this, model or not")
-    temperature: float = Field(0.7, ge=0, le=2)
-    max_tokens: int = Field(96, ge=8, le=1024)
-    script: bool = Field(False, description="let the models write the selling talk too (checked and backed by templates)")
+    budget_seconds: float = Field(default=3.0, gt=0.1, le=30, description="a reply is spoken within this, model or not")
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    max_tokens: int = Field(default=96, ge=8, le=1024)
+    script: bool = Field(default=False,
+                         description="let the models write the selling talk too (checked and backed by templates)")
     prompt_versions: dict[str, int] = Field(default_factory=dict, description="pin prompt files, e.g. {reply: 1}")
 
 
 class CommentsConfig(Strict):
     """Comment triage limits (see :class:`scripts_gen.triage.Triage`)."""
 
-    max_queue: int = Field(64, ge=1, le=10_000)
-    max_age_seconds: float = Field(60.0, gt=0, le=3600)
-    per_user: int = Field(3, ge=1, le=1000)
-    per_user_window_seconds: float = Field(10.0, gt=0, le=3600)
-    dup_window_seconds: float = Field(30.0, gt=0, le=3600)
-    flood_threshold: int = Field(200, ge=2, le=100_000)
-    flood_window_seconds: float = Field(10.0, gt=0, le=3600)
-    greet_every_seconds: float = Field(20.0, gt=0, le=3600, description="batched welcomes at most this often")
+    max_queue: int = Field(default=64, ge=1, le=10_000)
+    max_age_seconds: float = Field(default=60.0, gt=0, le=3600)
+    per_user: int = Field(default=3, ge=1, le=1000)
+    per_user_window_seconds: float = Field(default=10.0, gt=0, le=3600)
+    dup_window_seconds: float = Field(default=30.0, gt=0, le=3600)
+    flood_threshold: int = Field(default=200, ge=2, le=100_000)
+    flood_window_seconds: float = Field(default=10.0, gt=0, le=3600)
+    greet_every_seconds: float = Field(default=20.0, gt=0, le=3600, description="batched welcomes at most this often")
 
     def triage_kwargs(self) -> dict[str, Any]:
         return {"max_queue": self.max_queue, "max_age": self.max_age_seconds, "per_user": self.per_user,

@@ -238,9 +238,9 @@ def classify_phrase(normalized: str) -> tuple[Intent, str]:
             if rank[0] == 0:
                 break
     if best is None:
-        m = _PRODUCT_QUESTION.search(view)
-        if m:
-            return Intent.SPEC, m.group()
+        question = _PRODUCT_QUESTION.search(view)
+        if question:
+            return Intent.SPEC, question.group()
     return (best[1], phrase) if best else (Intent.OFF_TOPIC, "")
 
 

@@ -58,7 +58,8 @@ class PromptSet:
         version = self.version(name)
         text = self.env.get_template(f"{name}.v{version}.j2").render(**variables)
         messages: list[Message] = []
-        role, lines = None, []
+        role: str | None = None
+        lines: list[str] = []
         for line in text.splitlines():
             m = re.fullmatch(r"###\s*(system|user|assistant)\s*", line)
             if m:

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,7 @@ class PhraseHistory:
         self._last: dict[str, OrderedDict[str, float]] = {}
 
     def fresh(self, sku: str, text: str) -> bool:
-        at = self._last.get(sku, {}).get(text)
+        at = self._last.get(sku, OrderedDict()).get(text)
         return at is None or self.air.get(sku, 0.0) - at >= self.window
 
     def use(self, sku: str, text: str, lang: str) -> None:
@@ -148,7 +149,7 @@ class TemplateScriptWriter:
         self._cycles: OrderedDict[tuple[str, int], list[ScriptLine]] = OrderedDict()
         self.now = now or (lambda: datetime.now(timezone.utc))  # the channel's clock: sale windows follow it
         self.env = make_environment(templates_dir or TEMPLATES_DIR)
-        self._cache: dict[tuple[str, str, str], list[str]] = {}
+        self._cache: dict[tuple[str, str, str, Decimal], list[str]] = {}
 
     # ---------------------------------------------------------------- public
 

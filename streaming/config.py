@@ -12,12 +12,12 @@ from livehost.core.config import Strict
 
 
 class OutputConfig(Strict):
-    url: str = Field("out.flv", description="file path (.flv, .mp4, .mkv) or rtmp:// URL")
-    video_bitrate_kbps: int = Field(2500, ge=200, le=20000)
-    audio_bitrate_kbps: int = Field(128, ge=32, le=320)
-    keyframe_seconds: int = Field(2, ge=1, le=10)
+    url: str = Field(default="out.flv", description="file path (.flv, .mp4, .mkv) or rtmp:// URL")
+    video_bitrate_kbps: int = Field(default=2500, ge=200, le=20000)
+    audio_bitrate_kbps: int = Field(default=128, ge=32, le=320)
+    keyframe_seconds: int = Field(default=2, ge=1, le=10)
     preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
-    realtime: bool | None = Field(None, description="pace to the wall clock; default: yes")
+    realtime: bool | None = Field(default=None, description="pace to the wall clock; default: yes")
 
     @field_validator("url")
     @classmethod

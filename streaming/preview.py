@@ -16,7 +16,7 @@ def preview_jpeg(picture: np.ndarray, width: int, height: int, target_width: int
     size = (tw, max(2, round(height * tw / width)))  # each plane scaled straight to it: 3x cheaper than full size first
     planes = (picture[:height], picture[height:height + height // 4].reshape(height // 2, width // 2),
               picture[height + height // 4:height * 3 // 2].reshape(height // 2, width // 2))
-    image = Image.merge("YCbCr", [Image.fromarray(p).resize(size, Image.BILINEAR) for p in planes])
+    image = Image.merge("YCbCr", [Image.fromarray(p).resize(size, Image.Resampling.BILINEAR) for p in planes])
     out = io.BytesIO()
     image.save(out, "JPEG", quality=70)
     return out.getvalue()

@@ -26,7 +26,7 @@ from livehost.core.config import ConfigError, Strict, describe_errors, flatten, 
 
 class ConsoleConfig(Strict):
     host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
+    port: int = Field(default=8080, ge=0, le=65535)
 
 
 class ChannelEntry(BaseModel):

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import redis
 
 from livehost.core import keys
-from livehost.core.store import as_texts
+from livehost.core.store import as_texts, stream_entries
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class AuditTrail:
 def read_audit(client: redis.Redis, channel: str, count: int | None = None) -> list[AuditEntry]:
     """Oldest first; the last ``count`` entries when given."""
     if count is None:
-        rows = client.xrange(keys.audit(channel))
+        rows = stream_entries(client.xrange(keys.audit(channel)))
     else:
-        rows = list(reversed(client.xrevrange(keys.audit(channel), count=count)))
+        rows = list(reversed(stream_entries(client.xrevrange(keys.audit(channel), count=count))))
     return [AuditEntry.from_fields(fields) for _id, fields in rows]

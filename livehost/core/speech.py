@@ -103,7 +103,7 @@ class SpeechQueue:
     DEFAULT_LIMITS = {Source.SCRIPT: 3, Source.OPERATOR: 16, Source.REPLY: 16}
 
     def __init__(self, limits: dict[Source, int] | None = None) -> None:
-        self.limits = dict(self.DEFAULT_LIMITS, **(limits or {}))
+        self.limits = {**self.DEFAULT_LIMITS, **(limits or {})}
         self._heap: list[SpeechHandle] = []
         self._seq = itertools.count()
         self._changed = asyncio.Event()

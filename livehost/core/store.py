@@ -36,6 +36,32 @@ def as_texts(fields: dict) -> dict[str, str]:
     return {as_text(k): as_text(v) for k, v in fields.items()}
 
 
+def as_bytes(v: bytes | str) -> bytes:
+    """A Redis reply value as bytes (the store's clients leave replies undecoded)."""
+    return v if isinstance(v, bytes) else v.encode()
+
+
+StreamEntry = tuple[bytes | str, dict[bytes | str, bytes | str]]  # (id, fields)
+StreamReply = list[tuple[bytes | str | None, dict[bytes | str, bytes | str] | None]] | None  # as redis-py types it
+
+
+def stream_entries(reply: StreamReply) -> list[StreamEntry]:
+    """An XRANGE or XREVRANGE reply as (id, fields) entries.
+
+    Redis answers these with an array (empty for a missing stream) of
+    entries that all have an id and fields; redis-py types the reply and
+    each id and fields as possibly None (other stream commands answer so).
+    """
+    if reply is None:
+        raise StoreError("redis: no reply to a stream range read")
+    entries: list[StreamEntry] = []
+    for entry_id, fields in reply:
+        if entry_id is None or fields is None:
+            raise StoreError(f"redis: stream entry {entry_id!r} without an id or fields")
+        entries.append((entry_id, fields))
+    return entries
+
+
 class StoreError(Exception):
     pass
 
@@ -54,7 +80,7 @@ class Store:
         self.home = home
         self.name = f"livehost-{os.getpid()}-{next(_stores)}"
         if url:
-            self.url = url
+            self.url: str | None = url
             self._kwargs: dict = {"client_name": self.name}
             self.description = url
         else:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from products.feeds.errors import FeedError
 from products.model import Catalog, Product, RejectedItem
@@ -50,7 +51,7 @@ def guess_lang(*texts: str | None) -> str:
     return "zh" if any(t and _CJK.search(t) for t in texts) else "en"
 
 
-def _reason(err: dict) -> str:
+def _reason(err: ErrorDetails) -> str:
     if err["type"] == "missing":
         return "required field is missing"
     if err["type"] == "extra_forbidden":

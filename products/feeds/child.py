@@ -72,10 +72,12 @@ def stream_from_child(module: str, *args: str, what: str) -> Iterator[Any]:
                                     stdout=subprocess.PIPE, stderr=stderr, env=env)
         except OSError as e:
             raise FeedError(f"{what}: cannot start the parsing process ({sys.executable!r}): {e.strerror or e}") from None
+        stdout = proc.stdout
+        assert stdout is not None  # stdout=PIPE
         try:
             while True:
                 try:
-                    kind, payload = pickle.load(proc.stdout)
+                    kind, payload = pickle.load(stdout)
                 except EOFError:
                     code = proc.wait(timeout=DEADLINE)
                     stderr.seek(0)
@@ -90,7 +92,7 @@ def stream_from_child(module: str, *args: str, what: str) -> Iterator[Any]:
                     proc.wait(timeout=DEADLINE)
                     return
         finally:
-            proc.stdout.close()
+            stdout.close()
             _end(proc)
 
 
@@ -115,6 +117,7 @@ def serve(items: Iterable[Any], batch: int = BATCH) -> None:
         out.flush()
 
     chunk: list[Any] = []
+    end: tuple[str, str | None]
     try:
         try:
             for item in items:

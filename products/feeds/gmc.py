@@ -254,8 +254,9 @@ def _merge(group: str, members: list[tuple[FeedItem, dict[str, str]]]) -> FeedIt
     known = [p for p in prices if p is not None]
     if known:
         data["price"] = str(min(known))
-    if all(isinstance(s, str) and s.isdigit() for s in stocks):
-        data["stock"] = str(sum(map(int, stocks)))
+    counts = [s for s in stocks if isinstance(s, str) and s.isdigit()]
+    if len(counts) == len(stocks):
+        data["stock"] = str(sum(map(int, counts)))
     for name in ("sale_start", "sale_end"):
         data.pop(name, None)
     if len(windows) == 1:

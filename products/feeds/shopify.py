@@ -82,8 +82,8 @@ def roll_up_variants(data: dict[str, Any], variants: list[dict[str, Any]]) -> No
             return None
         return (sale if sale is not None and sale < price else price), price
 
-    priced = [v for v in variants if paid(v) is not None]
-    cheapest = min(priced, key=paid) if priced else variants[0]
+    priced = [(p, v) for v in variants if (p := paid(v)) is not None]
+    cheapest = min(priced, key=lambda pv: pv[0])[1] if priced else variants[0]
     data["price"] = cheapest.get("price")
     data["sale_price"] = cheapest.get("sale_price")
     counts = [v.get("stock") for v in variants]
@@ -145,7 +145,9 @@ async def fetch_shopify_json(
     if not base.path.endswith("/products.json"):
         base = base.with_path(base.path.rstrip("/") + "/products.json")
     first = base.update_query(limit=limit)
-    url, products, seen = str(first), [], set()
+    url = str(first)
+    products: list[dict] = []
+    seen: set[Any] = set()
     async with client_session(session) as http:
         for page in range(1, max_pages + 1):
             got = await fetch(url, session=http, **fetch_kwargs)

@@ -134,6 +134,8 @@ def _split_credentials(url: str) -> tuple[str, str | None, str | None]:
     parts = urlsplit(url)
     if parts.username is None:
         return url, None, None
+    if parts.hostname is None:  # https://KEY:SECRET@/feed: there is nothing to connect to
+        raise FeedError("SOURCE: the URL has a user but no host after it (e.g. https://KEY:SECRET@site/)")
     host = parts.hostname + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=host)), parts.username, parts.password
 

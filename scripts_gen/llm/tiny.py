@@ -14,7 +14,7 @@ so a test can tell a model's words reaching speech from a template's.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 CHAT_TEMPLATE = (
@@ -81,7 +81,7 @@ def build_tiny_model(
         for chat in chats:
             prompt_ids = tokenizer.apply_chat_template([{"role": r, "content": c} for r, c in chat],
                                                        add_generation_prompt=True, tokenize=True)
-            if hasattr(prompt_ids, "keys"):
+            if isinstance(prompt_ids, Mapping):  # a BatchEncoding (transformers 5 returns a dict by default)
                 prompt_ids = prompt_ids["input_ids"]
             ids = torch.tensor([list(prompt_ids) + answer_ids])
             labels = ids.clone()

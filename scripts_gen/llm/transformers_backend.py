@@ -105,7 +105,9 @@ class TransformersModel(TextModel):
             device = "cuda" if torch.cuda.is_available() else "cpu"
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise BackendError(self.name, f"device: {self.device_name!r} but no CUDA device is available")
-        model.to(device)
+        # PreTrainedModel.to is @functools.wraps(nn.Module.to): typeshed's _Wrapped does not bind self, so mypy
+        # takes the device for the model
+        model.to(device)  # type: ignore[arg-type]
         model.eval()
         if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -145,7 +147,7 @@ class TransformersModel(TextModel):
                     break
                 if isinstance(item, BaseException):
                     raise item
-                yield item  # type: ignore[misc]
+                yield item
             await job
         finally:
             cancel.set()

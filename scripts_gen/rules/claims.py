@@ -236,6 +236,7 @@ class ClaimChecker:
     def _dates(self, text: str, products: list[Product], backing: list[str]) -> list[RuleHit]:
         out = []
         moments = self._sale_moments(products)
+        month: int | Decimal | None
         for m in _DATE.finditer(text):
             if m["em"]:
                 month, day, year = _MONTHS[m["em"][:3].lower()], _n(m["ed"]), None
@@ -251,10 +252,12 @@ class ClaimChecker:
         for m in _CLOCK.finditer(text):
             if m["zh"]:
                 hour, minute = _n(m["zh"]), (30 if "半" in m.group() else _n(m["zm"]) if m["zm"] else 0)
+                assert hour is not None  # the pattern matches only numerals that _n reads
                 evening = any(w in m.group() for w in ("晚", "下午"))
                 hours = {int(hour) % 24, (int(hour) + 12) % 24} if evening or hour <= 12 else {int(hour) % 24}
             else:
                 hour, minute = _n(m["eh"]), _n(m["emin"]) if m["emin"] else 0
+                assert hour is not None  # digits
                 ap = (m["ap"] or "").lower()
                 h = int(hour) % 12
                 hours = {h + 12} if ap.startswith("p") else {h} if ap.startswith("a") else {h, h + 12}

@@ -119,8 +119,8 @@ def _placeholder(name: str, size: int) -> Image.Image:
 def _photo(path: str | None, name: str, size: int) -> Image.Image:
     if path:
         try:
-            with Image.open(path) as im:
-                im = ImageOps.exif_transpose(im).convert("RGBA")
+            with Image.open(path) as original:
+                im = ImageOps.exif_transpose(original).convert("RGBA")
                 bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
                 bg.alpha_composite(im)
                 return ImageOps.fit(bg, (size, size), Image.Resampling.LANCZOS)

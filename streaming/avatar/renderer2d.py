@@ -11,6 +11,7 @@ small regions (well under a millisecond at 720x1280).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -27,6 +28,7 @@ EYE_OPEN, EYE_HALF, EYE_CLOSED = fg.EYE_OPEN, fg.EYE_HALF, fg.EYE_CLOSED
 N_VISEMES = 9
 CARD_RECT = (26.0, 886.0, 694.0, 1228.0)  # design units, includes the shadow margin
 _M64 = (1 << 64) - 1
+_Layer = tuple[np.ndarray, np.ndarray]  # premultiplied float RGB, alpha
 
 
 def _hash01(seed: int, k: int, salt: int) -> float:
@@ -81,8 +83,8 @@ class Avatar2D:
         body, bx, by = self._design_layer(fg.BODY_BOX, 3, fg.draw_body)
         desk_box = (-self.ox / u, fg.DESK_Y - 2, (W - self.ox) / u, (H - self.oy) / u + 2)
         desk, dkx, dky = self._design_layer(desk_box, 2, fg.draw_desk)
-        label, lx, ly = self._label_layer()
-        self.label_box = (lx, ly, lx + label[1].shape[1], ly + label[1].shape[0])
+        label_layer, lx, ly = self._label_layer()
+        self.label_box = (lx, ly, lx + label_layer[1].shape[1], ly + label_layer[1].shape[0])
         pill = self._pill_layers() if live_badge else None
 
         # -- three breathing variants of the base (body shifted 0..2 px) --------
@@ -91,7 +93,7 @@ class Avatar2D:
             rgbp, a = scene.copy(), scene_a.copy()
             over(rgbp, a, *body, bx, by + dy)
             over(rgbp, a, *desk, dkx, dky)
-            over(rgbp, a, *label, lx, ly)
+            over(rgbp, a, *label_layer, lx, ly)
             if pill is not None:
                 over(rgbp, a, *pill[0], pill[2], pill[3])
             self._base_nocard.append(rgb_to_yuv420p(rgbp))
@@ -104,7 +106,8 @@ class Avatar2D:
         self._base = self._base_nocard
 
     # ------------------------------------------------------------------ build --
-    def _design_layer(self, box, ss, draw_fn):
+    def _design_layer(self, box: tuple[float, float, float, float], ss: int,
+                      draw_fn: Callable[..., object]) -> tuple[_Layer, int, int]:
         """Draw a design-units box into a premultiplied layer; returns (layer, x, y)."""
         u = self.u
         px0 = _even(self.ox + box[0] * u - 1)
@@ -115,7 +118,7 @@ class Avatar2D:
         draw_fn(c)
         return c.finish(), px0, py0
 
-    def _label_layer(self):
+    def _label_layer(self) -> tuple[_Layer, int, int]:
         W, H = self.width, self.height
         ms = min(W, H)
         ss = 2
@@ -139,7 +142,7 @@ class Avatar2D:
         x = _even(margin)
         return downsample_premul(img, ss), x, x
 
-    def _pill_layers(self):
+    def _pill_layers(self) -> tuple[_Layer, Sprite, int, int, int, int]:
         """'● LIVE' pill near the top-right; returns (pill layer, dot-on sprite, x, y,
         dot dx, dot dy). The dot blinks at 0.5 Hz so frames 1 s apart always differ."""
         W, H = self.width, self.height
@@ -303,6 +306,6 @@ class Avatar2D:
         eyes = self._eyes[(self.eye_state(frame_index), self._brow_raised(frame_index, speaking))]
         eyes.paste_opaque(yp, up, vp, hx + er[0], hy + er[1])
         self._mouths[vis].paste_opaque(yp, up, vp, hx + mr[0], hy + mr[1])
-        if self._dot is not None and (frame_index // self.fps) % 2 == 0:
+        if self._dot is not None and self._dot_xy is not None and (frame_index // self.fps) % 2 == 0:
             self._dot.blend(yp, up, vp, *self._dot_xy)
         return out

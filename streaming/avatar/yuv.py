@@ -43,7 +43,7 @@ def rgb_to_yuv420p(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
-def planes(buf: np.ndarray, w: int, h: int):
+def planes(buf: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Views (Y, U, V) into a packed yuv420p buffer of shape (H*3//2, W)."""
     flat = buf.reshape(-1)
     ys = w * h

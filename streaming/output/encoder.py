@@ -9,13 +9,20 @@ media clock (48 kHz samples), used as-is for both streams.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO
+from fractions import Fraction
+from typing import Protocol
 
 import av
 import numpy as np
 
 from livehost.core.clock import SAMPLE_RATE, TIME_BASE
 from livehost.core.frames import MediaFrame
+
+
+class Writable(Protocol):
+    """A file-like target PyAV can write a container into."""
+
+    def write(self, data: bytes, /) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -31,12 +38,13 @@ class EncodeSettings:
 
 
 class Segment:
-    def __init__(self, target: str | BinaryIO, settings: EncodeSettings, *, format: str | None = None) -> None:
+    def __init__(self, target: str | Writable, settings: EncodeSettings, *, format: str | None = None) -> None:
         s = settings
         self.settings = s
         self.container = av.open(target, "w", format=format)
         self.bytes_out = 0
-        self._ends: dict[str, tuple[int, object]] = {}  # stream type -> (pts + duration, time base) of its last packet
+        # stream type -> (pts + duration, time base) of its last packet
+        self._ends: dict[str, tuple[int, Fraction]] = {}
         gop = s.fps * s.keyframe_seconds
         v = self.container.add_stream("libx264", rate=s.fps)
         v.width, v.height, v.pix_fmt = s.width, s.height, "yuv420p"
@@ -70,11 +78,11 @@ class Segment:
         sound.sample_rate, sound.pts, sound.time_base = SAMPLE_RATE, frame.pts, TIME_BASE
         for packet in self.audio.encode(sound):
             self.bytes_out += packet.size
-            self._ends["audio"] = (packet.pts + packet.duration, packet.time_base)
+            self._ends["audio"] = _end_of(packet)
             self.container.mux(packet)
         for packet in self.video.encode(picture):
             self.bytes_out += packet.size
-            self._ends["video"] = (packet.pts + packet.duration, packet.time_base)
+            self._ends["video"] = _end_of(packet)
             self.container.mux(packet)
 
     @property
@@ -93,3 +101,10 @@ class Segment:
                     self.container.mux(packet)
         finally:
             self.container.close()
+
+
+def _end_of(packet: av.Packet) -> tuple[int, Fraction]:
+    """Where an encoded packet ends (pts + duration), and its time base."""
+    # encoders stamp their packets: the frames they get carry pts, and a duration FFmpeg does not know is 0
+    assert packet.pts is not None and packet.duration is not None
+    return packet.pts + packet.duration, packet.time_base

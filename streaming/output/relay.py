@@ -119,8 +119,10 @@ class AckReporter:
             self._marks.append((self.delivery.written(), ms))
 
     def _watch(self) -> None:
+        delivery = self.delivery
+        assert delivery is not None  # the thread is started only with one
         while not self._stop.wait(self.period):
-            acked = self.delivery.acked()
+            acked = delivery.acked()
             last = None
             with self._lock:
                 while self._marks and self._marks[0][0] <= acked:

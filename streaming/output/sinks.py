@@ -201,7 +201,9 @@ class RtmpOutput(Output):
             start_new_session=True,  # a Ctrl-C in the terminal is for the channel, not the relay
         )
         self._proc = proc
-        self._pipe = _PipeFile(asyncio.get_running_loop(), proc.stdin)
+        stdin, stderr = proc.stdin, proc.stderr
+        assert stdin is not None and stderr is not None  # pipes
+        self._pipe = _PipeFile(asyncio.get_running_loop(), stdin)
         segment = await asyncio.to_thread(Segment, self._pipe, self.settings, format="flv")
         with self._lock:
             self._segment = segment
@@ -211,13 +213,13 @@ class RtmpOutput(Output):
             while True:
                 if proc.returncode is not None or acks.done():
                     await proc.wait()
-                    err = (await proc.stderr.read()).decode(errors="replace").strip().splitlines()
+                    err = (await stderr.read()).decode(errors="replace").strip().splitlines()
                     return f"relay exited ({err[-1] if err else proc.returncode})"
                 pending = self._written_pts > self.acked_pts
                 silent = time.monotonic() - self._last_ack
                 if pending and silent > self.hang_timeout:
                     return f"server not accepting data for {silent:.1f}s"
-                buffered = proc.stdin.transport.get_write_buffer_size()
+                buffered = stdin.transport.get_write_buffer_size()
                 if buffered > self.max_buffer:
                     return f"relay not reading ({buffered} bytes buffered)"
                 await asyncio.sleep(0.1)
@@ -227,7 +229,9 @@ class RtmpOutput(Output):
             await self._teardown(graceful=False)
 
     async def _read_acks(self, proc: asyncio.subprocess.Process) -> None:
-        while line := await proc.stdout.readline():
+        stdout = proc.stdout
+        assert stdout is not None  # a pipe
+        while line := await stdout.readline():
             parts = line.split()
             if len(parts) == 2 and parts[0] == b"ack":
                 self.acked_pts = max(self.acked_pts, int(parts[1]) * 48)
@@ -250,6 +254,7 @@ class RtmpOutput(Output):
         if proc is None:
             return
         if graceful and proc.returncode is None:
+            assert proc.stdin is not None  # a pipe (_connect_and_watch)
             proc.stdin.close()
             try:
                 async with asyncio.timeout(5):
