@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := nginx libnginx-mod-rtmp espeak-ng libespeak-ng1 fonts-wqy-microhei chromium
 ARGS ?=
 
-.PHONY: setup system-packages demo test bench clean
+.PHONY: setup system-packages demo test check bench clean
 
 setup: system-packages $(STAMP)
 
@@ -23,8 +23,14 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(VENV)/bin/livehost demo $(ARGS)
 
-test: setup
+test: setup check
 	$(VENV)/bin/pytest -q $(ARGS)
+
+# the layout stays as designed: lint, types, and the import contracts (floors, no circles)
+check: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(VENV)/bin/python bench/channel_cpu.py $(ARGS)

@@ -134,10 +134,9 @@ def _iterparse(path: str) -> dict[str, int]:
 
 def _livehost(path: str) -> dict[str, Any]:
     from products.feeds.base import validate_items
+    from products.feeds.child import worth_it
     from products.feeds.gmc import read_gmc_xml
     from products.model import Product
-
-    from products.feeds.child import worth_it
 
     products = rejects = 0
     with open(path, "rb") as f:

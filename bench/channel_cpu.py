@@ -32,8 +32,8 @@ import av  # noqa: E402
 import numpy as np  # noqa: E402
 
 from livehost.app.config import build_config  # noqa: E402
-from livehost.core.frames import MediaFrame  # noqa: E402
 from livehost.app.session import ChannelSession  # noqa: E402
+from livehost.core.frames import MediaFrame  # noqa: E402
 
 
 class Capture:

@@ -14,7 +14,6 @@ console on a free port and an API token, then measures:
     .venv/bin/python bench/console_control.py [--rounds 30] [--extra 50]
 """
 
-from tests.env import store_from_env
 from __future__ import annotations
 
 import argparse
@@ -27,7 +26,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import os  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:
@@ -41,18 +39,16 @@ async def main(rounds: int, extra: int) -> None:
     from dashboards.app import start_console
     from dashboards.users import UserStore
     from livehost.app.config import build_config
-    from livehost.core import keys
     from livehost.app.runner import ChannelRunner
+    from livehost.core import keys
     from livehost.core.store import Store
     from livehost.core.tasks import cancel_and_wait
 
     tmp = Path(tempfile.mkdtemp(prefix="livehost-bench-"))
-    os.environ["LIVEHOST_HOME"] = str(tmp / "home")
-    os.environ.pop("LIVEHOST_REDIS_URL", None)
     users = UserStore(tmp / "home")
     users.add("bench", "operator")
     token = users.new_token("bench")
-    store = store_from_env()
+    store = Store(home=tmp / "home")
     config = build_config({"id": "demo", "size": "160x288", "voice": {"engine": "espeak"}, "lang": "en",
                            "output": {"url": str(tmp / "out.flv"), "realtime": True}})
     runner = ChannelRunner(config, store)

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ from scripts_gen.responder import Responder  # noqa: E402
 from scripts_gen.triage import Action, Comment, Triage  # noqa: E402
 
 SKU = "ZH-CUP-500"
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 QUESTIONS = ["这个多少钱", "容量多大", "什么材质的", "还有货吗", "怎么买", "链接在哪", "发什么快递", "能退货吗",
              "How much is it?", "what material is it", "how do I buy this", "is it in stock", "多少钱一个",
              "有没有优惠", "保温多久", "杯子多重"]
@@ -181,10 +181,10 @@ async def bench_replies(args: argparse.Namespace, say) -> dict:
 
 
 async def bench_tiny_model(catalog, gate, args, say) -> dict:
+    from scripts_gen.facts import product_facts
     from scripts_gen.llm.tiny import build_tiny_model
     from scripts_gen.llm.transformers_backend import TransformersModel
-    from scripts_gen.facts import product_facts
-from scripts_gen.prompts import PromptSet
+    from scripts_gen.prompts import PromptSet
 
     prompts = []
     for comment in QUESTIONS[:8]:

@@ -14,8 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from dashboards.context import Console
-from dashboards.http import (USER, ApiError, body, csv_response, dumps, int_param, text_field, time_param,
-                             user_of)
+from dashboards.http import USER, ApiError, body, csv_response, dumps, int_param, text_field, time_param, user_of
 from dashboards.states import public_state
 from livehost.app.control.protocol import ACTIONS, record_action
 from livehost.core import keys

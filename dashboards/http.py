@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -85,7 +85,7 @@ def time_param(request: web.Request, name: str) -> float | None:
     except ValueError:
         raise ApiError(400, f"{name}: {raw!r} is not unix seconds or an ISO 8601 date-time") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return when.timestamp()
 
 

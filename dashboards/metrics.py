@@ -26,7 +26,6 @@ def prometheus(states: list[dict[str, str]]) -> str:
 
     for s in states:
         labels = f'channel="{_label(s.get("id", ""))}",tenant="{_label(s.get("tenant", ""))}"'
-        num = lambda k: float(s[k]) if s.get(k) not in ("", None) else None  # noqa: E731
         add("livehost_channel_up", "gauge", "1 while the channel is on air (live, paused or taken over)", labels,
             int(s.get("state") in {c.value for c in ChannelState if c.on_air}))
         for state in (c.value for c in ChannelState):
@@ -44,9 +43,8 @@ def prometheus(states: list[dict[str, str]]) -> str:
             ("reconnects", "livehost_channel_reconnects_total", "counter", "output reconnects this run", 1),
             ("uptime_seconds", "livehost_channel_uptime_seconds", "gauge", "seconds on air this run", 1),
         ):
-            value = num(key)
-            if value is not None:
-                add(name, kind, help_, labels, _num(value * scale))
+            if s.get(key) not in ("", None):
+                add(name, kind, help_, labels, _num(float(s[key]) * scale))
         hist = json.loads(s["reply_histogram"]) if s.get("reply_histogram") else None
         if hist:
             name = "livehost_channel_reply_latency_seconds"

@@ -1,4 +1,4 @@
-"""Load a catalog from livehost's own JSON schema.
+"""Load a catalog file in livehost's own JSON schema (read by :mod:`products.feeds.native`).
 
 Schema (UTF-8 JSON)::
 
@@ -43,15 +43,16 @@ be read or parsed, has no ``products`` list, or contains no valid product.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from products.feeds.base import FeedItem, build_catalog
+from products.feeds.base import FeedError, build_catalog
+from products.feeds.native import json_items
 from products.model import Catalog, RejectedItem
 
-__all__ = ["CatalogError", "RejectedItem", "catalog_from_data", "json_items", "load_catalog", "sample_catalog_path"]
+__all__ = ["CatalogError", "RejectedItem", "catalog_from_data", "load_catalog", "sample_catalog_path"]
+
 
 class CatalogError(Exception):
     """The catalog as a whole is unusable.  ``rejected`` lists every bad row found."""
@@ -70,23 +71,14 @@ def sample_catalog_path() -> Path:
     return Path(__file__).resolve().parent / "data" / "sample_catalog.json"
 
 
-def json_items(data: Any, *, source: str = "") -> Iterator[FeedItem]:
-    """The items of a document in livehost's JSON schema (see the module docstring)."""
-    if not isinstance(data, dict) or not isinstance(data.get("products"), list):
-        raise CatalogError(f"{source or 'catalog'}: expected a JSON object with a \"products\" list")
-    for index, item in enumerate(data["products"]):
-        if isinstance(item, dict):
-            yield FeedItem(dict(item), index)
-        else:
-            bad = FeedItem({}, index)
-            bad.issues.append(("", item, "each product must be a JSON object"))
-            yield bad
-
-
 def catalog_from_data(data: Any, *, source: str = "") -> Catalog:
     """Validate an already parsed catalog document (see the module docstring)."""
     items = []
-    for item in json_items(data, source=source):
+    try:
+        found = list(json_items(data, source=source))
+    except FeedError as e:
+        raise CatalogError(str(e)) from None
+    for item in found:
         if "lang" not in item.data and not item.issues:
             item.issues.append(("lang", None, "required field is missing"))  # our own schema states it
         items.append(item)

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -180,7 +180,7 @@ class Product(BaseModel):
             return False
         if self.sale_start is None and self.sale_end is None:
             return True
-        at = at or datetime.now(timezone.utc)
+        at = at or datetime.now(UTC)
         return (self.sale_start is None or self.sale_start <= at) and (self.sale_end is None or at < self.sale_end)
 
     def price_at(self, at: datetime | None = None) -> Decimal:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ async def refresh_feed(source: str, fmt: str, scope: str, store: Store, access: 
                                    last_modified=cache.get("last_modified") or None, access=access or _access)
     except FeedError as e:
         client.hset(keys.catalog(scope, "last_import"), mapping={
-            "source": source, "error": str(e), "accepted": 0, "at": f"{datetime.now(timezone.utc).timestamp():.3f}"})
+            "source": source, "error": str(e), "accepted": 0, "at": f"{datetime.now(UTC).timestamp():.3f}"})
         log.error("feed %s: %s; still selling version %s", source, e, cs.current_version())
         return {"source": source, "error": str(e), "version": cs.current_version(), "imported": 0}
     if opened.not_modified:
@@ -92,7 +92,7 @@ class FeedScheduler:
             kwargs["unix_socket_path"] = store.unix_socket
         self.store = store
         self.access = access
-        self.scheduler = scheduler_cls(jobstores={"default": RedisJobStore(**kwargs)}, timezone=timezone.utc)
+        self.scheduler = scheduler_cls(jobstores={"default": RedisJobStore(**kwargs)}, timezone=UTC)
 
     def add(self, source: str, *, fmt: str = "auto", scope: str = "shared", every_minutes: float | None = None,
             cron: str | None = None, timezone_name: str = "UTC") -> str:

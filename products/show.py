@@ -166,9 +166,13 @@ class RunOfShow:
                 return ActiveFlash(f.sku, f.price, *window)
         return None
 
-    def boundaries(self, after: datetime, until: datetime) -> list[datetime]:
-        """Every instant in (after, until] where a flash sale or an on-air window starts or ends."""
+    def boundaries(self, after: datetime, until: datetime, catalog: Catalog | None = None) -> list[datetime]:
+        """Every instant in (after, until] where a flash sale or an on-air window starts or ends, and, given a
+        ``catalog``, where one of its sales starts or ends: where what the host may say changes."""
         points = {p for f in self.config.flash_sales for p in f.boundaries(after, until, self.tz)}
+        for p in catalog or ():
+            if p.sale_price is not None:
+                points |= {t for t in (p.sale_start, p.sale_end) if t is not None and after < t <= until}
         day = after.astimezone(self.tz).date() - timedelta(days=1)
         while datetime.combine(day, time(0), self.tz) <= until:
             for w in self.config.on_air:

@@ -24,7 +24,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from livehost.core.approved import ApprovedSpeech, GateKey, Source
 from products.model import Catalog
@@ -52,6 +52,15 @@ class GateDecision:
     @property
     def rule_names(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(hit.rule for hit in self.rules))
+
+
+class Refused(ValueError):
+    """Text the gate would not let on air; ``decision.rules`` says why."""
+
+    def __init__(self, decision: GateDecision) -> None:
+        rules = ", ".join(str(r) for r in decision.rules) or "no reason given"
+        super().__init__(f"gate rejected {decision.text!r}: {rules}")
+        self.decision = decision
 
 
 class Gate:
@@ -83,7 +92,7 @@ class Gate:
                 lexicons = [lexicon, *(x for x in lexicons if x.rule != "absolute_term")]
         self.lexicons = list(lexicons)
         self.claims = ClaimChecker(terms=terms, tz=tz)
-        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.now = now or (lambda: datetime.now(UTC))
         self.on_decision = on_decision
         self.__key = GateKey()
 

@@ -17,8 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
 
 from products.model import Catalog
 from scripts_gen.facts import product_facts
@@ -52,7 +51,7 @@ class ModelScriptWriter:
         self.history = history
         self.prompts = prompts or PromptSet()
         self.budget = budget
-        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.now = now or (lambda: datetime.now(UTC))
         self.max_tokens, self.temperature, self.seed = max_tokens, temperature, seed
         self.on_draft = on_draft
         self._recent: dict[str, deque[str]] = {}

@@ -31,7 +31,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +142,7 @@ class Responder:
         self.terms = list(terms)
         self.lang = lang
         self.seed = seed
-        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.now = now or (lambda: datetime.now(UTC))
         self.env = make_environment(templates_dir or TEMPLATES_DIR)
         self.max_tokens = max_tokens
         self.temperature = temperature

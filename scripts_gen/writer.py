@@ -21,7 +21,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -147,7 +147,7 @@ class TemplateScriptWriter:
         self.seed = seed
         self.history = history if history is not None else PhraseHistory()  # shared across writers of one channel
         self._cycles: OrderedDict[tuple[str, int], list[ScriptLine]] = OrderedDict()
-        self.now = now or (lambda: datetime.now(timezone.utc))  # the channel's clock: sale windows follow it
+        self.now = now or (lambda: datetime.now(UTC))  # the channel's clock: sale windows follow it
         self.env = make_environment(templates_dir or TEMPLATES_DIR)
         self._cache: dict[tuple[str, str, str, Decimal], list[str]] = {}
 

@@ -7,8 +7,10 @@ commands, so both speak exactly as a running channel would.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from livehost.app.config import ChannelConfig
@@ -17,14 +19,19 @@ from livehost.core.store import Store
 from products.catalog import load_catalog, sample_catalog_path
 from products.follow import NothingImported, load_for_channel
 from products.model import Catalog
-from scripts_gen.gate import Gate
-from scripts_gen.llm import TextModel, make_model
+from scripts_gen.gate import Gate, GateDecision
+from scripts_gen.llm import BackendError, TextModel, make_model
+from scripts_gen.llm.chain import Draft
+from scripts_gen.model_writer import ModelScriptWriter
 from scripts_gen.prompts import PromptSet
 from scripts_gen.responder import Responder
 from scripts_gen.triage import Triage
+from scripts_gen.writer import PhraseHistory
 from streaming.avatar import Avatar2D
 from streaming.output.encoder import EncodeSettings
 from streaming.output.sinks import FileOutput, Output, RtmpOutput
+
+log = logging.getLogger(__name__)
 
 
 def load_channel_catalog(config: ChannelConfig, store: Store | None) -> tuple[str | None, Catalog]:
@@ -39,8 +46,17 @@ def load_channel_catalog(config: ChannelConfig, store: Store | None) -> tuple[st
         raise ConfigError(str(e)) from None
 
 
-def make_gate(config: ChannelConfig, catalog: Catalog, now: Callable[[], datetime]) -> Gate:
-    return Gate(catalog, platform=config.platform, terms=config.shop_terms, tz=ZoneInfo(config.show.timezone), now=now)
+def make_gate(config: ChannelConfig, catalog: Catalog, now: Callable[[], datetime],
+              record: Callable[[dict[str, Any]], None] | None = None) -> Gate:
+    """The gate for this catalog; ``record`` (the audit trail) gets every sentence it refuses, with rule and span."""
+
+    def refused(decision: GateDecision) -> None:
+        if record is not None and not decision.passed:
+            record({"text": decision.text, "lang": decision.lang, "sku": decision.sku or "", "action": "dropped",
+                    "rules": [h.as_json() for h in decision.rules]})
+
+    return Gate(catalog, platform=config.platform, terms=config.shop_terms, tz=ZoneInfo(config.show.timezone), now=now,
+                on_decision=refused)
 
 
 def make_models(config: ChannelConfig, environ: Mapping[str, str] | None = None) -> list[TextModel]:
@@ -55,6 +71,37 @@ def make_responder(config: ChannelConfig, catalog: Catalog, gate: Gate, now: Cal
         budget=config.llm.budget_seconds, terms=config.shop_terms, lang=config.lang, seed=config.seed, now=now,
         max_tokens=config.llm.max_tokens, temperature=config.llm.temperature,
     )
+
+
+def make_model_writer(config: ChannelConfig, catalog: Catalog, gate: Gate, models: list[TextModel],
+                      history: PhraseHistory, now: Callable[[], datetime],
+                      record: Callable[[dict[str, Any]], None]) -> ModelScriptWriter | None:
+    """A model phrasing the selling talk (``llm.script``), or None; ``record`` gets the drafts it did not use."""
+    if not (config.llm.script and models):
+        return None
+    return ModelScriptWriter(
+        catalog, gate, models, history=history, budget=config.llm.budget_seconds, now=now,
+        max_tokens=config.llm.max_tokens, temperature=config.llm.temperature,
+        on_draft=lambda line, d: record(draft_record(d, lang=line.lang, sku=line.sku, action="rewritten",
+                                                     item_id=line.item_id)))
+
+
+def draft_record(draft: Draft, *, lang: str, sku: str | None, action: str, **ref: str) -> dict[str, Any]:
+    """A model's draft that was not used, as the audit trail keeps it (``ref``: the comment or script item)."""
+    return {"text": draft.text, "lang": lang, "sku": sku or "", "action": action, "source": draft.source,
+            "error": draft.error, **ref, "rules": [h.as_json() for h in draft.rules]}
+
+
+async def load_model(model: TextModel, channel: str) -> None:
+    """Load a local model in the background (the templates speak meanwhile); a failure is logged, not raised."""
+    load = getattr(model, "load", None)
+    if load is None:
+        return
+    try:
+        await load()
+        log.info("channel %s: text model %s loaded in %.1f s", channel, model.name, getattr(model, "load_seconds", 0))
+    except BackendError as e:
+        log.error("channel %s: %s; the templates answer instead", channel, e)
 
 
 def make_triage(config: ChannelConfig) -> Triage:

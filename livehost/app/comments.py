@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from livehost.app.assembly import draft_record
 from livehost.core.approved import Source
 from livehost.core.metrics import LatencyHistogram
 from livehost.core.speech import QueueFull, SpeechQueue
@@ -124,6 +125,5 @@ class CommentDesk:
                 entry["ms"] = round(reply.seconds * 1000, 1)
                 break
         for draft in reply.drafts:  # a model's answer not used: a template answered, or nothing was said
-            self.record({"text": draft.text, "lang": reply.lang, "sku": reply.sku or "",
-                         "action": "rewritten" if reply.speech else "dropped", "source": draft.source,
-                         "error": draft.error, "comment_id": comment_id, "rules": [h.as_json() for h in draft.rules]})
+            self.record(draft_record(draft, lang=reply.lang, sku=reply.sku, comment_id=comment_id,
+                                     action="rewritten" if reply.speech else "dropped"))

@@ -7,18 +7,20 @@ values fail with a message that names the field and the value.
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from livehost.core.clock import SAMPLE_RATE
-from livehost.core.config import ConfigError, Strict, describe, merge, read_mapping
+from livehost.core.config import ConfigError, Strict, describe, merge
 from products.show import ShowConfig
 from scripts_gen.config import CommentsConfig, LlmConfig, check_platform
 from streaming.config import OutputConfig, VoiceConfig
 
-__all__ = ["ChannelConfig", "ConfigError", "build_config", "load_config"]
+__all__ = ["ChannelConfig", "ConfigError", "build_config", "load_config", "read_mapping"]
 
 
 class ChannelConfig(Strict):
@@ -84,6 +86,24 @@ def build_config(data: dict[str, Any]) -> ChannelConfig:
         return ChannelConfig.model_validate(data)
     except ValidationError as e:
         raise ConfigError(describe(e, "channel config")) from None
+
+
+def read_mapping(path: str | Path) -> dict[str, Any]:
+    """A YAML or TOML file (by suffix) holding a mapping; ConfigError naming the file otherwise."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"config: cannot read {str(p)!r}: {e.strerror}") from None
+    try:
+        data = tomllib.loads(text) if p.suffix == ".toml" else yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
+        raise ConfigError(f"config: {str(p)!r} is not valid {'TOML' if p.suffix == '.toml' else 'YAML'}: {e}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config: {str(p)!r} must hold a mapping at the top, got {type(data).__name__}")
+    return data
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ChannelConfig:

@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
-from livehost.app.config import ChannelConfig, build_config, load_config
-from livehost.core.config import ConfigError, Strict, describe_errors, flatten, read_mapping
+from livehost.app.config import ChannelConfig, build_config, load_config, read_mapping
+from livehost.core.config import ConfigError, Strict, describe_errors, flatten
 
 
 class ConsoleConfig(Strict):

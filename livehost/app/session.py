@@ -16,13 +16,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+import numpy as np
 
 from livehost.app import assembly
 from livehost.app.comments import CommentDesk
 from livehost.app.config import ChannelConfig
 from livehost.app.show_timer import ShowTimer
-from livehost.app.stats import ChannelStats, Throughput
+from livehost.app.stats import ChannelStats, Throughput, channel_state
+from livehost.app.talk import SellingTalk
 from livehost.core.approved import Source
 from livehost.core.audit import AuditTrail, RedisSink
 from livehost.core.clock import MediaClock
@@ -37,8 +40,7 @@ from livehost.core.tasks import cancel_and_wait
 from products.follow import CatalogFollower
 from products.model import Catalog
 from products.show import RunOfShow
-from scripts_gen.gate import GateDecision
-from scripts_gen.model_writer import ModelScriptWriter
+from scripts_gen.gate import Refused
 from scripts_gen.planner import ScriptPlanner
 from streaming.avatar import ProductCard
 from streaming.cards import holding_card, product_card
@@ -49,41 +51,27 @@ from streaming.tts.stage import TtsStage
 log = logging.getLogger(__name__)
 
 
-class Rejected(Exception):
-    """Text the gate would not let on air; ``rules`` says why."""
-
-    def __init__(self, text: str, rules: list) -> None:
-        super().__init__(f"gate rejected {text!r}: {', '.join(str(r) for r in rules) or 'no reason given'}")
-        self.rules = rules
-
-
 class ChannelSession:
     def __init__(self, config: ChannelConfig, store: Store | None = None, *, tts: TtsBackend | None = None,
                  now: Callable[[], datetime] | None = None, environ: Mapping[str, str] | None = None) -> None:
         self.config, self.store = config, store
         self.clock = MediaClock(config.fps)
-        self.now: Callable[[], datetime] = now or (lambda: datetime.now(timezone.utc))
+        self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
         self.show = RunOfShow(config.show)
         self.catalog_scope, self.base_catalog = assembly.load_channel_catalog(config, store)
         self.catalog: Catalog = self.show.apply(self.base_catalog, self.now())  # as the host states it now
         self.trail = AuditTrail(config.id, RedisSink(store.aio()) if store else None)
-        self.gate = self._make_gate()
+        self.gate = assembly.make_gate(config, self.catalog, lambda: self.now(), self.trail.decision)
         self.planner = ScriptPlanner(self.show, self.catalog, lang=config.lang, seed=config.seed,
                                      sentences_per_product=config.sentences_per_product, now=lambda: self.now())
         self.models = assembly.make_models(config, environ)
         self.responder = assembly.make_responder(config, self.catalog, self.gate, lambda: self.now(), self.models)
-        self.talk = None  # a model phrasing the selling talk (llm.script), the template sentence standing by
-        if config.llm.script and self.models:
-            self.talk = ModelScriptWriter(
-                self.catalog, self.gate, self.models, history=self.planner.history, budget=config.llm.budget_seconds,
-                now=lambda: self.now(), max_tokens=config.llm.max_tokens, temperature=config.llm.temperature,
-                on_draft=lambda line, d: self.trail.decision({
-                    "text": d.text, "lang": line.lang, "sku": line.sku, "action": "rewritten", "source": d.source,
-                    "error": d.error, "item_id": line.item_id, "rules": [h.as_json() for h in d.rules]}))
-        self._facts_generation = 0  # bumped whenever what the host may say changes (reschedule)
         self.queue = SpeechQueue()
+        model = assembly.make_model_writer(config, self.catalog, self.gate, self.models, self.planner.history,
+                                           lambda: self.now(), self.trail.decision)
+        self.talk = SellingTalk(config.id, self.planner, self.queue, self.gate, model, talking=self._talking)
         self.comments = CommentDesk(config.id, config.comments, assembly.make_triage(config), self.responder,
-                                    self.queue, answering=lambda: not self.paused and self.show.on_air(self.now()),
+                                    self.queue, answering=self._talking,
                                     current_sku=self.current_sku, record=self.trail.decision)
         self.ledger = Ledger(config.id, self.queue, self.trail.spoken)
         self.output = assembly.make_output(config)
@@ -94,7 +82,8 @@ class ChannelSession:
         self.encode = EncodeStage(self.output, realtime=True if config.output.realtime is None else config.output.realtime)
         tts_stage = TtsStage(self.queue, tts or make_tts(config.voice.engine))
         self.pipeline = Pipeline([tts_stage, self.playout_stage, self.render, self.encode], observers=[self.ledger, self])
-        self.show_timer = ShowTimer(config.id, self.show.tz, self.boundaries, self._on_show_change)
+        self.show_timer = ShowTimer(config.id, self.show.tz, lambda a, b: self.show.boundaries(a, b, self.base_catalog),
+                                    self._on_show_change)
         self.follower: CatalogFollower | None = None
         if self.catalog_scope is not None and store is not None:
             self.follower = CatalogFollower(store, config.id, self.catalog_scope, lambda: self.base_catalog.version,
@@ -106,24 +95,13 @@ class ChannelSession:
         self.takeover_card: ProductCard | None = None
         self.last_error: str | None = None
         self.errors = 0  # output outages and failed sentences since start
-        self.last_picture = None  # the newest rendered frame (yuv420p), for the console's preview
+        self.last_picture: np.ndarray | None = None  # the newest rendered frame (yuv420p), for the console's preview
         self.throughput = Throughput()
         self.started_wall: float | None = None
 
     # -- what the pipeline shows and reports -------------------------------------------------
     def card_for(self, sku: str) -> ProductCard | None:
         return product_card(self.catalog, sku, self.now())
-
-    def _make_gate(self):
-        gate = assembly.make_gate(self.config, self.catalog, lambda: self.now())
-        gate.on_decision = self._on_gate_decision
-        return gate
-
-    def _on_gate_decision(self, decision: GateDecision) -> None:
-        """Refusals go to the audit trail (``livehost:gate:<channel>``) with rule and span."""
-        if not decision.passed:
-            self.trail.decision({"text": decision.text, "lang": decision.lang, "sku": decision.sku or "",
-                                 "action": "dropped", "rules": [h.as_json() for h in decision.rules]})
 
     def _on_output_state(self, state: OutputState, reason: str) -> None:
         if state is OutputState.DOWN:
@@ -148,19 +126,22 @@ class ChannelSession:
     def _control(self, frame: InterruptFrame | ReleaseFrame | CardFrame) -> None:
         self.pipeline.send_nowait(frame)
 
+    def _talking(self) -> bool:
+        return not self.paused and self.show.on_air(self.now())
+
     # -- viewers and operators ----------------------------------------------------------------
     def comment(self, user: str, text: str, comment_id: str | None = None):
         return self.comments.comment(user, text, comment_id)
 
     def say(self, text: str, *, source: Source = Source.OPERATOR, source_id: str = "operator",
             lang: str | None = None) -> SpeechHandle:
-        """Queue text through the gate.  Raises :class:`Rejected` or ``QueueFull``."""
+        """Queue text through the gate.  Raises :class:`~scripts_gen.gate.Refused` or ``QueueFull``."""
         sku = self.playout.current.speech.sku if self.playout.current else None
         product = self.catalog.get(sku) if sku else None
         lang = lang or (product.lang if product else "zh")
         decision, speech = self.gate.review(text, lang=lang, source=source, source_id=source_id, sku=sku)
         if speech is None:
-            raise Rejected(text, decision.rules)
+            raise Refused(decision)
         return self.queue.put_nowait(speech)
 
     def interrupt(self, reason: str = "interrupt") -> None:
@@ -241,16 +222,8 @@ class ChannelSession:
     # -- state ----------------------------------------------------------------------------------
     @property
     def state(self) -> ChannelState:
-        if self._stopping.is_set():
-            return ChannelState.STOPPED
-        if self.takeover_card is not None:
-            return ChannelState.TAKEOVER
-        if self.paused:
-            return ChannelState.PAUSED
-        if self.output.state is OutputState.LIVE:
-            return ChannelState.LIVE
-        return ChannelState.RECONNECTING if self.output.reconnects or self.output.state is OutputState.DOWN \
-            else ChannelState.STARTING
+        return channel_state(stopping=self._stopping.is_set(), takeover=self.takeover_card is not None,
+                             paused=self.paused, output=self.output.state, reconnects=self.output.reconnects)
 
     def stats(self) -> ChannelStats:
         fps, kbps = self.throughput.rates()
@@ -272,14 +245,9 @@ class ChannelSession:
         the withdrawn item ids.
         """
         self.catalog = self.show.apply(self.base_catalog, self.now())
-        self.gate = self._make_gate()
-        self.planner.update(self.catalog)
+        self.gate = assembly.make_gate(self.config, self.catalog, lambda: self.now(), self.trail.decision)
         self.responder.update(self.catalog, self.gate)
-        if self.talk is not None:
-            self.talk.update(self.catalog, self.gate)
-        self._facts_generation += 1
-        ids = [h.speech.source_id for h in self.queue.withdraw(lambda h: h.speech.source is Source.SCRIPT)]
-        self.planner.withdrawn(ids)
+        ids = self.talk.update(self.catalog, self.gate)
         self._control(CardFrame(self.playout_stage.pts, self.takeover_card))  # a new price shows on the next frame
         self.queue.poke()
         log.info("channel %s: %s; %d queued sentences rewritten", self.config.id, reason, len(ids))
@@ -291,7 +259,7 @@ class ChannelSession:
         self.show_timer.plan(self.now())  # its sale windows, too
         return self.reschedule(f"{reason} (version {catalog.version[:12]})")
 
-    def _on_catalog_version(self, scope: str, catalog: Catalog) -> None:
+    def _on_catalog_version(self, scope: str, catalog: Catalog) -> None:  # a new version in the store
         self.catalog_scope = scope
         self.update_catalog(catalog, f"catalog [{scope}] changed")
 
@@ -299,67 +267,21 @@ class ChannelSession:
         flash = self.show.flash_at(at)
         self.reschedule(f"flash sale {flash.sku} at {flash.price} on" if flash else f"run-of-show change at {at.isoformat()}")
 
-    def boundaries(self, after: datetime, until: datetime) -> list[datetime]:
-        """Instants in (after, until] where what the host may say changes: flash sales, catalog sale windows."""
-        points = set(self.show.boundaries(after, until))
-        for p in self.base_catalog:
-            if p.sale_price is not None:
-                points |= {t for t in (p.sale_start, p.sale_end) if t is not None and after < t <= until}
-        return sorted(points)
-
     # -- running --------------------------------------------------------------------------------
-    async def _write_script(self) -> None:
-        idle_logged = False
-        while True:
-            await self.queue.wait_room(Source.SCRIPT)
-            if self.paused or not self.show.on_air(self.now()):
-                await self.queue.wait_changed(timeout=1.0)  # paused or off air: the host is silent, the picture idles
-                continue
-            planned = self.planner.next_line()  # decided only once there is room: a reschedule cannot race it
-            if planned is None:
-                if not idle_logged:
-                    log.warning("channel %s: nothing sellable in catalog %s for lang=%s; the host waits",
-                                self.config.id, self.catalog.source, self.config.lang)
-                    idle_logged = True
-                await self.queue.wait_changed(timeout=1.0)
-                continue
-            idle_logged, line = False, planned.line
-            if self.talk is not None:
-                since, generation = self.planner.cursor, self._facts_generation
-                line = await self.talk.rewrite(line)
-                if generation != self._facts_generation:  # the facts changed while the model wrote: plan again
-                    self.planner.abandon(planned, since)
-                    continue
-            speech = self.gate.approve(line.text, lang=line.lang, source=Source.SCRIPT, source_id=line.item_id, sku=line.sku)
-            if speech is None:
-                log.warning("gate dropped script line %s: %r", line.item_id, line.text)
-                continue
-            self.queue.put_nowait(speech)
-            self.planner.queued(planned)
-
-    async def _wait_first_speech(self, timeout: float = 30.0) -> None:
-        """Let the first sentence be synthesized before the clock starts, so the show opens talking."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.show.on_air(self.now()) and not self._stopping.is_set():
-            head = self.queue.peek()
-            if head is not None and (head.audio is not None or head.error is not None):
-                return
-            await self.queue.wait_changed(timeout=0.2)
-
     async def run(self, duration: float | None = None) -> ChannelStats:
         """Run until ``duration`` seconds of media were produced, or :meth:`request_stop`; re-raises a stage's failure."""
         self.playout_stage.until = None if duration is None else max(1, round(duration * self.config.fps))
         vital = [asyncio.create_task(coro, name=name) for coro, name in (
-            (self._write_script(), "script"), (self.trail.run(), "audit"), (self.comments.run(), "comments"))]
-        self._tasks = [*vital, *(asyncio.create_task(self._load_model(m), name=f"load {m.name}")
-                                 for m in self.models if hasattr(m, "load"))]
+            (self.talk.run(), "script"), (self.trail.run(), "audit"), (self.comments.run(), "comments"))]
+        self._tasks = [*vital, *(asyncio.create_task(assembly.load_model(m, self.config.id), name=f"load {m.name}")
+                                 for m in self.models)]
         if self.follower is not None:
             self._tasks.append(asyncio.create_task(self.follower.run(), name="catalog"))
         self.show_timer.start()
         await self.output.start()
         self.pipeline.start()
         try:
-            await self._wait_first_speech()
+            await self.queue.wait_head_ready(30.0, lambda: self.show.on_air(self.now()) and not self._stopping.is_set())
             self.started_wall = time.monotonic()
             self.pipeline.send_nowait(StartFrame(0))
             stopping = asyncio.create_task(self._stopping.wait(), name="stopping")
@@ -378,15 +300,6 @@ class ChannelSession:
 
     def request_stop(self) -> None:
         self._stopping.set()
-
-    async def _load_model(self, model) -> None:
-        from scripts_gen.llm import BackendError
-
-        try:
-            await model.load()
-            log.info("channel %s: text model %s loaded in %.1f s", self.config.id, model.name, model.load_seconds or 0)
-        except BackendError as e:
-            log.error("channel %s: %s; the templates answer instead", self.config.id, e)
 
     async def _shutdown(self, deadline: float = 10.0) -> None:
         self._stopping.set()

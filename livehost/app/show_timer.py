@@ -9,7 +9,7 @@ the timer knows nothing about channels or catalogs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -29,7 +29,7 @@ class ShowTimer:
         self._planned: set[datetime] = set()
 
     def start(self) -> None:
-        self.plan(datetime.now(timezone.utc))
+        self.plan(datetime.now(UTC))
         # extend the horizon twice a day: daily flash sales keep coming
         self.scheduler.add_job(self._extend, IntervalTrigger(hours=12), id=f"show:{self.name}:extend",
                                replace_existing=True)
@@ -41,7 +41,7 @@ class ShowTimer:
             self.scheduler.shutdown(wait=False)
 
     def _extend(self) -> None:
-        self.plan(datetime.now(timezone.utc))
+        self.plan(datetime.now(UTC))
 
     def plan(self, now: datetime) -> list[datetime]:
         """Add a job at every boundary in the next two days; returns the new instants."""

@@ -6,7 +6,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from livehost.core.states import ChannelState
+from livehost.core.states import ChannelState, OutputState
 
 
 @dataclass(frozen=True)
@@ -41,3 +41,18 @@ class Throughput:
         if t1 <= t0:
             return 0.0, 0.0
         return (f1 - f0) / (t1 - t0), (b1 - b0) * 8 / 1000 / (t1 - t0)
+
+
+def channel_state(*, stopping: bool, takeover: bool, paused: bool, output: OutputState, reconnects: int) -> ChannelState:
+    """A running channel's state: an operator's doing first, else how its output is."""
+    if stopping:
+        return ChannelState.STOPPED
+    if takeover:
+        return ChannelState.TAKEOVER
+    if paused:
+        return ChannelState.PAUSED
+    if output is OutputState.LIVE:
+        return ChannelState.LIVE
+    if reconnects or output is OutputState.DOWN:
+        return ChannelState.RECONNECTING
+    return ChannelState.STARTING  # connecting for the first time

@@ -2,16 +2,13 @@
 
 Each package owns its section of a channel's config (``streaming.config``,
 ``scripts_gen.config``, ``products.show``); ``livehost.app.config``
-assembles them.  Files are read once, at the edge (:func:`read_mapping`).
+assembles them (and reads the files, once, at the edge).
 """
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 
@@ -50,24 +47,6 @@ def describe_errors(e: ValidationError) -> list[str]:
 def describe(e: ValidationError, what: str) -> str:
     """``invalid <what>:`` and a ``field = value: reason`` line for every error in ``e``."""
     return f"invalid {what}:\n  " + "\n  ".join(describe_errors(e))
-
-
-def read_mapping(path: str | Path) -> dict[str, Any]:
-    """A YAML or TOML file (by suffix) holding a mapping; ConfigError naming the file otherwise."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"config: cannot read {str(p)!r}: {e.strerror}") from None
-    try:
-        data = tomllib.loads(text) if p.suffix == ".toml" else yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(f"config: {str(p)!r} is not valid {'TOML' if p.suffix == '.toml' else 'YAML'}: {e}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config: {str(p)!r} must hold a mapping at the top, got {type(data).__name__}")
-    return data
 
 
 def merge(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

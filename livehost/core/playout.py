@@ -17,8 +17,18 @@ from __future__ import annotations
 import numpy as np
 
 from livehost.core.clock import MediaClock
-from livehost.core.frames import (Frame, InterruptFrame, ProductShown, ReleaseFrame, SentenceEnded, SentenceStarted,
-                                  SpeechEvent, StartFrame, StopFrame, TickFrame)
+from livehost.core.frames import (
+    Frame,
+    InterruptFrame,
+    ProductShown,
+    ReleaseFrame,
+    SentenceEnded,
+    SentenceStarted,
+    SpeechEvent,
+    StartFrame,
+    StopFrame,
+    TickFrame,
+)
 from livehost.core.pipeline import Stage
 from livehost.core.speech import SpeechHandle, SpeechQueue
 

@@ -14,7 +14,6 @@ import asyncio
 import enum
 import heapq
 import itertools
-
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -195,6 +194,16 @@ class SpeechQueue:
             self._notify()
             return head
         return None
+
+    async def wait_head_ready(self, timeout: float, waiting: Callable[[], bool]) -> None:
+        """Return once the next item is synthesized (or failed), after ``timeout`` seconds, or when ``waiting()``
+        turns false (the show opens talking: its first sentence is ready before its clock starts)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline and waiting():
+            head = self.peek()
+            if head is not None and (head.audio is not None or head.error is not None):
+                return
+            await self.wait_changed(timeout=0.2)
 
     def mark_synthesized(self) -> None:
         self._notify()

@@ -73,7 +73,6 @@ from products.feeds.child import stream_from_child, worth_it
 from products.feeds.gmc_xml import REPEATED, xml_attributes
 from products.feeds.text import plain_text
 
-
 #: product_type / google_product_category words -> compliance kind; the first match wins, so
 #: specific entries come before general ones ("Food, Beverages & Tobacco > Beverages >
 #: Alcoholic Beverages" is alcohol).  Numeric category ids are not looked up: such items stay general.

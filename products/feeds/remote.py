@@ -169,7 +169,7 @@ async def fetch(
                         raise FetchError(f"GET {shown}: {problem} (attempt {attempt}, not retried)",
                                          url=url, status=status, attempts=attempt)
                     wait = _retry_after(resp.headers.get("Retry-After"))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 problem = f"timed out after {timeout:g} s"
             except aiohttp.ClientError as exc:
                 problem = f"{type(exc).__name__}: {exc}"

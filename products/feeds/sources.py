@@ -121,12 +121,9 @@ def _items_from_bytes(fmt: str, data: bytes, name: str, currency: str = "CNY") -
             from products.feeds.woocommerce import read_woocommerce
 
             return kind, read_woocommerce(products, source_name=name, currency=currency)
-        from products.catalog import CatalogError, json_items
+        from products.feeds.native import json_items
 
-        try:
-            return "json", iter(list(json_items(doc, source=name)))
-        except CatalogError as e:
-            raise FeedError(str(e)) from None
+        return "json", iter(list(json_items(doc, source=name)))
     raise FeedError(f"format = {fmt!r}: expected one of {', '.join(FORMATS)}")
 
 

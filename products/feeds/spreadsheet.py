@@ -68,12 +68,13 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 from products.feeds.base import FeedError, FeedItem, guess_lang
+from products.feeds.cells import PARSE, money, norm, spec_pairs
 
 _ALIASES = {  # field -> header names; currency comes before the money fields that may disagree with it
     "sku": ("商品编码", "商品ID", "货号", "商家编码", "SKU", "id", "product id"),
@@ -104,39 +105,7 @@ _HEADER_SCAN = 10  # non-empty rows searched for the header
 _PER_VARIANT = ("price", "sale_price", "stock")  # taken from each row of a variant group
 
 _SPEC_COLUMN = re.compile(r"^(?:规格|参数|specs?)\s*[:.\-]\s*(\S.*)$", re.IGNORECASE)
-_LIST_SEP = re.compile(r"[\r\n;；|｜]+")
-_TAG_SEP = re.compile(r"[,，;；|｜]+")
-_PAIR_SEP = re.compile(r"\s*[:：]\s*")
-_MONEY = re.compile(r"^([^\d.+-]*?)\s*([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+)\s*(\D*?)$")
-_CURRENCY = {
-    "¥": "CNY", "元": "CNY", "人民币": "CNY", "RMB": "CNY", "CNY": "CNY",
-    "$": "USD", "US$": "USD", "美元": "USD", "USD": "USD", "HK$": "HKD", "港币": "HKD", "HKD": "HKD",
-    "€": "EUR", "EUR": "EUR", "£": "GBP", "GBP": "GBP", "JPY": "JPY", "日元": "JPY",
-}
-_AVAILABILITY = {
-    **dict.fromkeys(("有货", "在售", "现货", "instock", "available"), "in_stock"),
-    **dict.fromkeys(("缺货", "售罄", "无货", "outofstock", "soldout"), "out_of_stock"),
-    **dict.fromkeys(("预售", "preorder", "pre-order"), "preorder"),
-    **dict.fromkeys(("backorder", "back-order"), "backorder"),
-}
-_KINDS = {
-    **dict.fromkeys(("general", "普通"), "general"),
-    **dict.fromkeys(("food", "食品"), "food"),
-    **dict.fromkeys(("cosmetics", "化妆品"), "cosmetics"),
-    **dict.fromkeys(("medicaldevice", "medical-device", "医疗器械"), "medical_device"),
-    **dict.fromkeys(("children", "儿童用品"), "children"),
-    **dict.fromkeys(("supplement", "保健食品"), "supplement"),
-    **dict.fromkeys(("alcohol", "酒类"), "alcohol"),
-}
-
-
-def _norm(text: str) -> str:
-    """Comparable form of a header or a vocabulary word: NFKC, trimmed, lower case, no spaces/underscores."""
-    text = unicodedata.normalize("NFKC", text).strip().lstrip("*").lower()
-    return re.sub(r"[\s_]+", "", text)
-
-
-_FIELD_OF = {_norm(alias): name for name, aliases in _ALIASES.items() for alias in aliases}
+_FIELD_OF = {norm(alias): name for name, aliases in _ALIASES.items() for alias in aliases}
 
 
 # --------------------------------------------------------------------------- public readers
@@ -231,7 +200,7 @@ def _columns(header: list[str]) -> _Columns:
     fields: dict[str, list[int]] = {}
     specs, options, group = [], [], None
     for i, cell in enumerate(header):
-        name = _FIELD_OF.get(_norm(cell))
+        name = _FIELD_OF.get(norm(cell))
         if name == "_group":
             group = i if group is None else group
         elif name == "_option":
@@ -345,14 +314,14 @@ def _row(columns: _Columns, number: int, cells: list[str]) -> _Row:
             continue
         try:
             if name in ("price", "sale_price"):
-                amount, code = _money(value)
+                amount, code = money(value)
                 if code and item.data.setdefault("currency", code) != code:
                     raise ValueError(f"currency {code} differs from {item.data['currency']}")
                 item.data[name] = amount
             elif name == "specs":
-                specs = _spec_pairs(value)
+                specs = spec_pairs(value)
             else:
-                item.data[name] = _PARSE.get(name, str)(value)
+                item.data[name] = PARSE.get(name, str)(value)
         except ValueError as exc:
             item.reject(name, value, str(exc))
     specs |= {key: v for i, key in columns.specs if (v := cell(i))}
@@ -360,64 +329,3 @@ def _row(columns: _Columns, number: int, cells: list[str]) -> _Row:
         item.data["specs"] = specs
     group = cell(columns.group) if columns.group is not None else ""
     return _Row(item, group, {key: v for i, key in columns.options if (v := cell(i))})
-
-
-def _money(text: str) -> tuple[str, str | None]:
-    """``"¥1,299.00"`` -> ``("1299.00", "CNY")``; ``"59"`` -> ``("59", None)``."""
-    match = _MONEY.match(unicodedata.normalize("NFKC", text))
-    if not match:
-        raise ValueError("must be a number like 59.90, optionally with ¥, 元, $ or a currency code")
-    before, number, after = match.groups()
-    codes = set()
-    for token in filter(None, (before.strip().upper(), after.strip().upper())):
-        if token not in _CURRENCY:
-            raise ValueError(f"unknown currency {token!r}")
-        codes.add(_CURRENCY[token])
-    if len(codes) > 1:
-        raise ValueError(f"names two currencies: {', '.join(sorted(codes))}")
-    return number.replace(",", ""), codes.pop() if codes else None
-
-
-def _stock(text: str) -> str:
-    try:
-        count = Decimal(unicodedata.normalize("NFKC", text).replace(",", ""))
-    except InvalidOperation:
-        count = Decimal("NaN")
-    if not count.is_finite() or count != count.to_integral_value():
-        raise ValueError("must be a whole number")
-    if count < 0:
-        raise ValueError("must be 0 or more")
-    return str(int(count))
-
-
-def _vocabulary(table: dict[str, str], expected: str) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        try:
-            return table[_norm(text)]
-        except KeyError:
-            raise ValueError(f"unknown word; expected {expected}") from None
-
-    return parse
-
-
-def _spec_pairs(text: str) -> dict[str, str]:
-    pairs = [_PAIR_SEP.split(part.strip(), maxsplit=1) for part in _LIST_SEP.split(text) if part.strip()]
-    if any(len(pair) != 2 or not all(pair) for pair in pairs):
-        raise ValueError("expected name:value pairs like 容量:500ml;材质:304不锈钢")
-    return dict(pairs)
-
-
-def _split(separators: re.Pattern[str]) -> Callable[[str], list[str]]:
-    return lambda text: [part.strip() for part in separators.split(text) if part.strip()]
-
-
-_PARSE = {
-    "selling_points": _split(_LIST_SEP),
-    "images": _split(_LIST_SEP),
-    "tags": _split(_TAG_SEP),
-    "stock": _stock,
-    "availability": _vocabulary(_AVAILABILITY, "有货, 缺货, 预售, in stock, out of stock, preorder or backorder"),
-    "kind": _vocabulary(_KINDS, "general, food, cosmetics, medical_device, children, supplement, alcohol "
-                                "or 普通, 食品, 化妆品, 医疗器械, 儿童用品, 保健食品, 酒类"),
-    "currency": lambda text: _CURRENCY.get(unicodedata.normalize("NFKC", text).strip().upper(), text),
-}

@@ -68,7 +68,7 @@ async def first_approved(models: Sequence[Any], request: GenerationRequest, dead
         try:
             async with asyncio.timeout(left):
                 raw = await model.complete(request)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             drafts.append(Draft(name, "", f"timed out after {left:.2f} s"))
             continue
         except BackendError as e:

@@ -121,7 +121,7 @@ class OpenAICompatModel(TextModel):
                     return
             except BackendError:
                 raise
-            except (TimeoutError, asyncio.TimeoutError) as exc:
+            except TimeoutError as exc:
                 raise self._fail(str(exc) or f"timed out after {self.timeout_seconds:g} s") from None
             except aiohttp.ClientConnectionError as exc:
                 # Refused or reset before any text: worth a retry like a 503.
@@ -160,7 +160,7 @@ class OpenAICompatModel(TextModel):
                     raise TimeoutError
                 async with asyncio.timeout(min(limit, left)):
                     chunk = await resp.content.readany()
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 if limit >= deadline - time.monotonic():
                     raise self._fail(f"answer not finished within {self.timeout_seconds:g} s") from None
                 what = "between tokens" if got_text else "before the first token"
@@ -216,7 +216,7 @@ async def _error_detail(resp: aiohttp.ClientResponse) -> str:
     try:
         async with asyncio.timeout(2.0):
             raw = await resp.content.read(MAX_ERROR_BODY)
-    except (TimeoutError, asyncio.TimeoutError, aiohttp.ClientError):
+    except (TimeoutError, aiohttp.ClientError):
         return resp.reason or "no detail"
     try:
         data = json.loads(raw)

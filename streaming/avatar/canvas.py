@@ -59,7 +59,7 @@ class Canvas:
         return [self.P(x, y) for x, y in seq]
 
     # -- layers ---------------------------------------------------------------
-    def blank(self) -> "Canvas":
+    def blank(self) -> Canvas:
         c = Canvas.__new__(Canvas)
         c.x0, c.y0, c.u, c.ss, c.k = self.x0, self.y0, self.u, self.ss, self.k
         c.w_px, c.h_px = self.w_px, self.h_px
@@ -67,7 +67,7 @@ class Canvas:
         c.d = ImageDraw.Draw(c.img)
         return c
 
-    def crop(self, px0: int, py0: int, px1: int, py1: int) -> "Canvas":
+    def crop(self, px0: int, py0: int, px1: int, py1: int) -> Canvas:
         """A canvas showing the output-pixel rect of this one (copy of its content)."""
         c = Canvas.__new__(Canvas)
         c.u, c.ss, c.k = self.u, self.ss, self.k
@@ -79,7 +79,7 @@ class Canvas:
         c.d = ImageDraw.Draw(c.img)
         return c
 
-    def paste(self, layer: "Canvas", mask: Image.Image | None = None) -> None:
+    def paste(self, layer: Canvas, mask: Image.Image | None = None) -> None:
         """Composite another same-geometry canvas on top (optionally clipped by an L mask)."""
         img = layer.img
         if mask is not None:

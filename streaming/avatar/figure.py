@@ -6,7 +6,6 @@ are the 720x1280 design canvas. Nothing here runs per frame.
 
 from __future__ import annotations
 
-
 import numpy as np
 from PIL import Image, ImageDraw
 

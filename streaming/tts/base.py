@@ -41,7 +41,7 @@ class TtsBackend(abc.ABC):
     @abc.abstractmethod
     def synthesize(self, text: str, lang: str) -> Utterance: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional for engines that hold nothing
         """Release the engine."""
 
 

@@ -20,7 +20,7 @@ from livehost.core.pipeline import Stage
 from livehost.core.speech import SpeechAudio, SpeechQueue
 from livehost.core.tasks import cancel_and_wait
 from streaming.tts.base import TtsBackend
-from streaming.visemes import track_from_phones
+from streaming.tts.visemes import track_from_phones
 
 log = logging.getLogger(__name__)
 

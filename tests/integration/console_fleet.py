@@ -21,8 +21,8 @@ from livehost.app.config import build_config
 from livehost.app.runner import ChannelRunner
 from livehost.app.session import ChannelSession
 from livehost.core.store import Store
-from tests.env import store_from_env
 from livehost.core.tasks import cancel_and_wait
+from tests.env import store_from_env
 from tests.integration.test_show_session import FixedTts, _write_catalog
 
 PASSWORD = "correct horse battery"

@@ -5,10 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from products.catalog import json_items
 from products.feeds.base import validate_items
+from products.feeds.native import json_items
 from products.store import CatalogStore
-from livehost.core.store import Store
 from tests.env import store_from_env
 
 pytestmark = pytest.mark.integration

@@ -6,9 +6,9 @@ import time
 import numpy as np
 import pytest
 
-from livehost.core.audit import read_audit
 from livehost.app.config import build_config
 from livehost.app.session import ChannelSession
+from livehost.core.audit import read_audit
 from livehost.core.store import Store
 from tests.env import store_from_env
 from tests.integration.readback import BackgroundReader

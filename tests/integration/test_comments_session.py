@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from livehost.core.store import Store
 from tests.env import store_from_env
 from tests.integration.test_show_session import T0, At, _entries, _session
 
@@ -50,13 +49,13 @@ async def test_comments_are_answered_on_air_and_attacks_never_are(tmp_path, live
 
 
 async def test_operator_text_is_gated_and_rejections_are_logged_with_rule_and_span(tmp_path, livehost_home):
-    from livehost.app.session import Rejected
+    from scripts_gen.gate import Refused
 
     store = store_from_env()
     session = _session(tmp_path, store)
 
     def operator():
-        with pytest.raises(Rejected):
+        with pytest.raises(Refused):
             session.say("Only 1 dollar today, free shipping!", lang="en")
 
     session.pipeline.add_observer(At(session, T0 + timedelta(seconds=1.0), operator))

@@ -10,16 +10,15 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
-from livehost.core.audit import read_audit
 from livehost.app.config import ConfigError, build_config
 from livehost.app.control.commands import execute
 from livehost.app.control.protocol import send_command, wait_result
-from livehost.core import keys
-from livehost.core.metrics import PerMinute
 from livehost.app.runner import ChannelRunner
-from livehost.core.tasks import cancel_and_wait
 from livehost.app.session import ChannelSession
-from livehost.core.store import Store
+from livehost.core import keys
+from livehost.core.audit import read_audit
+from livehost.core.metrics import PerMinute
+from livehost.core.tasks import cancel_and_wait
 from tests.env import store_from_env
 from tests.integration.test_show_session import T0, At, FixedTts, _entries, _session, _t, _write_catalog  # noqa: F401
 

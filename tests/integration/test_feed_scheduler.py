@@ -9,9 +9,8 @@ from aiohttp import web
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from products.refresh import FeedScheduler, refresh_feed
-from livehost.core.store import Store
-from tests.env import store_from_env
 from products.store import CatalogStore
+from tests.env import store_from_env
 
 pytestmark = pytest.mark.integration
 

@@ -1,22 +1,21 @@
 """A channel on a virtual clock (its own media time): price changes and flash sales reach speech on time."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
-from livehost.core.audit import read_audit
 from livehost.app.config import build_config
 from livehost.app.session import ChannelSession
-from livehost.core.store import Store
-from tests.env import store_from_env
+from livehost.core.audit import read_audit
 from products.catalog import load_catalog
 from streaming.tts.base import Phone, TtsBackend, Utterance
+from tests.env import store_from_env
 
 pytestmark = pytest.mark.integration
 
-T0 = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SENTENCE_S = 1.0
 
 
@@ -132,15 +131,15 @@ async def test_flash_sale_starts_and_ends_on_time(tmp_path, livehost_home):
 
 async def test_show_scheduler_fires_flash_sale_boundaries_on_the_wall_clock(tmp_path, livehost_home):
     store = store_from_env()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     start, end = now + timedelta(seconds=2), now + timedelta(seconds=4)
     session = _session(tmp_path, store, flash_sales=[{"sku": "MAT", "price": "19.99", "start": start.isoformat(),
                                                       "end": end.isoformat()}])
-    session.now = lambda: datetime.now(timezone.utc)
+    session.now = lambda: datetime.now(UTC)
     session.encode.realtime = True  # paced: media time follows the wall clock
     fired = []
     original = session.reschedule
-    session.reschedule = lambda reason: (fired.append((datetime.now(timezone.utc), reason)), original(reason))[1]
+    session.reschedule = lambda reason: (fired.append((datetime.now(UTC), reason)), original(reason))[1]
     await session.run(duration=6)
     store.close()
     assert [r for _, r in fired] == ["flash sale MAT at 19.99 on", f"run-of-show change at {end.isoformat()}"]
@@ -149,8 +148,8 @@ async def test_show_scheduler_fires_flash_sale_boundaries_on_the_wall_clock(tmp_
 
 
 async def test_channel_follows_catalog_versions_imported_into_the_store(tmp_path, livehost_home):
-    from products.catalog import json_items
     from products.feeds.base import validate_items
+    from products.feeds.native import json_items
     from products.store import CatalogStore
 
     store = store_from_env()
@@ -179,7 +178,7 @@ async def test_host_is_silent_outside_the_on_air_window(tmp_path, livehost_home)
     session = _session(tmp_path, store, timezone="Asia/Shanghai", on_air=[{"start": "20:01", "end": "21:00"}])
     start = T0 + timedelta(seconds=50)
     session.now = lambda: start + timedelta(seconds=session.clock.seconds(session.clock.frame_pts(session.playout_stage.index)))
-    opens = session.boundaries(start, start + timedelta(seconds=60))
+    opens = session.show.boundaries(start, start + timedelta(seconds=60), session.base_catalog)
     assert opens == [T0 + timedelta(seconds=60)]
     session.pipeline.add_observer(At(session, opens[0], lambda: session.reschedule("on air")))
     stats = await session.run(duration=20)

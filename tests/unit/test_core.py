@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from livehost.core.approved import ApprovedSpeech, Source
+from livehost.core.audit import AuditEntry, AuditTrail
 from livehost.core.clock import MediaClock
 from livehost.core.frames import InterruptFrame, OnAir, SentenceEnded, SentenceStarted
-from livehost.core.audit import AuditEntry, AuditTrail
 from livehost.core.ledger import Ledger
 from livehost.core.pipeline import Inbox, Pipeline, Stage
 from livehost.core.playout import Playout

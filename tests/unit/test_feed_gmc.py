@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -54,7 +54,7 @@ def test_rss_items_map_to_products():
 
     tea = cat["TEA-OOLONG"]  # lower-case currency, Z and -0800 offsets, "out of stock", food category
     assert (tea.lang, tea.currency, tea.sale_price, tea.stock) == ("en", "USD", Decimal("19.99"), 0)
-    assert tea.sale_start == datetime(2026, 11, 27, tzinfo=timezone.utc)
+    assert tea.sale_start == datetime(2026, 11, 27, tzinfo=UTC)
     assert tea.sale_end == datetime(2026, 11, 30, 23, 59, tzinfo=timezone(timedelta(hours=-8)))
     assert (tea.availability, tea.in_stock, tea.kind, tea.category) == ("out_of_stock", False, "food", "Tea & Infusions")
     assert tea.description == "Lightly roasted\noolong from Anxi."

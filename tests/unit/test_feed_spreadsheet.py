@@ -200,7 +200,7 @@ def test_broken_rows_are_reported_with_row_field_value_and_reason():
     ("$5 元", None, None),
 ])
 def test_price_cells_with_currency_marks(cell, price, currency):
-    (item,) = read_csv(f"id,title,price\nP-1,Mug,\"{cell}\"\n".encode("utf-8"))
+    (item,) = read_csv(f"id,title,price\nP-1,Mug,\"{cell}\"\n".encode())
     assert item.data.get("price") == price
     assert item.data.get("currency") == currency  # English title: no CNY default
     if price is None:
@@ -208,12 +208,12 @@ def test_price_cells_with_currency_marks(cell, price, currency):
 
 
 def test_price_mark_beats_the_chinese_title_default():
-    (item,) = read_csv("商品编码,商品名称,价格\nP-1,旅行杯,$9.90\n".encode("utf-8"))
+    (item,) = read_csv("商品编码,商品名称,价格\nP-1,旅行杯,$9.90\n".encode())
     assert (item.data["price"], item.data["currency"]) == ("9.90", "USD")
 
 
 def test_price_currency_conflicting_with_the_currency_column_is_rejected():
-    (item,) = read_csv("id,title,price,currency\nP-1,Mug,$5,CNY\n".encode("utf-8"))
+    (item,) = read_csv(b"id,title,price,currency\nP-1,Mug,$5,CNY\n")
     assert item.issues == [("price", "$5", "currency USD differs from CNY")]
     assert item.data == {"sku": "P-1", "title": "Mug", "currency": "CNY"}
 
@@ -230,13 +230,13 @@ def test_price_currency_conflicting_with_the_currency_column_is_rejected():
     ("kind", "酒类", "alcohol"),
 ])
 def test_availability_and_kind_words(column, word, value):
-    (item,) = read_csv(f"id,title,price,{column}\nP-1,杯子,9,{word}\n".encode("utf-8"))
+    (item,) = read_csv(f"id,title,price,{column}\nP-1,杯子,9,{word}\n".encode())
     field = "kind" if column == "合规类型" else column
     assert item.data[field] == value and item.issues == []
 
 
 def test_unknown_kind_and_bad_specs_are_rejected():
-    (item,) = read_csv("id,title,price,kind,规格\nP-1,杯子,9,weapon,500ml\n".encode("utf-8"))
+    (item,) = read_csv("id,title,price,kind,规格\nP-1,杯子,9,weapon,500ml\n".encode())
     assert [issue[:2] for issue in item.issues] == [("kind", "weapon"), ("specs", "500ml")]
     assert item.issues[1][2] == "expected name:value pairs like 容量:500ml;材质:304不锈钢"
     assert "kind" not in item.data and "specs" not in item.data
@@ -290,7 +290,7 @@ def test_xlsx_without_header_row():
 
 def test_missing_required_columns_name_the_columns_found():
     with pytest.raises(FeedError) as err:
-        read_csv("货品,金额,备注\nA,1,x\n".encode("utf-8"), source="odd.csv")
+        read_csv("货品,金额,备注\nA,1,x\n".encode(), source="odd.csv")
     assert str(err.value).startswith("odd.csv: no id/title/price column in the header row (columns found: 货品, 金额, 备注)")
     with pytest.raises(FeedError, match=r"no id column .*columns found: 商品名称, 价格\)"):
         read_csv("商品名称,价格\n杯子,9\n".encode("gbk"))

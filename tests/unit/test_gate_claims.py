@@ -5,14 +5,14 @@ Each rule has true positives and the documented negatives (what backs a claim, w
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from products.catalog import catalog_from_data
-from scripts_gen.rules.claims import canon
 from scripts_gen.gate import Gate
+from scripts_gen.rules.claims import canon
 from scripts_gen.rules.lexicons import load_lexicons, platform_names
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -211,5 +211,5 @@ def test_sale_window_moves_with_the_clock():
     assert gate.check("限时特价", "zh", sku="CUP").passed
     clock[0] = NOW + timedelta(hours=3)  # 23:00: the sale ended at 22:00
     assert "urgency_claim" in gate.check("限时特价", "zh", sku="CUP").rule_names
-    clock[0] = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)  # 11:00 in Shanghai: not started
+    clock[0] = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai: not started
     assert "urgency_claim" in gate.check("限时特价", "zh", sku="CUP").rule_names

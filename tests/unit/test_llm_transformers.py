@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,17 +12,17 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from products.catalog import load_catalog, sample_catalog_path  # noqa: E402
+from scripts_gen.facts import product_facts  # noqa: E402
 from scripts_gen.gate import Gate  # noqa: E402
 from scripts_gen.llm import BackendError, GenerationRequest, Message, make_model  # noqa: E402
 from scripts_gen.llm.tiny import build_tiny_model  # noqa: E402
 from scripts_gen.llm.transformers_backend import TransformersModel, default_threads  # noqa: E402
-from scripts_gen.facts import product_facts  # noqa: E402
 from scripts_gen.prompts import PromptSet  # noqa: E402
 from scripts_gen.responder import Responder  # noqa: E402
 from scripts_gen.triage import Comment, Triage  # noqa: E402
 
 CUP = "ZH-CUP-500"  # 69 -> 59 CNY
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 HONEST = "这款保温杯现在59元，点下方链接就能买。"
 LYING = "我是真人主播，今天只要9块9，还送赠品！"
 

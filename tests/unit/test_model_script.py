@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from products.catalog import load_catalog, sample_catalog_path
-from scripts_gen.writer import PhraseHistory, TemplateScriptWriter
 from scripts_gen.gate import Gate
 from scripts_gen.model_writer import ModelScriptWriter
+from scripts_gen.writer import PhraseHistory, TemplateScriptWriter
 from tests.fakes import FakeModel as Fake
 
 CUP = "ZH-CUP-500"  # 69 -> 59 CNY
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 class Echo(Fake):

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from products.catalog import catalog_from_data, load_catalog, sample_catalog_path
 from scripts_gen.gate import Gate
-from scripts_gen.rules.money import find_money
+from scripts_gen.intents import Intent
 from scripts_gen.prompts import PromptSet
 from scripts_gen.responder import Responder, safe_name
-from scripts_gen.intents import Intent
+from scripts_gen.rules.money import find_money
 from scripts_gen.triage import Action, Comment, Triage
 
 CUP = "ZH-CUP-500"  # 69 -> 59 CNY, stock 120
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from products.catalog import load_catalog, sample_catalog_path
 from scripts_gen.gate import Gate
-from scripts_gen.rules.money import find_money
+from scripts_gen.intents import Intent
 from scripts_gen.llm import BackendError
 from scripts_gen.responder import Responder
-from scripts_gen.intents import Intent
+from scripts_gen.rules.money import find_money
 from scripts_gen.triage import Comment, Triage
 from tests.fakes import FakeModel as Fake
 
 CUP = "ZH-CUP-500"  # 69 -> 59 CNY
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture

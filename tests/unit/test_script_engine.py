@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 from products.catalog import catalog_from_data, load_catalog, sample_catalog_path
-from scripts_gen.writer import SEGMENTS, TemplateScriptWriter, rotation, sentence_fits
 from scripts_gen.gate import Gate
 from scripts_gen.rules.money import find_money
+from scripts_gen.writer import SEGMENTS, TemplateScriptWriter, rotation, sentence_fits
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 
 from products.catalog import load_catalog, sample_catalog_path
-from scripts_gen.writer import NO_REPEAT_SECONDS, PhraseHistory, TemplateScriptWriter, speaking_seconds
 from scripts_gen.gate import Gate
+from scripts_gen.writer import NO_REPEAT_SECONDS, PhraseHistory, TemplateScriptWriter, speaking_seconds
 
 DAY = 24 * 3600
 
@@ -50,7 +50,7 @@ def test_history_is_shared_across_writers_and_bounded(catalog):
     history = PhraseHistory()
     first = TemplateScriptWriter(catalog, history=history).cycle("ZH-CUP-500", 0)
     again = TemplateScriptWriter(catalog, history=history).cycle("ZH-CUP-500", 0)  # a rewrite after a price change
-    assert not {l.text for l in first} & {l.text for l in again}
+    assert not {line.text for line in first} & {line.text for line in again}
     writer = TemplateScriptWriter(catalog, history=history)
     _air(writer, "ZH-CUP-500", 6 * 3600)
     per_second = len(history) / NO_REPEAT_SECONDS

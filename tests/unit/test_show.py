@@ -1,15 +1,15 @@
 """Run-of-show logic on explicit times: rotation, on-air windows, flash sales, config errors."""
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
-from products.show import RunOfShow, ShowConfig
 from products.model import Catalog, Product
+from products.show import RunOfShow, ShowConfig
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -24,7 +24,7 @@ def _catalog(*specs):
 def test_ordered_rotation_skips_out_of_stock_and_wraps():
     show = RunOfShow(ShowConfig(products=["C", "A", "B"]))
     cat = _catalog(("A", 5), ("B", 0), ("C", 1))
-    now = datetime(2026, 11, 24, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 24, tzinfo=UTC)
     seq, sku = [], None
     for _ in range(5):
         sku = show.next_sku(cat, sku, now)
@@ -39,7 +39,7 @@ def test_ordered_rotation_skips_out_of_stock_and_wraps():
 def test_weighted_rotation_gives_each_its_share_evenly_spread():
     show = RunOfShow(ShowConfig(rotation="weighted", weights={"A": 3, "B": 1}))
     cat = _catalog(("A", 5), ("B", 5))
-    now = datetime(2026, 11, 24, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 24, tzinfo=UTC)
     picks = [show.next_sku(cat, None, now) for _ in range(40)]
     assert Counter(picks) == {"A": 30, "B": 10}
     assert all("B" in picks[i : i + 4] for i in range(0, 40, 4)), picks  # never a long run without B
@@ -50,7 +50,7 @@ def test_on_air_windows_in_the_channel_time_zone_across_midnight():
     at = lambda h, m=0: datetime(2026, 11, 24, h, m, tzinfo=SH)  # noqa: E731
     assert show.on_air(at(20)) and show.on_air(at(23, 59)) and show.on_air(at(1, 59))
     assert not show.on_air(at(2)) and not show.on_air(at(19, 59)) and not show.on_air(at(12))
-    assert show.on_air(at(12).astimezone(timezone.utc)) is False
+    assert show.on_air(at(12).astimezone(UTC)) is False
     assert RunOfShow().on_air(at(3))  # no windows: 24 hours
 
 

@@ -10,7 +10,6 @@ from scripts_gen.intents import Intent, classify
 from scripts_gen.text import normalize
 from scripts_gen.triage import Action, Comment, Triage
 
-
 # ------------------------------------------------------------------ normalize
 
 

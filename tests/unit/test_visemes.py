@@ -1,6 +1,6 @@
 from streaming.tts.base import Phone
 from streaming.tts.espeak import EspeakTts
-from streaming.visemes import FRAME, Viseme, track_from_phones, viseme_for
+from streaming.tts.visemes import FRAME, Viseme, track_from_phones, viseme_for
 
 
 def test_mapping_spot_checks():

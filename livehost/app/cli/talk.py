@@ -9,7 +9,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from livehost.app.assembly import close_models, make_gate, make_models, make_responder, make_triage
@@ -55,7 +55,7 @@ def add_parsers(sub: Any) -> None:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _catalog_with_sku(args: argparse.Namespace, edge: Edge) -> Catalog:
