@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import pickle
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from livehost.core import keys
-from livehost.core.store import Store, as_texts
+from livehost.core.store import Store, as_bytes, as_texts
 from products.feeds.base import FeedError, validate_items
 from products.feeds.sources import FeedAccess, open_source
 from products.store import CatalogStore
@@ -77,6 +78,25 @@ def run_refresh_job(source: str, fmt: str, scope: str, redis_url: str | None, ho
         store.close()
 
 
+_FORMER_JOB = "livehost.scheduler:_run_refresh"  # where the job function lived before the layout of 2026-11
+
+
+def _migrate_jobs(store: Store) -> int:
+    """Point jobs stored by an earlier livehost at today's job function (APScheduler drops a job it cannot load)."""
+    client, moved = store.sync(), 0
+    for job_id, raw in client.hgetall(keys.SCHEDULER_JOBS).items():
+        state = pickle.loads(as_bytes(raw))  # written by APScheduler's own job store into our Redis
+        if isinstance(state, dict) and state.get("func") == _FORMER_JOB:
+            source, fmt, scope, url = state["args"][:4]
+            state["func"] = f"{run_refresh_job.__module__}:{run_refresh_job.__qualname__}"
+            state["args"] = (source, fmt, scope, url, None if url else str(store.home))
+            client.hset(keys.SCHEDULER_JOBS, job_id, pickle.dumps(state, pickle.HIGHEST_PROTOCOL))
+            moved += 1
+    if moved:
+        log.info("feed scheduler: %d stored job(s) moved to %s", moved, run_refresh_job.__module__)
+    return moved
+
+
 class FeedScheduler:
     """Feed refresh jobs kept in Redis."""
 
@@ -92,6 +112,7 @@ class FeedScheduler:
             kwargs["unix_socket_path"] = store.unix_socket
         self.store = store
         self.access = access
+        _migrate_jobs(store)
         self.scheduler = scheduler_cls(jobstores={"default": RedisJobStore(**kwargs)}, timezone=UTC)
 
     def add(self, source: str, *, fmt: str = "auto", scope: str = "shared", every_minutes: float | None = None,

@@ -87,3 +87,32 @@ def test_jobs_survive_a_restart_and_bad_schedules_are_named(livehost_home, tmp_p
     assert jobs[job]["source"] == "https://shop.example/feed.xml" and jobs[job]["trigger"] == "interval[0:15:00]"
     assert jobs[json.loads(run.stdout)["id"]]["scope"] == "ch2"
     store.close()
+
+
+def test_jobs_stored_by_an_earlier_livehost_are_kept(livehost_home, tmp_path):
+    """Before the layout of 2026-11 the job function was livehost.scheduler:_run_refresh (four arguments); a stored
+    job APScheduler cannot load would be dropped, so it is moved to today's function, not lost."""
+    import pickle
+
+    from livehost.core import keys
+
+    store = store_from_env()
+    feeds = FeedScheduler(store, scheduler_cls=BackgroundScheduler)
+    feeds.start(paused=True)
+    job = feeds.add("https://shop.example/feed.xml", scope="ch1", every_minutes=15)
+    feeds.shutdown()
+    client = store.sync()
+    state = pickle.loads(client.hget(keys.SCHEDULER_JOBS, job))
+    state["func"], state["args"] = "livehost.scheduler:_run_refresh", state["args"][:4]
+    client.hset(keys.SCHEDULER_JOBS, job, pickle.dumps(state))
+
+    again = FeedScheduler(store, scheduler_cls=BackgroundScheduler)
+    again.start(paused=True)
+    try:
+        listed = {j["id"]: j for j in again.jobs()}
+        assert listed[job]["source"] == "https://shop.example/feed.xml" and listed[job]["scope"] == "ch1"
+        stored = again.scheduler.get_job(job)
+        assert stored.func.__module__ == "products.refresh" and stored.args[4] == str(livehost_home)
+    finally:
+        again.shutdown()
+        store.close()
