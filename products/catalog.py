@@ -1,4 +1,5 @@
-"""Load a catalog file in livehost's own JSON schema (read by :mod:`products.feeds.native`).
+"""Load a catalog: a file in livehost's own JSON schema (:func:`load_catalog`), or any source and format
+``livehost catalog import`` reads (:func:`read_catalog`).
 
 Schema (UTF-8 JSON)::
 
@@ -42,16 +43,19 @@ be read or parsed, has no ``products`` list, or contains no valid product.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from products.feeds.base import FeedError, build_catalog
 from products.feeds.native import json_items
+from products.feeds.sources import FeedAccess, open_source
 from products.model import Catalog, RejectedItem
 
-__all__ = ["CatalogError", "RejectedItem", "catalog_from_data", "load_catalog", "sample_catalog_path"]
+__all__ = ["CatalogError", "RejectedItem", "catalog_from_data", "load_catalog", "read_catalog", "sample_catalog_path"]
 
 
 class CatalogError(Exception):
@@ -102,3 +106,22 @@ def load_catalog(path: str | Path) -> Catalog:
     except json.JSONDecodeError as exc:
         raise CatalogError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
     return catalog_from_data(data, source=str(path))
+
+
+def read_catalog(source: str | Path, fmt: str = "auto", *, access: FeedAccess | None = None) -> Catalog:
+    """A catalog from any source ``livehost catalog import`` reads (a path or URL, any format; ``fmt`` a hint).
+
+    Good rows load and bad rows are in ``Catalog.rejected``; :class:`CatalogError` (with every bad row)
+    when the source cannot be read or has no valid product.  Blocking: a URL is fetched in a worker
+    thread with its own event loop, so this may be called from async code too.
+    """
+    name = str(source)
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="catalog") as pool:
+            opened = pool.submit(asyncio.run, open_source(name, fmt, access=access or FeedAccess())).result()
+        catalog = build_catalog(opened.items, source=name)
+    except FeedError as e:
+        raise CatalogError(f"{name}: {e}") from None
+    if not catalog.products:
+        raise CatalogError(f"{name}: no valid product", catalog.rejected)
+    return catalog

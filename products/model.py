@@ -31,14 +31,37 @@ def _money_or_none(value: Any) -> Decimal | None:
     return to_money(value)
 
 
+def _window_open(sale_price: Decimal | None, start: datetime | None, end: datetime | None,
+                 at: datetime | None) -> bool:
+    """A sale price applies at ``at`` (default: now) inside its window; an open end is open."""
+    if sale_price is None:
+        return False
+    if start is None and end is None:
+        return True
+    at = at or datetime.now(UTC)
+    return (start is None or start <= at) and (end is None or at < end)
+
+
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise ValueError("needs a time zone, e.g. 2026-11-24T20:00:00+08:00")
     return value
 
 
+def _in_stock(availability: str | None, stock: int | None) -> bool:
+    """Whether one can order now: not out of stock, and a known count of 0 only for preorder or backorder."""
+    if availability == "out_of_stock":
+        return False
+    if stock is None or stock > 0:
+        return True
+    return availability in ("preorder", "backorder")
+
+
 class Variant(BaseModel):
-    """One buyable variant (a size, a colour...) with its own id, price and stock."""
+    """One buyable variant (a size, a colour...) with its own id, price, sale, availability and stock.
+
+    A field left empty is the product's: price (and then its sale), availability.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
@@ -47,18 +70,34 @@ class Variant(BaseModel):
     options: dict[str, str] = Field(default_factory=dict)  # {"颜色": "黑色", "size": "M"}
     price: Decimal | None = None  # None: the product's price
     sale_price: Decimal | None = None
+    sale_start: datetime | None = None  # the variant's sale window (time-zone aware); either end may be open
+    sale_end: datetime | None = None
     stock: int | None = Field(default=None, ge=0)  # None: the source gives no count
+    availability: Availability | None = None  # None: the product's
+    available_from: datetime | None = None  # a preorder's or backorder's date
 
     @field_validator("price", "sale_price", mode="before")
     @classmethod
     def _money(cls, value: Any) -> Decimal | None:
         return _money_or_none(value)
 
+    @field_validator("sale_start", "sale_end", "available_from")
+    @classmethod
+    def _tz(cls, value: datetime | None) -> datetime | None:
+        return _aware(value)
+
     @model_validator(mode="after")
     def _sale_below_price(self) -> Variant:
         if self.sale_price is not None and self.price is not None and self.sale_price >= self.price:
             raise ValueError(f"sale_price {self.sale_price} must be below the price {self.price}")
+        if self.sale_start and self.sale_end and self.sale_end <= self.sale_start:
+            raise ValueError(f"sale_end {self.sale_end.isoformat()} must be after sale_start {self.sale_start.isoformat()}")
         return self
+
+    @property
+    def label(self) -> str:
+        """How a host names it: its title, else its option values (``"750ml"``, ``"黑色 M"``), else its id."""
+        return self.title or " ".join(self.options.values()) or self.id
 
 
 class Product(BaseModel):
@@ -81,6 +120,7 @@ class Product(BaseModel):
     sale_start: datetime | None = None  # the sale price applies from here (time-zone aware)...
     sale_end: datetime | None = None  # ...until here; either may be open
     availability: Availability | None = None  # None: in_stock when stock > 0
+    available_from: datetime | None = None  # a preorder's or backorder's date
     image: str | None = None  # path relative to the catalog file, or an http(s) URL
     images: list[str] = Field(default_factory=list)  # more images, same rules
     url: str | None = None
@@ -145,7 +185,7 @@ class Product(BaseModel):
     def _images(cls, value: list[str]) -> list[str]:
         return [_image_ref(v) for v in value if v.strip()]
 
-    @field_validator("sale_start", "sale_end")
+    @field_validator("sale_start", "sale_end", "available_from")
     @classmethod
     def _tz(cls, value: datetime | None) -> datetime | None:
         return _aware(value)
@@ -175,17 +215,51 @@ class Product(BaseModel):
         return value
 
     def sale_active(self, at: datetime | None = None) -> bool:
-        """Whether the sale price applies at ``at`` (default: now)."""
-        if self.sale_price is None:
-            return False
-        if self.sale_start is None and self.sale_end is None:
-            return True
-        at = at or datetime.now(UTC)
-        return (self.sale_start is None or self.sale_start <= at) and (self.sale_end is None or at < self.sale_end)
+        """Whether the product's own sale price applies at ``at`` (default: now)."""
+        return _window_open(self.sale_price, self.sale_start, self.sale_end, at)
+
+    # -- variants: each says its own price, sale and availability; the product summarises them honestly
+
+    def variant(self, variant_id: str) -> Variant | None:
+        return next((v for v in self.variants if v.id == variant_id), None)
+
+    def variant_price(self, variant: Variant) -> Decimal:
+        """The variant's list price (the product's when it states none)."""
+        return variant.price if variant.price is not None else self.price
+
+    def variant_sale_active(self, variant: Variant, at: datetime | None = None) -> bool:
+        if variant.sale_price is not None:
+            return _window_open(variant.sale_price, variant.sale_start, variant.sale_end, at)
+        return variant.price is None and self.sale_active(at)  # no price of its own: the product's sale is its sale
+
+    def variant_price_at(self, variant: Variant, at: datetime | None = None) -> Decimal:
+        """What a buyer of ``variant`` pays at ``at``."""
+        if not self.variant_sale_active(variant, at):
+            return self.variant_price(variant)
+        return variant.sale_price if variant.sale_price is not None else self.price_at(at)
+
+    def variant_availability(self, variant: Variant) -> str | None:
+        return variant.availability or self.availability
+
+    def variant_in_stock(self, variant: Variant) -> bool:
+        return _in_stock(self.variant_availability(variant), variant.stock)
 
     def price_at(self, at: datetime | None = None) -> Decimal:
-        """What a buyer pays at ``at``: the sale price inside its window, else the price."""
-        return self.sale_price if self.sale_active(at) else self.price  # type: ignore[return-value]
+        """What a buyer pays at ``at``; with variants, the lowest price of one that can be ordered (of any, when
+        none can): a price some variant has, never one none has.  :meth:`prices_differ` says whether to add 起."""
+        if not self.variants:
+            return self.sale_price if self.sale_active(at) and self.sale_price is not None else self.price
+        buyable = [v for v in self.variants if self.variant_in_stock(v)] or self.variants
+        return min(self.variant_price_at(v, at) for v in buyable)
+
+    def prices_differ(self, at: datetime | None = None) -> bool:
+        """The variants that can be ordered do not all cost the same at ``at`` ("59元起", "from 59")."""
+        buyable = [v for v in self.variants if self.variant_in_stock(v)] or self.variants
+        return len({self.variant_price_at(v, at) for v in buyable}) > 1
+
+    def on_sale_at(self, at: datetime | None = None) -> bool:
+        """A sale is running for the product or one of its variants."""
+        return self.sale_active(at) or any(self.variant_sale_active(v, at) for v in self.variants)
 
     @property
     def effective_price(self) -> Decimal:
@@ -194,7 +268,7 @@ class Product(BaseModel):
 
     @property
     def on_sale(self) -> bool:
-        return self.sale_active()
+        return self.on_sale_at()
 
     @property
     def prices(self) -> frozenset[Decimal]:
@@ -206,13 +280,10 @@ class Product(BaseModel):
 
     @property
     def in_stock(self) -> bool:
-        if self.availability == "out_of_stock":
-            return False
-        if self.availability in ("preorder", "backorder", "in_stock") and self.stock is None:
-            return True
-        if self.stock is None:
-            return True  # nothing says otherwise
-        return self.stock > 0 or self.availability in ("preorder", "backorder")
+        """Something of it can be ordered now."""
+        if self.variants and any(v.availability is not None or v.stock is not None for v in self.variants):
+            return any(self.variant_in_stock(v) for v in self.variants)
+        return _in_stock(self.availability, self.stock)
 
     @property
     def image_is_url(self) -> bool:
@@ -284,6 +355,7 @@ class Catalog(BaseModel):
     rejected: list[RejectedItem] = Field(default_factory=list)
 
     _by_sku: dict[str, Product] = PrivateAttr(default_factory=dict)
+    _by_variant: dict[str, tuple[Product, Variant]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _index(self) -> Catalog:
@@ -293,12 +365,25 @@ class Catalog(BaseModel):
                 raise ValueError(f"duplicate sku {product.sku!r}")
             by_sku[product.sku] = product
         self._by_sku = by_sku
+        self._by_variant = {v.id: (p, v) for p in self.products for v in p.variants if v.id not in by_sku}
         if not self.version:
             object.__setattr__(self, "version", catalog_version(self.products))
         return self
 
     def get(self, sku: str) -> Product | None:
         return self._by_sku.get(sku)
+
+    def resolve(self, item_id: str) -> tuple[Product, Variant | None] | None:
+        """A product id, or a variant id (users know their SKUs): the product, and the variant when one is named."""
+        product = self._by_sku.get(item_id)
+        if product is not None:
+            return product, None
+        return self._by_variant.get(item_id)
+
+    def sku_of(self, item_id: str) -> str | None:
+        """The product id for a product or variant id; None when the catalog has neither."""
+        found = self.resolve(item_id)
+        return found[0].sku if found else None
 
     def __getitem__(self, sku: str) -> Product:
         try:

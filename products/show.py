@@ -184,18 +184,32 @@ class RunOfShow:
         return sorted(points)
 
     def apply(self, catalog: Catalog, now: datetime) -> Catalog:
-        """The catalog as the host must state it at ``now``: a running flash sale's price included."""
+        """The catalog as the host must state it at ``now``: a running flash sale's price included (on the
+        product, or on the one variant the sale names)."""
         flash = self.flash_at(now)
-        product = catalog.get(flash.sku) if flash else None
-        if flash is None or product is None or flash.price >= product.price:
+        found = catalog.resolve(flash.sku) if flash else None
+        if flash is None or found is None:
             return catalog
-        updated = product.model_copy(update={"sale_price": flash.price, "sale_start": flash.start, "sale_end": flash.end})
-        products = [updated if p.sku == flash.sku else p for p in catalog.products]
+        product, variant = found
+        sale = {"sale_price": flash.price, "sale_start": flash.start, "sale_end": flash.end}
+        if variant is not None:
+            if flash.price >= product.variant_price(variant):
+                return catalog
+            if variant.price is None:
+                sale["price"] = product.price  # its own sale needs its own price to be below
+            variants = [variant.model_copy(update=sale) if v is variant else v for v in product.variants]
+            updated = product.model_copy(update={"variants": variants})
+        elif flash.price >= product.price:
+            return catalog
+        else:
+            updated = product.model_copy(update=sale)
+        products = [updated if p.sku == product.sku else p for p in catalog.products]
         return Catalog(products=products, source=catalog.source, version=f"{catalog.version}+flash:{flash.sku}")
 
     def sellable(self, catalog: Catalog) -> list[Product]:
         order = self.config.products or catalog.skus()
-        products = [catalog[s] for s in order if s in catalog]
+        skus = dict.fromkeys(sku for s in order if (sku := catalog.sku_of(s)) is not None)  # variant ids too
+        products = [catalog[s] for s in skus]
         if self.config.skip_out_of_stock:
             products = [p for p in products if p.in_stock]
         return products
@@ -203,8 +217,9 @@ class RunOfShow:
     def next_sku(self, catalog: Catalog, after: str | None, now: datetime) -> str | None:
         """The product to sell next (a running flash sale wins); None when nothing is sellable."""
         flash = self.flash_at(now)
-        if flash and flash.sku in catalog and (catalog[flash.sku].in_stock or not self.config.skip_out_of_stock):
-            return flash.sku
+        flash_sku = catalog.sku_of(flash.sku) if flash else None
+        if flash_sku is not None and (catalog[flash_sku].in_stock or not self.config.skip_out_of_stock):
+            return flash_sku
         products = self.sellable(catalog)
         if not products:
             return None

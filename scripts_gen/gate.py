@@ -6,8 +6,13 @@ approves it (an :class:`~livehost.core.approved.ApprovedSpeech`) or drops it:
 
 ``price_claim``, ``discount_claim``
     amounts and discounts must be the catalog's (:mod:`.rules.money`);
+``fact_claim``
+    every other number (12小时, 80度, 2.4 kg, 316) must be one the product's record or the shop's terms state
+    (:mod:`.rules.quantities`, :mod:`scripts_gen.facts`);
 ``offer_claim``, ``policy_claim``, ``shipping_claim``, ``stock_claim``, ``urgency_claim``, ``date_claim``
     commitments must be backed by the catalog or the shop's terms (:mod:`.rules.claims`);
+``availability_claim`` and a named variant's price and stock
+    what is said of "the 750" must be true of the 750 (:mod:`.rules.variants`);
 ``absolute_term``, ``health_claim``, platform terms
     term lists with their sources (:mod:`.rules.lexicons`);
 ``persona``
@@ -27,13 +32,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
 from livehost.core.approved import ApprovedSpeech, GateKey, Source
-from products.model import Catalog
+from products.model import Catalog, Product
+from scripts_gen.facts import ProductFacts
 from scripts_gen.rules.claims import ClaimChecker
 from scripts_gen.rules.hits import RuleHit
 from scripts_gen.rules.lexicons import Lexicon, load_lexicons
-from scripts_gen.rules.money import discount_hits, money_hits
+from scripts_gen.rules.money import discount_hits, find_discounts, find_money, money_hits
 from scripts_gen.rules.numbers import fold
 from scripts_gen.rules.persona import persona_hits
+from scripts_gen.rules.quantities import Quantity, fact_hits
+from scripts_gen.rules.variants import variant_hits
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +102,7 @@ class Gate:
         self.claims = ClaimChecker(terms=terms, tz=tz)
         self.now = now or (lambda: datetime.now(UTC))
         self.on_decision = on_decision
+        self._facts: dict[str, ProductFacts] = {}
         self.__key = GateKey()
 
     @property
@@ -120,6 +129,10 @@ class Gate:
         hits += money_hits(scan, products)
         hits += discount_hits(scan, products)
         hits += self.claims.check(scan, products, self.now())
+        handled = [m.span for m in find_money(scan)] + [d.span for d in find_discounts(scan)] + self.claims.spans(scan)
+        hits += fact_hits(scan, lambda q: self._backed(q, products), handled)
+        if len(products) == 1:
+            hits += variant_hits(scan, products[0], self.now())
         kinds = {p.kind for p in products}
         for lex in self.lexicons:
             for entry, span in lex.find(scan):
@@ -129,6 +142,22 @@ class Gate:
         hits += persona_hits(scan)
         hits.sort(key=lambda h: h.span)
         return GateDecision(passed=not hits, text=clean, rules=hits, lang=lang, sku=sku, _issuer=self.__key)
+
+    def facts(self, product: Product) -> ProductFacts:
+        """The product's fact base (what it states, what backs a number), built once per gate."""
+        found = self._facts.get(product.sku)
+        if found is None:
+            found = self._facts[product.sku] = ProductFacts(product, self.claims.terms)
+        return found
+
+    def _backed(self, quantity: Quantity, products: list[Product]) -> bool:
+        for p in products:
+            counts = {p.stock, *(v.stock for v in p.variants)} - {None}
+            if not quantity.unit and (quantity.value in p.prices or quantity.value in counts):
+                return True
+            if self.facts(p).backs(quantity):
+                return True
+        return False
 
     def speech(self, decision: GateDecision, *, source: Source | str, source_id: str) -> ApprovedSpeech | None:
         """Approved speech for a decision this gate made (None if it did not pass); no second check."""

@@ -26,6 +26,7 @@ class Intent(str, enum.Enum):
     ABUSE = "abuse"
     INJECTION = "injection"
     ARE_YOU_HUMAN = "are_you_human"
+    HEALTH = "health"  # efficacy or medical questions: only a safe answer
 
 
 # --------------------------------------------------------------------------- rules
@@ -107,7 +108,8 @@ _ARE_YOU_HUMAN = _any(
     rf"是?(?:不是)?{_HUMAN_WORDS}(?:在)?(?:扮演|假扮|冒充|配音)的?(?:{_ASKED}|还是)|(?:在)?(?:扮演|假扮|冒充)(?:成)?(?:真人|人类)的?{_ASKED}",
     r"是(?:不是)?(?:真人|真的人|活人)(?!秀|图|照|版|试|穿|模特|实拍|拍|测|演示|尺|大小)",
     r"是(?:不是)?(?:机器人|ai(?![a-z])|人工智能|人工智慧|虚拟人|数字人|虚拟主播|数字主播|人机|假人|bot(?![a-z])|robot)",
-    r"(?:真人|活人|机器人|人工智能|虚拟人|数字人|人机|假人)(?:吗|么|嘛|\?|还是)|(?<![a-z])ai(?:主播)?(?:吗|么|嘛|\?|还是)",
+    r"(?:真人|活人|机器人|人工智能|虚拟人|数字人|人机|假人)(?:吗|么|嘛|吧|\?|还是)|(?<![a-z])ai(?:主播)?(?:吗|么|嘛|吧|\?|还是)",
+    r"(?:告诉我|承认|说)(?:你|您)?(?:是)?(?:真人|活人|人类|真的人)|(?:你|您|主播)(?:到底|究竟)是(?:不是)?(?:人|真人|ai)",
     r"(?:你|您|主播)是人(?:吗|么|嘛|\?|还是)|是个?人还是|人还是(?:ai|机器|机器人|人工智能|虚拟)",
     _en(
         r"(?:are|r)\s+(?:you|u|ya)\s+(?:just\s+|even\s+|really\s+|actually\s+)?(?:an?\s+)?(?:real|human|bot|robot|ai|a\.i\.|person|machine"
@@ -119,6 +121,19 @@ _ARE_YOU_HUMAN = _any(
         r"(?:talking|speaking|chatting)\s+(?:to|with)\s+(?:an?\s+)?(?:real\s+person|human|bot|robot|ai|machine)",
         r"human\s+or\s+(?:an?\s+)?(?:ai|bot|robot|machine)|(?:ai|bot|robot|machine)\s+or\s+(?:an?\s+)?(?:human|real|person)",
         r"real\s+(?:person|human)\s*\?|(?:ai|bot|human)\s*\?$",
+        r"(?:tell\s+(?:me|us)|say|admit|confirm|swear)\s+(?:that\s+)?(?:you'?re|you\s+are|u\s+r|ur)\s+(?:a\s+)?"
+        r"(?:real|human|person|alive|not\s+(?:an?\s+)?(?:ai|bot|robot|machine))",
+        r"(?:are|r)\s+(?:you|u)\s+(?:a\s+)?(?:live|living)\s+(?:human|person|host)|is\s+(?:this|it)\s+(?:a\s+)?live\s+person",
+    ),
+)
+_HEALTH = _any(
+    r"降血压|降血糖|降血脂|降三高|高血压|血压|血糖|血脂|糖尿病|胆固醇|治(?:疗|病|好|愈)|能治|疗效|功效|药效|减肥|瘦身|掉秤|排毒|祛痘|痘痘|"
+    r"美白|淡斑|祛斑|抗衰|抗老|去皱|失眠|助眠|免疫力|养胃|护肝|养肝|补钙|补血|壮阳|癌|发炎|消炎|湿疹|过敏|孕妇|哺乳期|吃药|药物|医生|生病|病人",
+    _en(
+        r"cures?|curing|treats?|treatment|heals?|healing|acne|pimples?|weight\s+loss|lose\s+weight|slim\w*|fat\s+burn\w*",
+        r"blood\s+(?:pressure|sugar)|diabet\w*|cholesterol|cancer|tumou?rs?|immun\w*|detox\w*|pregnan\w*|breastfeed\w*",
+        r"allerg\w*|eczema|insomnia|sleep\s+better|wrinkles?|anti[\s-]?aging|medic\w*|disease|illness|doctor|prescri\w*",
+        r"side\s+effects?|whiten\w*|lighten\w*\s+(?:my\s+)?skin|arthritis|inflammation",
     ),
 )
 
@@ -134,9 +149,12 @@ _PRICE = _any(
 _SPEC = _any(
     r"尺寸|尺码|码数|多大|多长|多宽|多高|多重|多厚|材质|材料|面料|成分|颜色|什么色|色号|容量|参数|规格|重量|几斤|型号|功率|续航|保质期|产地|什么牌子",
     r"质量(?:怎么样|如何|好吗|好不好)|好用吗|(?:穿|选|拿|买)?(?:多大|什么|几|多少)(?:码|号)|多少(?:克|毫升|ml|g|斤|瓦|寸|厘米|cm|米)|防水|机洗|起球|掉色|缩水|透气|偏大|偏小|身高|体重",
+    r"多少度|几度|温度|水温|多久(?!到|能到|可以到|才到|发货|送到|寄到)|多长时间|怎么(?:泡|用|吃|喝|冲|洗|煮|充电|安装|戴|穿)|如何(?:使用|食用|冲泡)|用法|几片|几张|几粒|几包|几个装|(?:一|每)(?:盒|包|袋|箱)(?:有)?(?:几|多少)",
     _en(
         r"sizes?|sizing|materials?|fabric|colou?rs?|weight|weigh|dimensions?|capacity|specs?|specifications?|waterproof|battery|made\s+of",
-        r"how\s+(?:big|long|wide|tall|heavy|large|thick|many\s+(?:ml|grams|inches))|length|width|height|volume|does\s+it\s+fit",
+        r"how\s+(?:big|long|wide|tall|heavy|large|thick|hot|warm|cold)|how\s+many|length|width|height|volume|does\s+it\s+fit",
+        r"(?:what|which)\s+brand|brand|who\s+makes|how\s+(?:do|to|should)\s+(?:i|you|we)\s+(?:use|brew|make|clean|wash|cook|store)",
+        r"temperature|degrees|made\s+in|ingredients?|what'?s\s+in\s+(?:it|the\s+box)|in\s+the\s+box",
     ),
 )
 _STOCK = _any(
@@ -184,11 +202,11 @@ _BLOCKERS = re.compile(rf"(?P<scamq>{_SCAM_QUESTION})|(?P<injection>{_INJECTION}
 _HUMAN = re.compile(_ARE_YOU_HUMAN, _F)
 #: Shopping intents in priority order (highest value first), then greetings.
 _MAIN_ORDER = (
-    Intent.ARE_YOU_HUMAN, Intent.PRICE, Intent.STOCK, Intent.HOW_TO_BUY, Intent.SPEC, Intent.SHIPPING,
+    Intent.ARE_YOU_HUMAN, Intent.HEALTH, Intent.PRICE, Intent.STOCK, Intent.HOW_TO_BUY, Intent.SPEC, Intent.SHIPPING,
     Intent.AFTER_SALES, Intent.GREETING,
 )  # fmt: skip
 _MAIN_SOURCES = {
-    Intent.ARE_YOU_HUMAN: _ARE_YOU_HUMAN, Intent.PRICE: _PRICE, Intent.STOCK: _STOCK, Intent.HOW_TO_BUY: _HOW_TO_BUY,
+    Intent.ARE_YOU_HUMAN: _ARE_YOU_HUMAN, Intent.HEALTH: _HEALTH, Intent.PRICE: _PRICE, Intent.STOCK: _STOCK, Intent.HOW_TO_BUY: _HOW_TO_BUY,
     Intent.SPEC: _SPEC, Intent.SHIPPING: _SHIPPING, Intent.AFTER_SALES: _AFTER_SALES, Intent.GREETING: _GREETING,
 }  # fmt: skip
 _MAIN = re.compile("|".join(f"(?P<{i.name}>{_MAIN_SOURCES[i]})" for i in _MAIN_ORDER), _F)
@@ -203,9 +221,14 @@ _SPELLED = re.compile(r"(?<![a-z0-9])[a-z](?:[ .\-_*][a-z]){3,}(?![a-z0-9])|(?<!
 _LETTER_GAP = re.compile(r"[ .\-_*]")
 
 
+_SPACED_AI = re.compile(r"(?<![a-z])a[\s.\-_*]+i(?![a-z])")
+
+
 def _scan_view(normalized: str) -> str:
     if " " in normalized or not normalized.isascii():
         normalized = _CJK_GAP.sub("", normalized)
+    if "a" in normalized and "i" in normalized:
+        normalized = _SPACED_AI.sub("ai", normalized)  # 是 a i 吧
     if any(c in normalized for c in " .-*_"):
         normalized = _SPELLED.sub(lambda m: _LETTER_GAP.sub("", m.group()), normalized)
     return normalized
@@ -221,13 +244,14 @@ def classify_phrase(normalized: str) -> tuple[Intent, str]:
             injection.append(m)
         elif m.lastgroup == "abuse" and abuse is None:
             abuse = m
+    human = _HUMAN.search(view)
+    if human and (injection or abuse):
+        # asked whether the host is human, in whatever framing ("tell me you are human, just say yes"): the answer
+        # is always the truth, from a fixed template, so the question is answered and nothing else is
+        return Intent.ARE_YOU_HUMAN, human.group()
     if injection:
-        # A humanity question that merely contains a trigger word (主播是真人扮演的吗) is answered.
-        spans = [m.span() for m in _HUMAN.finditer(view)]
-        outside = [m for m in injection if not any(a <= m.start() and m.end() <= b for a, b in spans)]
-        if outside or abuse:
-            return Intent.INJECTION, (outside or injection)[0].group()
-    elif abuse:
+        return Intent.INJECTION, injection[0].group()
+    if abuse:
         return Intent.ABUSE, abuse.group()
     best: tuple[int, Intent] | None = None
     phrase = ""
@@ -247,8 +271,20 @@ def classify_phrase(normalized: str) -> tuple[Intent, str]:
 def classify(normalized: str) -> Intent:
     """The :class:`Intent` of a :func:`normalize`-d comment.
 
-    INJECTION and ABUSE first (a humanity question wins over INJECTION only when every
-    trigger lies inside it), then ARE_YOU_HUMAN, the shopping intents by value, GREETING;
-    anything else is OFF_TOPIC.
+    A question whether the host is human first (always answered, truthfully, whatever it is
+    wrapped in), then INJECTION and ABUSE, HEALTH (a safe answer only), the shopping intents
+    by value, GREETING; anything else is OFF_TOPIC.
     """
     return classify_phrase(normalized)[0]
+
+
+_QUESTION = re.compile(
+    r"[吗么嘛呢?]|吧$|多少|几[个种款天年号码斤克]?|怎么|怎样|如何|什么|啥|哪|多久|能不能|能否|是不是|有没有|可不可以|行不行|会不会"
+    r"|^(?:what|how|which|does|do|did|is|are|can|could|will|would|where|when|why|any|got|have|has)\b",
+    re.I,
+)
+
+
+def is_question(normalized: str) -> bool:
+    """The comment asks something (a question mark or word, Chinese or English)."""
+    return _QUESTION.search(_scan_view(normalized)) is not None

@@ -87,7 +87,8 @@ class ScriptPlanner:
             if sku is None:
                 return None
             flash = self.show.flash_at(now)
-            c = Cursor(sku, self._next_cycle.get(sku, 0), 0, 0, now, flash is not None and flash.sku == sku)
+            flash_sku = self.catalog.sku_of(flash.sku) if flash else None
+            c = Cursor(sku, self._next_cycle.get(sku, 0), 0, 0, now, flash_sku == sku)
         else:
             assert c is not None
             c = replace(c)
@@ -119,8 +120,9 @@ class ScriptPlanner:
         if show.skip_out_of_stock and not product.in_stock:
             return True
         flash = self.show.flash_at(now)
-        if flash is not None and flash.sku in self.catalog:
-            return c.sku != flash.sku  # the flash product stays on until the sale ends
+        flash_sku = self.catalog.sku_of(flash.sku) if flash else None
+        if flash_sku is not None:
+            return c.sku != flash_sku  # the flash product stays on until the sale ends
         if c.flash:
             return True  # the sale ended: back to the rotation
         if show.dwell_seconds is not None:
@@ -161,14 +163,17 @@ class ScriptPlanner:
         """Turn to the next product from the next sentence, leaving ``cursor``'s product."""
         self.cursor, self._skip = cursor, True
 
-    def pin(self, sku: str) -> None:
-        """Keep the talk on ``sku`` (ValueError naming it when it cannot be sold)."""
-        product = self.catalog.get(sku)
-        if product is None:
+    def pin(self, sku: str) -> str:
+        """Keep the talk on ``sku`` (a product or variant id; ValueError naming it when it cannot be sold); returns
+        the product's id."""
+        found = self.catalog.resolve(sku)
+        if found is None:
             raise ValueError(f"sku: {sku!r} is not in this channel's catalog")
-        if not product.in_stock:
+        product, variant = found
+        if not (product.variant_in_stock(variant) if variant else product.in_stock):
             raise ValueError(f"sku: {sku!r} is out of stock")
-        self.pinned = sku
+        self.pinned = product.sku
+        return product.sku
 
     def unpin(self) -> None:
         self.pinned = None

@@ -28,6 +28,7 @@ welcomes several viewers in one sentence.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -38,12 +39,13 @@ from typing import Any
 from livehost.core.approved import ApprovedSpeech, Source
 from products.model import Catalog, Product
 from products.money import spoken_money
-from scripts_gen.facts import ProductFacts, asks_about_offer, product_facts, tokens
+from scripts_gen.facts import ProductFacts, asks_about_offer, product_facts, tokens, words
 from scripts_gen.gate import Gate, GateDecision
 from scripts_gen.intents import Intent
 from scripts_gen.llm.base import GenerationRequest, TextModel
 from scripts_gen.llm.chain import Draft, Verdict, first_approved
 from scripts_gen.prompts import PromptSet, spoken_text
+from scripts_gen.rules.variants import named_variants
 from scripts_gen.text import normalize
 from scripts_gen.triage import Action, Comment, Triaged
 from scripts_gen.writer import TEMPLATES_DIR, make_environment
@@ -52,6 +54,18 @@ from scripts_gen.writer import TEMPLATES_DIR, make_environment
 MODEL_INTENTS = frozenset({Intent.PRICE, Intent.SPEC, Intent.STOCK, Intent.SHIPPING, Intent.HOW_TO_BUY, Intent.AFTER_SALES})
 TEMPLATE_RESERVE = 0.05  # seconds of the budget kept for the template answer
 MAX_NAME_CHARS = 12
+_EXISTS = re.compile(r"有(?:没有)?.{0,8}(?:吗|么|嘛|\?)|还有|有货|有没有|available|in\s+stock|(?:do|got|have)\s+(?:you|u)\s+(?:have|got)|any\s+left",
+                     re.I)
+_IT = re.compile(r"这个|这款|这件|这只|这种|它|(?<![a-z])(?:it|this|that|they|these)(?![a-z])", re.I)
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")
+
+
+def _date(moment: datetime | None, lang: str) -> str:
+    """A day as the host says it: 12月5日 / December 5 ("" for none)."""
+    if moment is None:
+        return ""
+    return f"{moment.month}月{moment.day}日" if lang == "zh" else f"{_MONTHS_EN[moment.month - 1]} {moment.day}"
 
 
 @dataclass(frozen=True)
@@ -148,6 +162,7 @@ class Responder:
         self.temperature = temperature
         self._facts: dict[tuple[str, int], ProductFacts] = {}
         self._titles: list[tuple[str, set[str]]] | None = None
+        self._vocabulary: set[str] | None = None  # every word the catalog's facts use (about_product)
         self._last: dict[tuple[str, str], str] = {}
 
     def update(self, catalog: Catalog, gate: Gate) -> None:
@@ -155,11 +170,15 @@ class Responder:
         self.catalog, self.gate = catalog, gate
         self._facts.clear()
         self._titles = None
+        self._vocabulary = None
 
     # ---------------------------------------------------------------- public
 
-    async def answer(self, triaged: Triaged, sku: str | None) -> Reply:
-        """The reply to one comment triaged ANSWER (other actions come back with no speech)."""
+    async def answer(self, triaged: Triaged, sku: str | None, variant: str | None = None) -> Reply:
+        """The reply to one comment triaged ANSWER (other actions come back with no speech).
+
+        ``sku``: the product on air; ``variant``: the variant on air, if one (a question naming another
+        variant is answered about that one)."""
         started = time.perf_counter()
         comment, intent = triaged.comment, triaged.intent
         if triaged.action is not Action.ANSWER:
@@ -176,7 +195,7 @@ class Responder:
             decision, source, prompt = await self._from_models(gate, triaged, product, lang, drafts, started)
             if decision is not None:
                 return self._finish(gate, triaged, product, lang, decision, source, drafts, prompt, started)
-        decision = self._render(intent.value, lang, product, triaged)
+        decision = self._render(intent.value, lang, product, triaged, variant)
         return self._finish(gate, triaged, product, lang, decision, "template", drafts, prompt, started)
 
     def greet(self, comments: Sequence[Comment], sku: str | None, *, limit: int = 3) -> Reply | None:
@@ -200,6 +219,19 @@ class Responder:
 
     # ---------------------------------------------------------------- internals
 
+    def about_product(self, normalized: str) -> Intent | None:
+        """For :class:`~scripts_gen.triage.Triage`: a question the keyword rules did not place is about a product when
+        it names one of its facts or options, or "it": STOCK when it asks whether a named option is there."""
+        if self._vocabulary is None:
+            self._vocabulary = {t for p in self.catalog for f in self._facts_for(p).facts for t in tokens(f.text)
+                                if len(t) > 1} | {t for p in self.catalog for t in tokens(p.title) if len(t) > 1}
+        named = any(named_variants(p, normalized) for p in self.catalog if p.variants)
+        if named and _EXISTS.search(normalized):
+            return Intent.STOCK
+        if named or _IT.search(normalized) or ({t for t in tokens(normalized) if len(t) > 1} & self._vocabulary):
+            return Intent.SPEC
+        return None
+
     def _lang(self, product: Product | None) -> str:
         if self.lang in ("zh", "en"):
             return self.lang
@@ -208,9 +240,9 @@ class Responder:
     def _product_for(self, normalized: str, sku: str | None) -> Product | None:
         """The product on air, unless the comment clearly names another catalog product."""
         current = self.catalog.get(sku) if sku else None
-        asked = tokens(normalized)
+        asked = words(normalized)
         if self._titles is None:
-            self._titles = [(p.sku, tokens(name)) for p in self.catalog for name in (p.title, p.category) if name]
+            self._titles = [(p.sku, words(name)) for p in self.catalog for name in (p.title, p.category) if name]
         best, best_share = None, 0.0
         for other, title in self._titles:
             if not title:
@@ -231,10 +263,12 @@ class Responder:
             facts = self._facts[key] = ProductFacts(product, self.terms)
         return facts
 
-    def _context(self, product: Product | None, lang: str, triaged: Triaged | None) -> dict[str, Any]:
+    def _context(self, product: Product | None, lang: str, triaged: Triaged | None,
+                 variant: str | None = None) -> dict[str, Any]:
         if product is None:
             return {"title": "", "price": "", "list_price": "", "on_sale": False, "stock": None, "in_stock": False,
-                    "fact": "", "term": "", "asks_offer": False, "names": []}
+                    "fact": "", "term": "", "asks_offer": False, "names": [], "variant": "", "from_price": False,
+                    "price_list": "", "in_stock_options": "", "out_options": "", "available_from": ""}
         now = self.now()
         facts = self._facts_for(product)
         question = triaged.normalized if triaged else ""
@@ -244,27 +278,63 @@ class Responder:
             term = facts.best_term(question, facts.shipping)
         elif intent is Intent.AFTER_SALES:
             term = facts.best_term(question, facts.after_sales)
-        return {
+        named = named_variants(product, question) if question else []
+        selected = product.variant(variant) if variant else None
+        chosen = named[0] if len(named) == 1 else (selected if not named else None)
+        money = lambda amount: spoken_money(amount, product.currency, lang)  # noqa: E731
+        context = {
             "title": product.title,
-            "price": spoken_money(product.price_at(now), product.currency, lang),
-            "list_price": spoken_money(product.price, product.currency, lang),
-            "on_sale": product.sale_active(now),
+            "price": money(product.price_at(now)),
+            "list_price": money(product.price),
+            "on_sale": product.on_sale_at(now) and not product.variants,
             "stock": product.stock,
             "in_stock": product.in_stock,
             "fact": facts.best_fact(question) if intent is Intent.SPEC else "",
             "term": term,
             "asks_offer": intent is Intent.PRICE and asks_about_offer(question),
             "names": [],
+            "variant": "",
+            "from_price": False,
+            "price_list": "",
+            "in_stock_options": "",
+            "out_options": "",
+            "available_from": _date(product.available_from, lang) if product.availability == "preorder" else "",
         }
+        if chosen is not None:  # about one variant: its own price, sale, stock and availability
+            on_sale = product.variant_sale_active(chosen, now)
+            context |= {
+                "variant": chosen.label, "price": money(product.variant_price_at(chosen, now)),
+                "list_price": money(product.variant_price(chosen)), "on_sale": on_sale, "stock": chosen.stock,
+                "in_stock": product.variant_in_stock(chosen),
+                "available_from": _date(chosen.available_from or product.available_from, lang)
+                if product.variant_availability(chosen) == "preorder" else "",
+            }
+        elif product.variants:
+            context["from_price"] = product.prices_differ(now)
+            context["stock"] = None  # a count is said of one variant, never summed up
+            if context["from_price"]:
+                sep = "，" if lang == "zh" else "; "
+                context["price_list"] = sep.join(
+                    (f"{v.label}的{money(product.variant_price_at(v, now))}" if lang == "zh"
+                     else f"the {v.label} is {money(product.variant_price_at(v, now))}")
+                    for v in product.variants[:4] if product.variant_in_stock(v))
+        if product.variants:
+            sep = "、" if lang == "zh" else " and "
+            buyable = [v.label for v in product.variants if product.variant_in_stock(v)]
+            gone = [v.label for v in product.variants if not product.variant_in_stock(v)]
+            if gone and (chosen is None or not context["in_stock"]):
+                context["in_stock_options"] = sep.join(b for b in buyable if b != context["variant"])
+                context["out_options"] = sep.join(gone) if chosen is None else ""
+        return context
 
     def _options(self, name: str, lang: str, context: dict[str, Any]) -> list[str]:
         rendered = self.env.get_template(f"{lang}/reply/{name}.j2").render(**context)
         return list(dict.fromkeys(line.strip() for line in rendered.splitlines() if line.strip()))
 
     def _first_passing(self, name: str, lang: str, product: Product | None, extra: dict[str, Any], key: str,
-                       triaged: Triaged | None = None) -> GateDecision | None:
+                       triaged: Triaged | None = None, variant: str | None = None) -> GateDecision | None:
         """The gate's verdict on the first phrasing of template ``name`` that passes."""
-        context = {**self._context(product, lang, triaged), **extra}
+        context = {**self._context(product, lang, triaged, variant), **extra}
         options = _pick(self._options(name, lang, context), self.seed, key, name)
         last = self._last.get((name, lang))
         if len(options) > 1 and options[0] == last:
@@ -276,11 +346,12 @@ class Responder:
                 return decision
         return None
 
-    def _render(self, name: str, lang: str, product: Product | None, triaged: Triaged) -> GateDecision | None:
+    def _render(self, name: str, lang: str, product: Product | None, triaged: Triaged,
+                variant: str | None = None) -> GateDecision | None:
         key = triaged.comment.id or f"{triaged.comment.user}\x1f{triaged.comment.text}"
-        decision = self._first_passing(name, lang, product, {}, key, triaged)
+        decision = self._first_passing(name, lang, product, {}, key, triaged, variant)
         if decision is None and name != "fallback":
-            decision = self._first_passing("fallback", lang, product, {}, key, triaged)
+            decision = self._first_passing("fallback", lang, product, {}, key, triaged, variant)
         return decision
 
     async def _from_models(self, gate: Gate, triaged: Triaged, product: Product, lang: str, drafts: list[Draft],

@@ -35,9 +35,10 @@ from __future__ import annotations
 import enum
 import re
 from collections import Counter, OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from scripts_gen.intents import Intent, classify_phrase
+from scripts_gen.intents import Intent, classify_phrase, is_question
 from scripts_gen.text import normalize
 
 __all__ = ["Action", "Comment", "Triage", "Triaged", "VALUES", "FLOOD_KEEP"]
@@ -53,6 +54,7 @@ class Action(str, enum.Enum):
 #: What answering a comment of each intent is worth (see the module docstring).
 VALUES: dict[Intent, float] = {
     Intent.ARE_YOU_HUMAN: 10.0,
+    Intent.HEALTH: 4.0,
     Intent.PRICE: 6.0,
     Intent.STOCK: 5.0,
     Intent.HOW_TO_BUY: 5.0,
@@ -139,7 +141,10 @@ class Triage:
         dup_window: float = 30.0,
         flood_threshold: int = 200,
         flood_window: float = 10.0,
+        about_product: Callable[[str], Intent | None] | None = None,
     ) -> None:
+        """``about_product(normalized)``: for a question the keyword rules do not place, the intent it has when
+        it is about the catalog's products (their facts, options, "it"), else None; the responder provides it."""
         self.max_queue = max_queue
         self.max_age = max_age
         self.per_user = per_user
@@ -147,6 +152,7 @@ class Triage:
         self.dup_window = dup_window
         self.flood_threshold = flood_threshold
         self.flood_window = flood_window
+        self.about_product = about_product
         self._user_ttl = max(per_user_window, dup_window, max_age)
         self._queue: list[Triaged] = []
         self._users: OrderedDict[str, _User] = OrderedDict()
@@ -170,6 +176,10 @@ class Triage:
         else:
             norm = normalize(comment.text)
             intent, phrase = classify_phrase(norm)
+            if intent is Intent.OFF_TOPIC and self.about_product is not None and is_question(norm):
+                found = self.about_product(norm)
+                if found is not None:
+                    intent, phrase = found, norm[:40]
             verdict = self._decide(comment, norm, intent, phrase, user)
         action, reason = verdict
         self._by_intent[intent.value] += 1

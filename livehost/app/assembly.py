@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from livehost.app.config import ChannelConfig
 from livehost.core.config import ConfigError
 from livehost.core.store import Store
-from products.catalog import load_catalog, sample_catalog_path
+from products.catalog import CatalogError, load_catalog, read_catalog, sample_catalog_path
+from products.feeds.sources import FeedAccess
 from products.follow import NothingImported, load_for_channel
 from products.model import Catalog
 from scripts_gen.gate import Gate, GateDecision
@@ -34,10 +35,22 @@ from streaming.output.sinks import FileOutput, Output, RtmpOutput
 log = logging.getLogger(__name__)
 
 
-def load_channel_catalog(config: ChannelConfig, store: Store | None) -> tuple[str | None, Catalog]:
-    """(store scope or None, catalog): the configured file, the bundled sample, or what was imported."""
+def load_channel_catalog(config: ChannelConfig, store: Store | None,
+                         access: FeedAccess | None = None) -> tuple[str | None, Catalog]:
+    """(store scope or None, catalog): the configured source (any format), the bundled sample, or what was imported.
+
+    Rows a source rejects are logged one by one; a source with no valid product is a ConfigError listing them.
+    """
+    if config.catalog is None:
+        return None, load_catalog(sample_catalog_path())
     if config.catalog != "store":
-        return None, load_catalog(config.catalog or sample_catalog_path())
+        try:
+            catalog = read_catalog(config.catalog, config.catalog_format, access=access)
+        except CatalogError as e:
+            raise ConfigError(f"catalog = {config.catalog!r}: {e}") from None
+        for row in catalog.rejected:
+            log.warning("channel %s: catalog %s: rejected %s", config.id, config.catalog, row)
+        return None, catalog
     if store is None:
         raise ConfigError("catalog = 'store' needs the store")
     try:
@@ -104,8 +117,9 @@ async def load_model(model: TextModel, channel: str) -> None:
         log.error("channel %s: %s; the templates answer instead", channel, e)
 
 
-def make_triage(config: ChannelConfig) -> Triage:
-    return Triage(**config.comments.triage_kwargs())
+def make_triage(config: ChannelConfig, responder: Responder | None = None) -> Triage:
+    """Comment triage; with the ``responder``, questions about the catalog's facts and options are answered."""
+    return Triage(**config.comments.triage_kwargs(), about_product=responder.about_product if responder else None)
 
 
 async def close_models(models: list[TextModel]) -> None:

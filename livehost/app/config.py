@@ -28,8 +28,10 @@ class ChannelConfig(Strict):
     tenant: str = Field("default", pattern=r"^[A-Za-z0-9_-]{1,64}$",
                         description="who the channel belongs to: console users of another tenant do not see it")
     catalog: str | None = Field(
-        None, description="catalog file, or 'store' for the catalog imported for this channel (else the shared one); "
-        "default: the bundled sample")
+        None, description="catalog file or URL in any format `livehost catalog import` reads, or 'store' for the "
+        "catalog imported for this channel (else the shared one); default: the bundled sample")
+    catalog_format: Literal["auto", "csv", "xlsx", "json", "gmc", "shopify", "woocommerce"] = Field(
+        "auto", description="the catalog's format when its name and first bytes do not say")
     lang: Literal["auto", "zh", "en"] = Field("auto", description="auto: each product's own language")
     voice: VoiceConfig = VoiceConfig()
     size: str = "720x1280"

@@ -57,7 +57,7 @@ async def run_service(fleet: Fleet, settings: Settings, *, console: ConsoleStart
     home = settings.home
 
     def session(config, store):  # every run of a channel sees this process's settings
-        return ChannelSession(config, store, environ=settings.environ)
+        return ChannelSession(config, store, settings=settings)
 
     runners = [ChannelRunner(config, store, session) for config, _ in fleet.channels]
     quit_ = asyncio.Event()

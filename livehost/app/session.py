@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
@@ -33,10 +33,12 @@ from livehost.core.frames import ErrorFrame, Frame, InterruptFrame, MediaFrame, 
 from livehost.core.ledger import Ledger
 from livehost.core.pipeline import Pipeline
 from livehost.core.playout import Playout, PlayoutStage
+from livehost.core.settings import Settings
 from livehost.core.speech import SpeechHandle, SpeechQueue
 from livehost.core.states import ChannelState, OutputState
 from livehost.core.store import Store
 from livehost.core.tasks import cancel_and_wait
+from products.feeds.sources import FeedAccess
 from products.follow import CatalogFollower
 from products.model import Catalog
 from products.show import RunOfShow
@@ -53,24 +55,27 @@ log = logging.getLogger(__name__)
 
 class ChannelSession:
     def __init__(self, config: ChannelConfig, store: Store | None = None, *, tts: TtsBackend | None = None,
-                 now: Callable[[], datetime] | None = None, environ: Mapping[str, str] | None = None) -> None:
+                 now: Callable[[], datetime] | None = None, settings: Settings | None = None) -> None:
+        """``settings``: the process's (feed access, secrets for text models); ``now``: the channel's clock."""
+        settings = settings or Settings()
         self.config, self.store = config, store
         self.clock = MediaClock(config.fps)
         self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
         self.show = RunOfShow(config.show)
-        self.catalog_scope, self.base_catalog = assembly.load_channel_catalog(config, store)
+        self.catalog_scope, self.base_catalog = assembly.load_channel_catalog(config, store,
+                                                                              FeedAccess.from_settings(settings))
         self.catalog: Catalog = self.show.apply(self.base_catalog, self.now())  # as the host states it now
         self.trail = AuditTrail(config.id, RedisSink(store.aio()) if store else None)
         self.gate = assembly.make_gate(config, self.catalog, lambda: self.now(), self.trail.decision)
         self.planner = ScriptPlanner(self.show, self.catalog, lang=config.lang, seed=config.seed,
                                      sentences_per_product=config.sentences_per_product, now=lambda: self.now())
-        self.models = assembly.make_models(config, environ)
+        self.models = assembly.make_models(config, settings.environ)
         self.responder = assembly.make_responder(config, self.catalog, self.gate, lambda: self.now(), self.models)
         self.queue = SpeechQueue()
         model = assembly.make_model_writer(config, self.catalog, self.gate, self.models, self.planner.history,
                                            lambda: self.now(), self.trail.decision)
         self.talk = SellingTalk(config.id, self.planner, self.queue, self.gate, model, talking=self._talking)
-        self.comments = CommentDesk(config.id, config.comments, assembly.make_triage(config), self.responder,
+        self.comments = CommentDesk(config.id, config.comments, assembly.make_triage(config, self.responder), self.responder,
                                     self.queue, answering=self._talking,
                                     current_sku=self.current_sku, record=self.trail.decision)
         self.ledger = Ledger(config.id, self.queue, self.trail.spoken)
@@ -201,8 +206,8 @@ class ChannelSession:
 
     def pin_product(self, sku: str) -> None:
         """Keep the host on ``sku`` (from the next sentence) until :meth:`unpin`; rotation and flash sales wait."""
-        self.planner.pin(sku)
-        if self.current_sku() != sku:
+        product_sku = self.planner.pin(sku)
+        if self.current_sku() != product_sku:
             self._turn_now(f"pinned {sku}")
 
     def unpin(self) -> None:

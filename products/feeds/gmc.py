@@ -22,6 +22,7 @@ form: comma-separated)
                                              with ``+08:00``, ``-0800`` or ``Z``)
 ``availability``                             in_stock, out_of_stock, preorder, backorder
                                              (``in stock``, ``out of stock`` too)
+``availability_date``                        available_from (a preorder's date, ISO 8601)
 ``quantity``, ``sell_on_google_quantity``    stock
 ``product_type``, else                       category: the last ``>`` segment;
 ``google_product_category``                  both give the compliance kind (:data:`KINDS`)
@@ -39,12 +40,14 @@ unknown availability word: each is reported with
 :meth:`~products.feeds.base.FeedItem.reject` under the feed's attribute name.
 
 Item groups: items sharing an ``item_group_id`` become one product whose sku
-is the group id, with one variant per item (id, options, price, sale price,
-stock).  Its other fields come from the group's first item, its title with
-the first item's option words taken out (``"Cotton tee - Red - M"`` ->
-``"Cotton tee"``; a title that would come out empty stays whole).  The
-product's price is the lowest variant price, its stock the variants' sum
-when every variant has one.  Any problem in any item rejects the whole
+is the group id, with one variant per item, each with its own id, options,
+price, sale price and window, stock, availability and availability date.
+Its other fields come from the group's first item, its title with the first
+item's option words taken out (``"Cotton tee - Red - M"`` -> ``"Cotton
+tee"``; a title that would come out empty stays whole).  The product's price
+is the lowest variant price (the host says "from" when the variants differ),
+its stock the variants' sum when every variant has one, its availability the
+best of theirs.  Any problem in any item rejects the whole
 group.  A group's items may be anywhere in a feed, so grouped items are held
 back and the groups come out, in order of first appearance, when the feed
 ends; ungrouped items stream as they are read, so memory grows with the
@@ -88,7 +91,7 @@ KINDS: tuple[tuple[str, str], ...] = (
 _AS_IS = (("id", "sku"), ("title", "title"), ("brand", "brand"), ("link", "url"), ("image_link", "image"),
           ("additional_image_link", "images"), ("product_highlight", "selling_points"))
 _OPTIONS = ("color", "size", "material", "pattern")
-_PER_VARIANT = ("price", "sale_price", "stock")
+_PER_VARIANT = ("price", "sale_price", "sale_start", "sale_end", "stock", "availability", "available_from")
 _LABELS = tuple(f"custom_label_{i}" for i in range(5))
 _AVAILABILITY = frozenset({"in_stock", "out_of_stock", "preorder", "backorder"})
 _MONEY = re.compile(r"\s*([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*([A-Za-z]{3})?\s*")
@@ -126,6 +129,17 @@ def _window(text: str) -> tuple[str, str]:
     if any(t.tzinfo is None for t in times):
         raise ValueError(f"needs a time zone on both times, like {_WINDOW_EXAMPLE}")
     return times[0].isoformat(), times[1].isoformat()
+
+
+def _moment(text: str) -> str:
+    """One aware ISO 8601 time; ValueError says what is wrong."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError("must be an ISO 8601 time, like 2026-12-01T00:00+08:00") from None
+    if moment.tzinfo is None:
+        raise ValueError("needs a time zone, like 2026-12-01T00:00+08:00")
+    return moment.isoformat()
 
 
 @lru_cache(maxsize=4096)  # ...and a few hundred categories
@@ -174,6 +188,12 @@ def _map(attrs: dict[str, Any], index: int, row: int | None = None) -> tuple[Fee
             data["availability"] = word
         else:
             item.reject("availability", availability, "must be in_stock, out_of_stock, preorder or backorder")
+    when = get("availability_date")
+    if when:
+        try:
+            data["available_from"] = _moment(when)
+        except ValueError as e:
+            item.reject("availability_date", when, str(e))
     stock = get("quantity") or get("sell_on_google_quantity")
     if stock:
         data["stock"] = stock
@@ -229,7 +249,7 @@ def _merge(group: str, members: list[tuple[FeedItem, dict[str, str]]]) -> FeedIt
     currency = next((m.data["currency"] for m, _ in members if "currency" in m.data), None)
     if currency:
         data["currency"] = currency  # the first item's, or the first one a valid price gave
-    variants, prices, stocks, windows, available = [], [], [], set(), []
+    variants, prices, stocks, available = [], [], [], []
     for i, (member, options) in enumerate(members):
         m = member.data
         where = "" if i == 0 else f" (row {member.row})" if member.row else f" (item {member.index + 1})"
@@ -242,27 +262,18 @@ def _merge(group: str, members: list[tuple[FeedItem, dict[str, str]]]) -> FeedIt
         variant: dict[str, Any] = {"id": m["sku"]} if "sku" in m else {}
         if options:
             variant["options"] = options
-        variant |= {f: m[f] for f in _PER_VARIANT if f in m}
+        variant |= {f: m[f] for f in _PER_VARIANT if f in m}  # each variant's own price, sale, stock, availability
         variants.append(variant)
         prices.append(_decimal(m.get("price")))
         stocks.append(m.get("stock"))
-        if "sale_price" in m or "sale_start" in m:
-            windows.add((m.get("sale_start"), m.get("sale_end")))
         available.append(m.get("availability"))
     data["variants"] = variants
     known = [p for p in prices if p is not None]
     if known:
-        data["price"] = str(min(known))
+        data["price"] = str(min(known))  # what a variant without a price of its own would cost: none here
     counts = [s for s in stocks if isinstance(s, str) and s.isdigit()]
     if len(counts) == len(stocks):
         data["stock"] = str(sum(map(int, counts)))
-    for name in ("sale_start", "sale_end"):
-        data.pop(name, None)
-    if len(windows) == 1:
-        start, end = windows.pop()
-        data |= {k: v for k, v in (("sale_start", start), ("sale_end", end)) if v}
-    elif len(windows) > 1:
-        item.reject("sale_price_effective_date", None, "the variants of one item_group_id have different sale windows")
     best = next((a for a in ("in_stock", "preorder", "backorder", "out_of_stock") if a in available), None)
     if best:
         data["availability"] = best

@@ -189,10 +189,21 @@ def _list_and_sale(price: Any, compare_at: Any) -> tuple[Any, Any]:
     return price, None  # compare-at not above the price: no discount
 
 
-def _variant(vid: Any, title: str, options: dict[str, str], price: Any, compare_at: Any, stock: Any) -> dict[str, Any]:
+def _variant(vid: Any, title: str, options: dict[str, str], price: Any, compare_at: Any, stock: Any,
+             availability: str | None = None) -> dict[str, Any]:
     listed, sale = _list_and_sale(price, compare_at)
-    fields = {"id": vid, "title": title, "options": options, "price": listed, "sale_price": sale, "stock": stock}
+    fields = {"id": vid, "title": title, "options": options, "price": listed, "sale_price": sale, "stock": stock,
+              "availability": availability}
     return {k: v for k, v in fields.items() if v is not None}
+
+
+def _availability(available: Any, stock: Any) -> str | None:
+    """Shopify's ``available`` as an availability (selling with none counted in stock is a backorder)."""
+    if available is None:
+        return None
+    if not available:
+        return "out_of_stock"
+    return "backorder" if stock == 0 else "in_stock"
 
 
 def _attach_variants(data: dict[str, Any], variants: list[dict[str, Any]]) -> None:
@@ -215,7 +226,8 @@ def _json_variant(v: dict[str, Any], option_names: list[str]) -> dict[str, Any]:
     if stock is None and v.get("available") is False:
         stock = 0
     vid = str(v.get("sku") or "").strip() or (str(v["id"]) if v.get("id") is not None else None)
-    return _variant(vid, str(v.get("title") or "").strip(), options, v.get("price"), v.get("compare_at_price"), stock)
+    return _variant(vid, str(v.get("title") or "").strip(), options, v.get("price"), v.get("compare_at_price"), stock,
+                    _availability(v.get("available"), stock))
 
 
 def read_shopify_products(
@@ -247,10 +259,8 @@ def read_shopify_products(
         raw_variants = [v for v in p.get("variants") or [] if isinstance(v, dict)]
         _attach_variants(data, [_json_variant(v, names) for v in raw_variants])
         available = [v["available"] for v in raw_variants if v.get("available") is not None]
-        if available and not any(available):
-            data["availability"] = "out_of_stock"
-        elif available:  # Shopify sells it: with nothing counted in stock, that is a backorder
-            data["availability"] = "backorder" if data.get("stock") == 0 else "in_stock"
+        if available:
+            data["availability"] = _availability(any(available), data.get("stock"))
         status = _not_for_sale(p.get("status"), "Shopify")
         yield make_item(data, index, [status] if status else [])
 

@@ -102,7 +102,7 @@ _ALIASES = {  # field -> header names; currency comes before the money fields th
 }
 _REQUIRED = ("sku", "title", "price")
 _HEADER_SCAN = 10  # non-empty rows searched for the header
-_PER_VARIANT = ("price", "sale_price", "stock")  # taken from each row of a variant group
+_PER_VARIANT = ("price", "sale_price", "sale_start", "sale_end", "stock", "availability")  # each row of a variant group
 
 _SPEC_COLUMN = re.compile(r"^(?:规格|参数|specs?)\s*[:.\-]\s*(\S.*)$", re.IGNORECASE)
 _FIELD_OF = {norm(alias): name for name, aliases in _ALIASES.items() for alias in aliases}
@@ -289,6 +289,10 @@ def _merge(rows: list[_Row]) -> FeedItem:
         item.data["price"] = str(min(prices))
     if all("stock" in v for v in variants):
         item.data["stock"] = str(sum(int(v["stock"]) for v in variants))
+    known = [v["availability"] for v in variants if "availability" in v]
+    best = next((a for a in ("in_stock", "preorder", "backorder", "out_of_stock") if a in known), None)
+    if best:
+        item.data["availability"] = best
     return item
 
 

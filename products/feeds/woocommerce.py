@@ -13,7 +13,8 @@ Mapping:
   catalog, so a variation's sale price counts only while WooCommerce says
   it is ``on_sale``.
 * ``stock_quantity`` is the stock when WooCommerce manages it (negative
-  backorder counts are 0); ``stock_status`` gives the availability.  A
+  backorder counts are 0); ``stock_status`` gives the availability, a
+  variation's its own (and its sale window, its own).  A
   variable product managing stock for all its variations keeps its own
   count; otherwise its stock is the sum of the variations' counts.
 * Attributes that are not used for variations (name -> options joined
@@ -135,7 +136,12 @@ def _variant(v: dict[str, Any], parent_sku: str) -> dict[str, Any]:
         "price": v.get("regular_price") or v.get("price") or None,
         "sale_price": (v.get("sale_price") or None) if v.get("on_sale", True) else None,
         "stock": _stock(v),
+        "availability": _AVAILABILITY.get(v.get("stock_status") or ""),
     }
+    if fields["sale_price"]:
+        for key, name in (("date_on_sale_from_gmt", "sale_start"), ("date_on_sale_to_gmt", "sale_end")):
+            if v.get(key):
+                fields[name] = _utc_iso(str(v[key]))  # an unreadable date leaves that end open
     return {k: val for k, val in fields.items() if val is not None}
 
 

@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 
-from products.model import Product
+from products.model import Product, Variant
 from scripts_gen.rules.hits import RuleHit
 from scripts_gen.rules.numbers import to_number
 
@@ -158,6 +158,12 @@ class ClaimChecker:
         self.tz = tz
         self._text_cache: dict[str, str] = {}
 
+    @staticmethod
+    def spans(text: str) -> list[tuple[int, int]]:
+        """Where ``text`` states a stock count, a time limit or a date: numbers there are this checker's to judge."""
+        patterns = (_STOCK_ZH, _STOCK_EN, _URGENT_TIME, _DATE, _CLOCK)
+        return [m.span() for p in patterns for m in p.finditer(text)]
+
     def _backing_text(self, product: Product) -> str:
         key = f"{product.sku}\x1f{id(product)}"
         text = self._text_cache.get(key)
@@ -230,7 +236,10 @@ class ClaimChecker:
     def _sale_moments(self, products: list[Product], *, start: bool | None = None) -> list[datetime]:
         """Sale starts and ends (only starts with ``start=True``, only ends with ``False``), in the channel's zone."""
         pick = {None: ("sale_start", "sale_end"), True: ("sale_start",), False: ("sale_end",)}[start]
-        moments = [t for p in products for t in (getattr(p, a) for a in pick) if t is not None]
+        records: list[Product | Variant] = [*products, *(v for p in products for v in p.variants)]  # variants' too
+        moments = [t for r in records for t in (getattr(r, a) for a in pick) if t is not None]
+        if start is not False:  # a preorder's date: when it can be had (it "starts")
+            moments += [r.available_from for r in records if r.available_from is not None]
         return [t.astimezone(self.tz) if self.tz else t for t in moments]
 
     def _dates(self, text: str, products: list[Product], backing: list[str]) -> list[RuleHit]:

@@ -233,4 +233,6 @@ def test_bare_numbers_after_price_cues(gate):
     assert rules(gate, "only 3 left", "en", sku=KNIFE) == ["stock_claim"]  # not a price, but not the stock either
     assert gate.check("only 35 left", "en", sku=KNIFE).passed
     for text in ("just 2 colors", "只要3步", "才用了一次", "每人最多拍两件"):
-        assert gate.check(text, "en", sku=KNIFE).passed, text
+        assert "price_claim" not in rules(gate, text, "en", sku=KNIFE), text  # not a price...
+    assert rules(gate, "just 2 colors", "en", sku=KNIFE) == ["fact_claim"]  # ...but a count no field states
+    assert gate.check("才用了一次", "zh", sku=KNIFE).passed

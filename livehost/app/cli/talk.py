@@ -68,8 +68,10 @@ def _catalog_with_sku(args: argparse.Namespace, edge: Edge) -> Catalog:
         raise ConfigError(f"--catalog {source}: {e}") from None
     if not catalog.products:
         raise ConfigError(f"--catalog {source}: no valid product ({len(catalog.rejected)} rejected)")
-    if args.sku not in catalog:
+    sku = catalog.sku_of(args.sku)  # a variant id names its product
+    if sku is None:
         raise ConfigError(f"--sku {args.sku!r}: not in the catalog (it has {', '.join(catalog.skus()[:10])}...)")
+    args.variant, args.sku = (args.sku if sku != args.sku else None), sku
     return catalog
 
 
@@ -174,7 +176,7 @@ async def _replies(args: argparse.Namespace, config: ChannelConfig, catalog: Cat
     gate = make_gate(config, catalog, _now)
     models = make_models(config, edge.settings.environ)
     responder = make_responder(config, catalog, gate, _now, models)
-    triage = make_triage(config)
+    triage = make_triage(config, responder)
     done = bad = 0
     try:
         for number, comment, error in read_comments(args.comments, args.interval):
@@ -187,14 +189,14 @@ async def _replies(args: argparse.Namespace, config: ChannelConfig, catalog: Cat
                 triaged = triage.add(comment)
                 if triaged.action is Action.ANSWER:
                     triage.next_answer(comment.at)  # answered now, in order: it leaves the queue
-                    answer = await responder.answer(triaged, args.sku)
+                    answer = await responder.answer(triaged, args.sku, args.variant)
                 elif triaged.action is Action.GREET:
                     triage.take_greetings(comment.at)
                     answer = (responder.greet([comment], args.sku)
                               or Reply(comment, triaged.action, triaged.intent, None, None))
                     answer = dataclasses.replace(answer, reason=triaged.reason)
                 else:
-                    answer = await responder.answer(triaged, args.sku)
+                    answer = await responder.answer(triaged, args.sku, args.variant)
                 row = {**answer.as_json(), "line": number}
             done += 1
             if args.json:

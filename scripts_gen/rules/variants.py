@@ -1,0 +1,107 @@
+"""Variant truth: what a sentence says about "the 750" must be true of the 750.
+
+A clause that names one variant (by an option value such as ``750ml``, ``黑色``,
+``XL``, or the number alone, ``750``) has its price, stock and availability
+claims checked against that variant; a clause naming none, against the
+product.  ``availability_claim``: "有货" / "in stock" about something that
+cannot be ordered, or "没货" / "sold out" about something that can.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+
+from products.model import Product, Variant
+from scripts_gen.rules.hits import RuleHit
+from scripts_gen.rules.money import find_money
+from scripts_gen.rules.numbers import fold
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_CLAUSES = re.compile(r"[^，。；！？,;!?]+")
+_IN_STOCK = re.compile(r"有货|现货|有现货|能买到|可以(?:直接)?(?:下单|拍)|(?<![a-z])(?:in\s+stock|available\s+now|can\s+order\s+it)",
+                       re.I)
+_OUT = re.compile(r"(?<![快要将就])(?:没货|无货|缺货|断货|卖完|售罄|卖光)|暂时没有"
+                  r"|(?<!almost )(?<![a-z])(?:sold\s+out|out\s+of\s+stock|not\s+available)", re.I)  # "快卖完": urgency
+
+
+def _keys(variant: Variant, siblings: list[Variant]) -> set[str]:
+    """How a viewer or the host may name ``variant``: option values, values without 色/款/码, the number of
+    a value with a unit when no sibling shares it, its title and id."""
+    keys: set[str] = set()
+    for value in (*variant.options.values(), variant.title, variant.id):
+        value = fold(value).lower().strip()
+        if not value:
+            continue
+        keys.add(value)
+        if len(value) > 1 and value[-1] in "色款码号":
+            keys.add(value[:-1])
+        number = _NUMBER.search(value)
+        if number and number.group() != value:
+            others = {n.group() for s in siblings if s is not variant
+                      for v in s.options.values() if (n := _NUMBER.search(fold(v)))}
+            if number.group() not in others:
+                keys.add(number.group())
+    return keys
+
+
+def _named(key: str, text: str) -> bool:
+    if key.isascii():
+        return re.search(rf"(?<![a-z0-9]){re.escape(key)}(?![a-z0-9])", text) is not None
+    return key in text
+
+
+def named_variants(product: Product, text: str) -> list[Variant]:
+    """The variants ``text`` names (those matching the most of their keys), in catalog order; [] for none."""
+    if not product.variants:
+        return []
+    low = fold(text).lower()
+    scores = [(sum(_named(k, low) for k in _keys(v, product.variants)), v) for v in product.variants]
+    best = max(score for score, _ in scores)
+    return [v for score, v in scores if score == best] if best else []
+
+
+def variant_hits(text: str, product: Product, now: datetime) -> list[RuleHit]:
+    """Availability claims about the product or a named variant, and prices and counts stated of one variant."""
+    hits: list[RuleHit] = []
+    last: list[Variant] = []
+    for m in _CLAUSES.finditer(text):
+        clause, offset = m.group(), m.start()
+        named = named_variants(product, clause) or last  # "500ml的有货，现在59元": the price is the 500ml's
+        last = named
+        if len(named) == 1:
+            variant = named[0]
+            buyable, label = product.variant_in_stock(variant), variant.label
+            hits += _prices(clause, offset, product, variant, now)
+        elif named:
+            continue  # several named in one clause ("500ml和750ml都有"): each is checked where it stands alone
+        else:
+            buyable, label = product.in_stock, product.title
+        for pattern, says in ((_IN_STOCK, True), (_OUT, False)):
+            for c in pattern.finditer(clause):
+                if says != buyable and not (says and _negated(clause, c.start())):
+                    state = "can be ordered" if buyable else "cannot be ordered now"
+                    span = (offset + c.start(), offset + c.end())
+                    hits.append(RuleHit("availability_claim", span, f"{c.group()!r}: {label} {state}"))
+    return hits
+
+
+def _negated(clause: str, at: int) -> bool:
+    return bool(re.search(r"(?:不|没|无|not|no)\s*$", clause[max(0, at - 4):at], re.I))
+
+
+def _prices(clause: str, offset: int, product: Product, variant: Variant, now: datetime) -> list[RuleHit]:
+    listed = product.variant_price(variant)
+    paid = product.variant_price_at(variant, now)
+    backed: set[Decimal] = {listed, paid}
+    out = []
+    for mention in find_money(clause):
+        if mention.saving:
+            backed_here = {listed - paid} if listed > paid else set()
+        else:
+            backed_here = backed
+        if mention.value not in backed_here:
+            span = (offset + mention.span[0], offset + mention.span[1])
+            out.append(RuleHit("price_claim", span, f"{mention.value} is not what {variant.label} costs ({paid})"))
+    return out
