@@ -3,7 +3,7 @@
 :class:`TemplateScriptWriter` turns catalog facts into an endless stream of short
 spoken sentences, one product at a time.  One *cycle* for a product is::
 
-    hook -> features (one per selling point, then one per spec) -> use_case -> price -> cta
+    hook -> features (the product's facts, four a cycle, on through all of them) -> use_case -> price -> cta
 
 Each segment has a Jinja2 template per language (``templates/<lang>/<segment>.j2``)
 that renders *all* its phrasings, one per line.  The engine picks one phrasing per
@@ -30,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from products.model import Catalog, Product
 from products.money import spoken_money
+from scripts_gen.facts import Fact, ProductFacts
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,9 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 MAX_ZH_CHARS = 40  # one spoken sentence, audited on its own
 MAX_EN_WORDS = 25
 #: The same sentence is not said again within this much of a product's air time (30 min, plus the
-#: look-ahead: sentences are planned a little before they are spoken).
+#: look-ahead: sentences are planned a little before they are spoken), unless nothing else is left to say.
 NO_REPEAT_SECONDS = 30 * 60 + 60
+FEATURES_PER_CYCLE = 4  # facts told in one cycle; the next cycle goes on with the next ones
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,10 @@ class PhraseHistory:
         at = self._last.get(sku, OrderedDict()).get(text)
         return at is None or self.air.get(sku, 0.0) - at >= self.window
 
+    def last_said(self, sku: str, text: str) -> float:
+        """When ``text`` was last planned on the product's air-time clock (-1: not within the window)."""
+        return self._last.get(sku, OrderedDict()).get(text, -1.0)
+
     def use(self, sku: str, text: str, lang: str) -> None:
         now = self.air.get(sku, 0.0)
         last = self._last.setdefault(sku, OrderedDict())
@@ -150,6 +156,8 @@ class TemplateScriptWriter:
         self.now = now or (lambda: datetime.now(UTC))  # the channel's clock: sale windows follow it
         self.env = make_environment(templates_dir or TEMPLATES_DIR)
         self._cache: dict[tuple[str, str, str, Decimal], list[str]] = {}
+        self._fact_cache: dict[tuple[str, int], list[Fact]] = {}
+        self.repeats = 0  # cycles built from phrasings said within the window (nothing fresh was left)
 
     # ---------------------------------------------------------------- public
 
@@ -182,38 +190,70 @@ class TemplateScriptWriter:
 
     def _build(self, sku: str, cycle: int) -> list[ScriptLine]:
         product = self.catalog[sku]
+        picks: list[tuple[str, list[str], int]] = []  # (segment, phrasings, rotation start)
+        for segment, key, position, extra in self._plan(product, cycle):
+            variants = self._variants(product, segment, key, extra)
+            if variants:
+                start = _offset(self.seed, sku, segment, key if segment != "features" else extra["kind"])
+                picks.append((segment, variants, start + cycle + position))
+        lines = self._lines(product, cycle, picks, fresh_only=True)
+        if not lines:
+            # everything this product can say was said within the window (a sparse product, hours on air): say
+            # again what was said longest ago, rather than fall silent
+            lines = self._lines(product, cycle, picks, fresh_only=False)
+            self.repeats += 1
+            log.info("%s: every phrasing was said within %.0f min of its air time; repeating the least recent",
+                     sku, self.history.window / 60)
+        return lines
+
+    def _lines(self, product: Product, cycle: int, picks: list[tuple[str, list[str], int]],
+               fresh_only: bool) -> list[ScriptLine]:
         lines: list[ScriptLine] = []
         used: set[str] = set()
-        for segment, key, position, extra in self._plan(product):
-            variants = self._variants(product, segment, key, extra)
-            if not variants:
-                continue
-            start = _offset(self.seed, sku, segment, key if segment != "features" else extra["kind"])
-            start += cycle + position
-            for step in range(len(variants)):
-                text = variants[(start + step) % len(variants)]
-                if text not in used and self.history.fresh(sku, text):
-                    used.add(text)
-                    item_id = f"{sku}:{cycle}:{len(lines)}"
-                    lines.append(ScriptLine(text, product.lang, segment, sku, item_id))
-                    break
-        if not lines:
-            raise RuntimeError(f"templates produced no sentence for sku {sku!r} that was not said in the last "
-                               f"{self.history.window / 60:.0f} minutes of its air time")
+        for segment, variants, start in picks:
+            order = [variants[(start + step) % len(variants)] for step in range(len(variants))]
+            order = [text for text in order if text not in used]
+            if fresh_only:
+                order = [text for text in order if self.history.fresh(product.sku, text)][:1]
+            else:
+                order = sorted(order, key=lambda text: self.history.last_said(product.sku, text))[:1]
+            for text in order:
+                used.add(text)
+                item_id = f"{product.sku}:{cycle}:{len(lines)}"
+                lines.append(ScriptLine(text, product.lang, segment, product.sku, item_id))
         return lines
 
     # ---------------------------------------------------------------- internals
 
-    @staticmethod
-    def _plan(product: Product) -> list[tuple[str, str, int, dict[str, Any]]]:
-        """(segment, cache key, position within its rotation, extra template variables)."""
+    def _plan(self, product: Product, cycle: int) -> list[tuple[str, str, int, dict[str, Any]]]:
+        """(segment, cache key, position within its rotation, extra template variables).
+
+        The features walk through the product's facts (selling points, description, specs, options),
+        :data:`FEATURES_PER_CYCLE` a cycle, so over the cycles every fact is told.
+        """
         plan: list[tuple[str, str, int, dict[str, Any]]] = [("hook", "", 0, {})]
-        for i, point in enumerate(product.selling_points):
-            plan.append(("features", f"point:{i}", i, {"kind": "point", "point": point}))
-        for i, (name, value) in enumerate(product.specs.items()):
-            plan.append(("features", f"spec:{i}", i, {"kind": "spec", "spec_name": name, "spec_value": value}))
+        facts = self._facts(product)
+        if facts:
+            first = cycle * FEATURES_PER_CYCLE
+            for n in range(min(FEATURES_PER_CYCLE, len(facts))):
+                i = (first + n) % len(facts)
+                fact = facts[i]
+                if fact.field.startswith("specs."):
+                    name = fact.field.removeprefix("specs.")
+                    extra = {"kind": "spec", "spec_name": name, "spec_value": product.specs[name]}
+                else:
+                    extra = {"kind": "point", "point": fact.text}
+                plan.append(("features", f"fact:{i}", n, extra))
         plan += [("use_case", "", 0, {}), ("price", "", 0, {}), ("cta", "", 0, {})]
         return plan
+
+    def _facts(self, product: Product) -> list[Fact]:
+        key = (product.sku, id(product))
+        found = self._fact_cache.get(key)
+        if found is None:
+            found = self._fact_cache[key] = [f for f in ProductFacts(product).facts
+                                             if f.field not in ("brand", "category") and sentence_fits(f.text, product.lang)]
+        return found
 
     def _context(self, product: Product) -> dict[str, Any]:
         lang = product.lang
@@ -225,7 +265,8 @@ class TemplateScriptWriter:
             "brand": product.brand,
             "category": product.category,
             "scenes": list(product.tags),
-            "on_sale": product.sale_active(now),
+            "on_sale": product.sale_active(now) and not product.variants,  # a variant's sale is said of that variant
+            "from_price": product.prices_differ(now),
             "price": spoken_money(product.price_at(now), product.currency, lang),
             "list_price": spoken_money(product.price, product.currency, lang),
             "kind": "",

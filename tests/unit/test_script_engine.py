@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 
 from products.catalog import catalog_from_data, load_catalog, sample_catalog_path
+from products.model import Catalog
 from scripts_gen.gate import Gate
 from scripts_gen.rules.money import find_money
-from scripts_gen.writer import SEGMENTS, TemplateScriptWriter, rotation, sentence_fits
+from scripts_gen.writer import FEATURES_PER_CYCLE, SEGMENTS, TemplateScriptWriter, rotation, sentence_fits
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +24,12 @@ def gate(catalog):
     return Gate(catalog)
 
 
+def _features(product):
+    return min(FEATURES_PER_CYCLE, len(TemplateScriptWriter(Catalog(products=[product]))._facts(product)))
+
+
 def _cycle_len(product):
-    return 1 + len(product.selling_points) + len(product.specs) + 3
+    return 1 + _features(product) + 3
 
 
 def test_one_cycle_has_every_segment_in_order(catalog):
@@ -32,20 +37,25 @@ def test_one_cycle_has_every_segment_in_order(catalog):
     for product in catalog:
         lines = list(itertools.islice(writer.sentences(product.sku), _cycle_len(product)))
         segments = [line.segment for line in lines]
-        assert segments == ["hook"] + ["features"] * (len(product.selling_points) + len(product.specs)) + [
-            "use_case",
-            "price",
-            "cta",
-        ]
+        assert segments == ["hook"] + ["features"] * _features(product) + ["use_case", "price", "cta"]
         assert [line.item_id for line in lines] == [f"{product.sku}:0:{i}" for i in range(len(lines))]
         assert {line.lang for line in lines} == {product.lang}
         assert {line.sku for line in lines} == {product.sku}
-        # each selling point and each spec value is spoken in that cycle
-        joined = "\n".join(line.text for line in lines)
+
+
+def test_the_features_walk_through_every_fact_over_the_cycles(catalog):
+    """Selling points, description clauses and specs: FEATURES_PER_CYCLE a cycle, all of them in turn."""
+    writer = TemplateScriptWriter(catalog)
+    for product in catalog:
+        facts = writer._facts(product)
+        cycles = -(-len(facts) // FEATURES_PER_CYCLE)
+        joined = "\n".join(line.text for c in range(cycles) for line in writer.cycle(product.sku, c))
         for point in product.selling_points:
-            assert point[1:] in joined
+            assert point[1:] in joined, point
         for value in product.specs.values():
-            assert value in joined
+            assert value in joined, value
+        for fact in facts:
+            assert (fact.text[1:] if fact.field != "specs" else fact.text) in joined or fact.field.startswith("specs."), fact
 
 
 def test_stream_is_endless_and_continues_into_next_cycles(catalog):
@@ -129,7 +139,7 @@ def test_template_phrasing_counts(catalog):
     writer = TemplateScriptWriter(catalog)
     for sku in ("ZH-CUP-500", "EN-KNIFE-8"):
         product = catalog[sku]
-        for segment, key, _, extra in writer._plan(product):
+        for segment, key, _, extra in writer._plan(product, 0):
             assert len(writer._variants(product, segment, key, extra)) >= 4, (sku, segment, key)
     assert SEGMENTS == ("hook", "features", "use_case", "price", "cta")
 
