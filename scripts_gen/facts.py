@@ -38,6 +38,7 @@ _AFTER_WORDS = ("退", "换", "保修", "质保", "售后", "保障", "return", 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _EN_STOP = frozenset("""the a an and or for you your are this that these those with what how does do did its it's it can
+    much long big many which who where when why whats waht pls please ok okay hi hey just really right one ones get got
     is be any have has of in on to at by from as if so not no yes i me my we our they them he she his her will would
     should could there their which who whom whose when where why about into out up down just than then too very
     much many more most some such only own same also""".split())
@@ -45,41 +46,104 @@ _EN_STOP = frozenset("""the a an and or for you your are this that these those w
 _ZH_STOP = frozenset("的了吗么嘛呢吧啊呀哦哈是有在这那个款些么怎啥什样多少几哪谁和与及或也都还就能会可以要想我你您他她它们不没很太更最")
 # question words -> the kind of quantity they ask about (a token facts of that kind carry)
 _ASKS = (
-    (re.compile(r"多重|几斤|几公斤|多少克|多少斤|重量|重吗|重不重|轻吗|heavy|weigh|weight|how\s+light|轻不轻"), "weight"),
-    (re.compile(r"多大|尺寸|多长|多宽|多高|多厚|直径|长宽|how\s+(?:big|large|long|wide|tall|thick)|dimensions?|size"),
+    (re.compile(r"多重|几斤|几公斤|多少克|多少斤|几克|重量|重吗|重不重|轻吗|轻不轻|净含量|heavy|weigh|weight|how\s+light"), "weight"),
+    (re.compile(r"多大|尺寸|多长|多宽|多高|直径|长宽|裤长|衣长|how\s+(?:big|large|long\s+is|wide|tall)|dimensions?|\bsize\s+of"),
      "length"),
-    (re.compile(r"多久|多长时间|几个?小时|几天|几年|保温.{0,2}(?:时间|久)|续航|how\s+long|hours?|lasts?|shelf\s+life|保质期"),
-     "duration"),
+    (re.compile(r"多大|how\s+big"), "volume"),  # 这瓶多大: a bottle's size is its volume
+    (re.compile(r"多久|多长时间|几个?小时|几分钟|几天|几年|续航|保质期|充电时间|充满|how\s+long|how\s+fast|hours?|minutes?|lasts?"
+                r"|life\b|shelf|(?:charge|charging|boil|boiling|cook|cooking|heat|heating|brew|brewing)\s*time"), "duration"),
     (re.compile(r"多少度|几度|温度|水温|°|temperature|degrees|how\s+hot|oven"), "temperature"),
-    (re.compile(r"容量|多少毫升|多少ml|几升|装多少|多少水|能装|capacity|volume|how\s+much\s+(?:water|liquid)|\bml\b|"
-                r"how\s+much\s+(?:does\s+it|will\s+it|can\s+it)\s+hold"), "volume"),
-    (re.compile(r"几片|几张|几粒|几颗|几包|几袋|几个|几只|多少片|多少张|多少粒|多少包|多少个|how\s+many|count"), "count"),
-    (re.compile(r"功率|电池|电量|毫安|瓦|battery|mah|watts?|power"), "power"),
+    (re.compile(r"容量|多少毫升|多少ml|几升|装多少|多少水|能装|capacity|volume|how\s+much\s+(?:water|liquid)|\bml\b"
+                r"|how\s+(?:much|big)\s+(?:does\s+it|will\s+it|can\s+it)\s+hold|bin"), "volume"),
+    (re.compile(r"几片|几张|几粒|几颗|几包|几袋|几个|几只|几件|几块|几罐|多少片|多少张|多少粒|多少包|多少个|多少块|多少件|"
+                r"how\s+many|count|pieces"), "count"),
+    (re.compile(r"功率|电池|电量|毫安|瓦|充电|容量|battery|mah|watts?|wattage|power|charge|capacity"), "power"),
+    (re.compile(r"含量|比例|百分之|占比|percent|percentage|how\s+much\s+\w+\s+(?:is\s+)?in|content"), "percent"),
+    (re.compile(r"吸力|suction"), "pressure"),
+    (re.compile(r"降噪|噪音|分贝|noise|anc\b|decibel"), "sound"),
+    (re.compile(r"厚|薄|thick|thin|gsm"), "density"),
 )
-# question words -> words facts use for the same thing
+# question words -> words facts use for the same thing (a fact containing one answers the question)
 _HINTS = (
-    (re.compile(r"材质|材料|面料|成分|什么做|啥做|made\s+of|material|fabric|ingredients?"),
-     ("材质", "材料", "面料", "成分", "钢", "不锈钢", "棉", "铁", "material", "made", "steel", "cotton", "iron", "ingredients")),
+    (re.compile(r"材质|材料|面料|成分|配料|什么做|啥做|什么钢|什么木|made\s+of|material|fabric|ingredients?|what\s+(?:steel|wood)"
+                r"|what'?s\s+in\s+(?:it|them|this)"
+                r"|(?:is|are)\s+(?:it|the\s+\w+)\s+(?:plastic|metal|glass|wood)"),
+     ("材质", "材料", "面料", "成分", "配料", "不锈钢", "钢", "铁", "木", "塑料", "玻璃", "陶瓷", "棉", "material", "made from",
+      "made of", "steel", "iron", "wood", "plastic", "glass", "ceramic", "cotton", "wool", "ingredients", "with")),
     (re.compile(r"颜色|什么色|色号|colou?r"), ("颜色", "色", "color", "colour")),
     (re.compile(r"牌子|品牌|brand|who\s+makes"), ("品牌", "brand")),
-    (re.compile(r"多重|重量|几斤|几公斤|heavy|weigh"), ("重量", "净含量", "净重", "weight", "net", "weighs")),
-    (re.compile(r"产地|哪里产|哪产|哪里的|made\s+in|origin|where\s+is\s+it\s+from"), ("产地", "origin", "made", "产")),
-    (re.compile(r"怎么用|怎么泡|怎么冲|如何使用|用法|冲泡|how\s+(?:to|do\s+i)\s+(?:use|brew|make|clean|wash)"),
-     ("使用", "用法", "冲泡", "泡", "方法", "use", "brew", "steep", "wash", "clean")),
-    (re.compile(r"洗碗机|清洗|怎么洗|dishwasher|wash|clean"), ("清洗", "洗碗机", "手洗", "dishwasher", "wash", "clean")),
+    (re.compile(r"多重|重量|几斤|几公斤|多少克|几克|多少g|净含量|heavy|weigh"), ("重量", "净含量", "净重", "weight", "net", "weighs")),
+    (re.compile(r"多高|高度|how\s+tall|height"), ("高", "高度", "height", "tall")),
+    (re.compile(r"厚|薄|thick|thin"), ("厚", "薄", "thick", "thin", "weight", "cushion", "gsm")),
+    (re.compile(r"产地|哪里产|哪产|哪里生产|国产|进口|哪里的|made\s+in|origin|where\s+(?:is\s+it|are\s+they|do\s+they)\s+"
+                r"(?:from|made|grown|roast|produced)|where.{0,20}from"),
+     ("产地", "产自", "原产", "产区", "origin", "made in", "grown in", "roasted in", "imported", "进口", "国产")),
+    (re.compile(r"怎么用|怎么泡|怎么冲|如何使用|用法|用量|冲泡|每次用|用几|how\s+(?:to|do\s+i|should\s+i)\s+(?:use|brew|make|apply)"
+                r"|how\s+much\s+do\s+i\s+use|dosage"),
+     ("使用", "用法", "用量", "冲泡", "每次", "方法", "泵", "use", "brew", "steep", "apply", "pea-sized")),
+    (re.compile(r"洗碗机|清洗|怎么洗|能洗|水洗|机洗|手洗|dishwasher|wash|clean|dryer|tumble"),
+     ("清洗", "洗碗机", "手洗", "机洗", "水洗", "洗", "dishwasher", "wash", "clean", "dry", "tumble")),
     (re.compile(r"电磁炉|induction"), ("电磁炉", "induction")),
     (re.compile(r"烤箱|oven"), ("烤箱", "oven")),
+    (re.compile(r"冰|冷|cold|iced|chill"), ("保冷", "冷", "冰", "cold", "iced", "chill")),
+    (re.compile(r"包装里|盒子里|配件|配什么|送什么|送线|附带|带什么|in\s+the\s+box|comes?\s+with|included|includes|attachments?|accessor"),
+     ("in the box", "includes", "comes with", "附", "配", "包含", "内含", "送", "tool", "cable")),
+    (re.compile(r"味道|香味|气味|什么味|smell|scent|fragrance|notes"), ("味", "香", "scent", "smell", "fragrance", "notes")),
+    (re.compile(r"几岁|多大(?:的)?(?:孩子|宝宝|小孩)|年龄|适龄|宝宝能|孩子能|ages?\b|years?\s+old|kids?|toddler"),
+     ("岁", "年龄", "以上", "age", "ages", "years", "up")),
+    (re.compile(r"偏大|偏小|尺码|选码|穿什么码|选哪个码|which\s+size|what\s+size|run\s+(?:small|large|big)|fit"),
+     ("尺码", "码", "偏", "建议", "size", "fit", "fits", "usual")),
+    (re.compile(r"保存|储存|存放|怎么存|放冰箱|冷藏|store|storage|keep\s+it|where\s+should\s+i\s+keep"),
+     ("保存", "储存", "存放", "冷藏", "阴凉", "避光", "store", "storage", "keep", "below")),
+    (re.compile(r"晒|阳光|太阳|sun"), ("阳光", "晒", "直射", "sun", "sunlight")),
+    (re.compile(r"硬度|hardness|hrc"), ("硬度", "hrc", "hardness")),
+    (re.compile(r"飞机|登机|plane|flight|airline|carry[\s-]?on"), ("飞机", "登机", "航空", "wh", "flight", "plane", "carry-on")),
+    (re.compile(r"防水|游泳|下水|waterproof|swim|shower|rain|ip\d"), ("防水", "ip", "waterproof", "water", "sweat")),
+    (re.compile(r"蓝牙|bluetooth"), ("蓝牙", "bluetooth")),
+    (re.compile(r"几个口|接口|插口|ports?|usb"), ("口", "接口", "usb", "port", "ports", "type-c")),
+    (re.compile(r"弹力|弹性|stretch"), ("弹力", "弹", "stretch")),
+    (re.compile(r"甜|糖|sweet|sugar"), ("糖", "甜", "sugar", "sweet")),
+    (re.compile(r"盐|咸|salt"), ("盐", "咸", "salt", "salted", "unsalted")),
+    (re.compile(r"口袋|兜|pockets?"), ("口袋", "兜", "pocket", "pockets")),
+    (re.compile(r"结晶|crystal"), ("结晶", "crystal")),
+    (re.compile(r"保质期|保质|shelf\s+life|best\s+before|expir"), ("保质期", "保质", "shelf life", "best before")),
+    (re.compile(r"续航|电池|battery"), ("续航", "电池", "battery", "playback", "runtime", "run time")),
+    (re.compile(r"容量|capacity"), ("容量", "capacity", "mah", "ml")),
+    (re.compile(r"温度|水温|temperature"), ("温度", "水温", "度", "°c", "temperature")),
+    (re.compile(r"尺寸|大小|多大|多高|多长|size|dimension|how\s+big"), ("尺寸", "cm", "厘米", "size", "inch", "mm")),
+    (re.compile(r"适合.{0,4}(?:发质|肤质|皮肤|头发)|什么(?:发质|肤质)|hair\s+type|skin\s+type|kind\s+of\s+(?:hair|skin)"),
+     ("适合", "发质", "肤质", "for", "skin", "hair")),
+    (re.compile(r"缩水|shrink"), ("缩水", "预缩", "shrink", "pre-shrunk")),
+    (re.compile(r"快充|fast\s+charg"), ("快充", "fast", "minute", "分钟")),
+    (re.compile(r"显示|屏|display|screen"), ("显示", "数显", "屏", "display", "screen")),
 )
+# pure question words: what the question asks, not what it is about
+_QWORDS = re.compile(
+    r"多久|多长时间|几个?小时|几分钟|几天|几年|几个?月|多少度|几度|多重|多大|多长|多宽|多高|多厚|多少钱|多少|几|什么|啥|咋|怎么|怎样|如何|哪里|哪儿|哪|"
+    r"吗|么|嘛|呢|吧|是不是|有没有|能不能|可不可以|会不会|还是|"
+    r"how\s+(?:long|many|much|big|heavy|fast|hot|thick|tall|wide|large|often)|what(?:'?s)?|which|where(?:'?s)?|when(?:'?s)?|why|"
+    r"does|do|did|is|are|can|could|will|would|should")
+# containers and measure words: "一盒多少克" asks for a weight, not about boxes
+_MEASURE = frozenset("盒包袋瓶罐桶个只件套片支颗粒块张条双一")
 _CLAUSE = re.compile(r"(?<=[。！？；;!?\n])|[，、](?=[^，、]{2,})|(?<=\.)\s+(?=[A-Z])")
 
 
+def _stem(word: str) -> str:
+    """A light English stemmer: lasts/lasting/lasted -> last, boxes -> box (enough to match a fact's words)."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix) and not word[-len(suffix) - 1].isdigit():
+            return word[: -len(suffix)]
+    return word
+
+
 def tokens(text: str) -> list[str]:
-    """Retrieval tokens: English words (not stop words), numbers, Chinese characters and character pairs."""
+    """Retrieval tokens: English words (not stop words, lightly stemmed), numbers, Chinese characters (not
+    question words) and character pairs."""
     text = fold(text).lower()
     chars = [c for c in text if _CJK.match(c)]
     out = [c for c in chars if c not in _ZH_STOP]
     out += [a + b for a, b in zip(chars, chars[1:])]
-    out += [w for w in _WORD.findall(text) if w not in _EN_STOP]
+    out += [_stem(w) for w in _WORD.findall(text) if w not in _EN_STOP]
     return out
 
 
@@ -170,7 +234,8 @@ class ProductFacts:
         """The question's retrieval tokens: its words, the kinds of quantity it asks about, hint words."""
         q = fold(question).lower()
         out = tokens(q) + [f"<{kind}>" for pattern, kind in _ASKS if pattern.search(q)]
-        out += [t for w in self._hint_words(q) for t in tokens(w) if len(t) > 1]  # no stray characters (手洗 -> 单手)
+        for w in self._hint_words(q):  # a hint's own word (岁), never a stray character of a longer one (手洗 -> 单手)
+            out += tokens(w) if len(w) == 1 else [t for t in tokens(w) if len(t) > 1]
         return out
 
     @staticmethod
@@ -195,19 +260,50 @@ class ProductFacts:
         return [(self.facts[int(i)], float(s)) for i, s in zip(np.ravel(ids), np.ravel(scores)) if s > 0]
 
     def best_fact(self, question: str) -> str:
-        """The fact that answers ``question`` best, or "" when no fact is about it (then: no invention)."""
-        found = self.search(question, k=2)
+        """The fact (or two) that answer ``question``, or "" when no fact is about it (then: no invention).
+
+        A fact answers when it states a number of the kind asked (a weight for "多重") and shares the
+        question's topic words, or shares a topic word, or has a word the question's topic is written with in
+        catalogs (materials for "什么材质").  Two facts are said when the second answers as well.
+        """
+        found = self.search(question, k=5)
         if not found:
             return ""
+        folded = fold(question).lower()
         asked = asks_about_kind(question)
-        hints = [w.lower() for w in self._hint_words(fold(question).lower()) if len(w) > 1]
-        for fact, _score in found:
-            if asked & fact.kinds:
-                return fact.text  # it asks for a weight, a duration...: this fact states one
-        for fact, _score in found:
-            if _shares_content(question, fact.text) or any(h in fact.text.lower() for h in hints):
-                return fact.text
-        return ""  # nothing the record says is about it: no invention
+        hints = [w.lower() for w in self._hint_words(folded)]
+        topic = _topic(question)
+        # a question in another language than the record shares no words with it: kinds and hints must do
+        other_language = (self.product.lang == "zh") == folded.isascii()
+        judged = []
+        for rank, (fact, score) in enumerate(found):
+            text = fact.text.lower()
+            shared = topic & set(tokens(fact.text) + self._field_words(fact))
+            multi = [t for t in topic if len(t) > 1]
+            strong = any(len(t) > 1 for t in shared) or (bool(shared) and not multi)
+            if rank == 0 and shared and score >= 1.5:
+                strong = True  # the best match by far, on a rare word ("炒" in 手工炒制)
+            judged.append((fact, bool(asked & fact.kinds), strong, any(h in text for h in hints), rank))
+        any_kind = any(kind for _, kind, _, _, _ in judged)
+        chosen: list[Fact] = []
+        for fact, kind, strong, hinted, _rank in sorted(judged, key=lambda j: (not j[1], not j[2], not j[3], j[4])):
+            if kind:
+                ok = not topic or strong or hinted or other_language
+            elif asked:
+                ok = hinted and (strong or other_language or not any_kind)
+            else:
+                ok = strong or hinted
+            if ok:
+                chosen.append(fact)
+            if len(chosen) == 2:
+                break
+        if not chosen:
+            return ""
+        limit = 44 if self.product.lang == "zh" else 180  # characters: one spoken answer
+        if len(chosen) == 2 and ((asked and not asked & chosen[1].kinds) or len(chosen[0].text) + len(chosen[1].text) > limit):
+            chosen = chosen[:1]
+        sep = "，" if self.product.lang == "zh" else "; "
+        return sep.join(f.text for f in chosen)
 
     @staticmethod
     def best_term(question: str, pool: list[str]) -> str:
@@ -232,10 +328,16 @@ class ProductFacts:
         return bool(words & vocab)
 
 
-def _shares_content(question: str, fact: str) -> bool:
-    """The question and the fact share a word or a character pair, or two characters (not question words)."""
-    shared = set(tokens(question)) & set(tokens(fact))
-    return any(len(t) > 1 for t in shared) or len(shared) >= 2
+_QUESTION_PAIRS = frozenset("多少 什么 怎么 多久 多大 多长 多重 几个 哪里 哪个 是不 不是 可以 能不 有没 没有 能用 吗 么 呢 "
+                            "这个 这款 一个 请问 主播 现在 还是 到底 一下".split())
+
+
+def _topic(question: str) -> set[str]:
+    """What the question is about: its tokens less the question words ("多少", "what", "how long") and the
+    measure words ("一盒多少克" asks for a weight)."""
+    text = _QWORDS.sub(" ", fold(question).lower())
+    return {t for t in tokens(text)
+            if t not in _QUESTION_PAIRS and (t.isascii() or not any(c in _ZH_STOP or c in _MEASURE for c in t))}
 
 
 def _options(variants: Sequence[Variant]) -> dict[str, list[str]]:

@@ -110,6 +110,7 @@ _ARE_YOU_HUMAN = _any(
     r"是(?:不是)?(?:机器人|ai(?![a-z])|人工智能|人工智慧|虚拟人|数字人|虚拟主播|数字主播|人机|假人|bot(?![a-z])|robot)",
     r"(?:真人|活人|机器人|人工智能|虚拟人|数字人|人机|假人)(?:吗|么|嘛|吧|\?|还是)|(?<![a-z])ai(?:主播)?(?:吗|么|嘛|吧|\?|还是)",
     r"(?:告诉我|承认|说)(?:你|您)?(?:是)?(?:真人|活人|人类|真的人)|(?:你|您|主播)(?:到底|究竟)是(?:不是)?(?:人|真人|ai)",
+    r"有没有真人|真人在(?:后面|背后|说话|讲)|背后(?:有|是)(?:真人|人)|证明(?:你|您)?是(?:人|人类|真人)|chatgpt|gpt|大模型|语言模型|是不是程序",
     r"(?:你|您|主播)是人(?:吗|么|嘛|\?|还是)|是个?人还是|人还是(?:ai|机器|机器人|人工智能|虚拟)",
     _en(
         r"(?:are|r)\s+(?:you|u|ya)\s+(?:just\s+|even\s+|really\s+|actually\s+)?(?:an?\s+)?(?:real|human|bot|robot|ai|a\.i\.|person|machine"
@@ -124,25 +125,36 @@ _ARE_YOU_HUMAN = _any(
         r"(?:tell\s+(?:me|us)|say|admit|confirm|swear)\s+(?:that\s+)?(?:you'?re|you\s+are|u\s+r|ur)\s+(?:a\s+)?"
         r"(?:real|human|person|alive|not\s+(?:an?\s+)?(?:ai|bot|robot|machine))",
         r"(?:are|r)\s+(?:you|u)\s+(?:a\s+)?(?:live|living)\s+(?:human|person|host)|is\s+(?:this|it)\s+(?:a\s+)?live\s+person",
+        r"are\s*(?:you|u)\s*(?:a\s*)?(?:human|real|bot|robot|ai|person)|(?:you'?re|you\s+are|ur)\s+(?:a\s+)?real\s+\w+",
+        r"(?:is\s+there|are\s+there)\s+(?:a\s+|an?\s+actual\s+|a\s+real\s+)?(?:person|human|people|someone)\s+(?:behind|talking|speaking)",
+        r"(?:actual|real|live)\s+(?:human|person)\s+host|(?:talking|speaking|chatting)\s+to\s+(?:a\s+)?(?:software|program|computer|machine)",
+        r"(?:not|no)\s+an?\s+(?:ai|bot|robot)\s*(?:r\s*u|are\s+you|right)|(?:chat)?gpt|language\s+model|prove\s+(?:you'?re|you\s+are)\s+(?:human|real)",
+        r"say\s+['\"]?i\s*(?:'m|am)\s+(?:not\s+(?:an?\s+)?(?:ai|bot|robot|machine)|(?:a\s+)?(?:human|real))",
+        r"(?:you'?re|you\s+are|ur)\s+not\s+(?:an?\s+)?(?:ai|bot|robot)|bet\s+(?:you'?re|you\s+are)\s+(?:a\s+)?real",
     ),
 )
 _HEALTH = _any(
-    r"降血压|降血糖|降血脂|降三高|高血压|血压|血糖|血脂|糖尿病|胆固醇|治(?:疗|病|好|愈)|能治|疗效|功效|药效|减肥|瘦身|掉秤|排毒|祛痘|痘痘|"
-    r"美白|淡斑|祛斑|抗衰|抗老|去皱|失眠|助眠|免疫力|养胃|护肝|养肝|补钙|补血|壮阳|癌|发炎|消炎|湿疹|过敏|孕妇|哺乳期|吃药|药物|医生|生病|病人",
+    r"降血压|降血糖|降血脂|降三高|高血压|血压|血糖|血脂|糖尿病|胆固醇|治(?:疗|病|好|愈)|能治|根治|疗效|功效|药效|减肥|瘦身|掉秤|排毒|祛痘|痘痘|"
+    r"美白|淡斑|祛斑|抗衰|抗老|去皱|失眠|助眠|免疫力|养胃|护肝|养肝|补钙|补血|壮阳|癌|发炎|消炎|湿疹|孕妇|哺乳期|吃药|药物|医生|生病|病人|"
+    r"便秘|通便|脱发|掉发|防脱|生发|头皮屑|心脏病|心脑血管|哮喘|鼻炎|咳嗽|感冒|发烧|关节|颈椎|腰椎|自闭|多动|近视|保健",
     _en(
         r"cures?|curing|treats?|treatment|heals?|healing|acne|pimples?|weight\s+loss|lose\s+weight|slim\w*|fat\s+burn\w*",
         r"blood\s+(?:pressure|sugar)|diabet\w*|cholesterol|cancer|tumou?rs?|immun\w*|detox\w*|pregnan\w*|breastfeed\w*",
-        r"allerg\w*|eczema|insomnia|sleep\s+better|wrinkles?|anti[\s-]?aging|medic\w*|disease|illness|doctor|prescri\w*",
+        r"eczema|insomnia|sleep\s+better|wrinkles?|anti[\s-]?aging|medic\w*|disease|illness|doctor|prescri\w*",
+        r"heart\s+(?:attacks?|disease)|strokes?|asthma|autism|adhd|hair\s+loss|bald\w*|dandruff|constipat\w*|prevents?\s+\w+",
+        r"arthrit\w*|migraine\w*|anxiety|depression|flu\b|colds?\b|cough\w*|fever",
         r"side\s+effects?|whiten\w*|lighten\w*\s+(?:my\s+)?skin|arthritis|inflammation",
     ),
 )
 
 _PRICE = _any(
     rf"多少钱|多钱|价格|价钱|价位|单价|原价|到手价|报价|啥价|什么价|几块钱|几元|怎么卖|咋卖|优惠|便宜|打折|折扣|满减|领券|有券|降价|打.{{0,2}}折|{_N}折",
-    r"几块(?=$|\?|!|,|\.|呀|啊|吗|呢|啦)|多少(?=$|\?|!|,|\.|呀|啊|啦|呢)|贵(?:吗|么|不贵|了|啊|呀|$|\?|!)|太贵|好贵|有点贵|这么贵",
+    r"几块(?=$|\?|!|,|\.|呀|啊|吗|呢|啦)|(?:^|这个|这款|这件|一共|总共|全部|要|卖|现在)多少(?=$|\?|!|,|\.|呀|啊|啦|呢)|多少米|几个米"
+    r"|贵(?:吗|么|不贵|了|啊|呀|$|\?|!)|太贵|好贵|有点贵|这么贵",
     rf"{_N}(?:元|块)(?:钱)?(?:卖|出|给)|有(?:没有)?活动|赠品|礼品|送(?:个|点|什么|啥)|买{_N}送{_N}",
     _en(
-        r"how\s+much|prices?|priced|pricing|costs?|discounts?|discounted|coupons?|promo(?:\s*code)?s?|vouchers?|cheaper|cheap|deals?",
+        r"how\s+much(?=\s*(?:$|\?|!|\.|is\b|are\b|for\b|'?s\b|money|dollars?|(?:does|do|will|would)\s+(?:it|this|that|one|they|these|those)\s+cost))",
+        r"prices?|priced|pricing|costs?|discounts?|discounted|coupons?|promo(?:\s*code)?s?|vouchers?|cheaper|cheap|deals?",
         r"on\s+sale|for\s+[$¥€£]\s*\d+|(?:\d+\s*%|half|percent)\s*off|free\s+gifts?|bogo|get\s+one\s+free",
     ),
 )
@@ -158,8 +170,12 @@ _SPEC = _any(
     ),
 )
 _STOCK = _any(
-    r"有货|还有吗|还有么|还有没有|库存|没货|补货|断货|缺货|售罄|卖完|卖光|抢光|还剩|剩多少|剩几|现货|还能买|到货了?吗",
-    _en(r"in\s+stock|out\s+of\s+stock|sold\s+out|available|availability|restock\w*|any\s+left|still\s+have|inventory"),
+    r"有货|还有吗|还有么|还有没有|库存|没货|补货|断货|缺货|售罄|卖完|卖光|抢光|还剩|剩多少|剩几|现货|还能买|到货了?吗|还能拍|能拍吗|能买吗|能下单吗|可以拍吗",
+    r"什么时候(?:有货|到货|开售|发售|上架)|预售",
+    _en(r"in\s+stock|out\s+of\s+stock|sold\s+out|available|availability|restock\w*|any\s+left|still\s+have|inventory",
+        r"can\s+i\s+(?:order|get|buy)\s+(?:this|it|one|that)|(?:is|are)\s+(?:it|they|this|the\s+\w+)\s+(?:coming|back)",
+        r"when(?:'s|\s+is|\s+will)\s+(?:the\s+)?[\w\s]{0,20}(?:coming|back|available|ship)|pre[\s-]?order\w*|backorder\w*",
+        r"\bleft\s*\?"),
 )
 _SHIPPING = _any(
     r"发货|快递|几天(?:能|可以|才能|就能)?(?:到|送到|收到)|多久到|多久能到|什么时候到|包邮|运费|邮费|顺丰|物流|配送|送到|寄到|能寄|偏远|海外|国外",
@@ -279,8 +295,10 @@ def classify(normalized: str) -> Intent:
 
 
 _QUESTION = re.compile(
-    r"[吗么嘛呢?]|吧$|多少|几[个种款天年号码斤克]?|怎么|怎样|如何|什么|啥|哪|多久|能不能|能否|是不是|有没有|可不可以|行不行|会不会"
-    r"|^(?:what|how|which|does|do|did|is|are|can|could|will|would|where|when|why|any|got|have|has)\b",
+    r"[吗么嘛呢?]|吧$|多少|几|怎么|怎样|如何|什么|啥|哪|多久|能不能|能否|是不是|有没有|可不可以|行不行|会不会|还是|咋"
+    r"|(.)不\1|(?:[^\s]{2})不$|(?:好|行|对|合适|能|可以)不"
+    r"|^(?:what|how|which|does|do|did|is|are|can|could|will|would|where|when|why|any|got|have|has|whats|waht)\b"
+    r"|\bor\b|\b(?:what|which|how)\b",
     re.I,
 )
 

@@ -39,9 +39,9 @@ from typing import Any
 from livehost.core.approved import ApprovedSpeech, Source
 from products.model import Catalog, Product
 from products.money import spoken_money
-from scripts_gen.facts import ProductFacts, asks_about_offer, product_facts, tokens, words
+from scripts_gen.facts import ProductFacts, asks_about_kind, asks_about_offer, product_facts, tokens, words
 from scripts_gen.gate import Gate, GateDecision
-from scripts_gen.intents import Intent
+from scripts_gen.intents import Intent, is_question
 from scripts_gen.llm.base import GenerationRequest, TextModel
 from scripts_gen.llm.chain import Draft, Verdict, first_approved
 from scripts_gen.prompts import PromptSet, spoken_text
@@ -56,7 +56,13 @@ TEMPLATE_RESERVE = 0.05  # seconds of the budget kept for the template answer
 MAX_NAME_CHARS = 12
 _EXISTS = re.compile(r"有(?:没有)?.{0,8}(?:吗|么|嘛|\?)|还有|有货|有没有|available|in\s+stock|(?:do|got|have)\s+(?:you|u)\s+(?:have|got)|any\s+left",
                      re.I)
-_IT = re.compile(r"这个|这款|这件|这只|这种|它|(?<![a-z])(?:it|this|that|they|these)(?![a-z])", re.I)
+_PERSONAL = re.compile(
+    r"(?:主播|你|您|小姐姐|小哥哥)(?:今年)?(?:几岁|多大了|哪里人|哪儿人|叫什么|结婚|吃饭|吃了|男朋友|女朋友|对象|单身|累不累|困不困|睡|下播|几点下播)"
+    r"|天气|几点了|(?<![a-z])(?:how\s+old\s+are\s+you|what'?s\s+your\s+name|where\s+are\s+you\s+from|are\s+you\s+single"
+    r"|did\s+you\s+eat|how\s+are\s+you|how'?s\s+your\s+day|what\s+time\s+is\s+it|weather)",
+    re.I)
+_HOW_MUCH = re.compile(r"多少(?!克|ml|毫升|片|个|件|块|度|厘米|cm)|how\s+much|price|cost", re.I)
+_SPEC_WORDS = re.compile(r"材质|尺寸|多大|多重|什么|怎么|能不能|可以|made|size|weight|how|what|material", re.I)
 _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
               "November", "December")
 
@@ -220,15 +226,27 @@ class Responder:
     # ---------------------------------------------------------------- internals
 
     def about_product(self, normalized: str) -> Intent | None:
-        """For :class:`~scripts_gen.triage.Triage`: a question the keyword rules did not place is about a product when
-        it names one of its facts or options, or "it": STOCK when it asks whether a named option is there."""
+        """For :class:`~scripts_gen.triage.Triage`: the intent of a comment the keyword rules did not place, when it
+        asks about the products (on a selling stream almost every question does: when the catalog does not know,
+        the host says so); None for chit-chat with the host and for statements that name nothing of the products.
+
+        A question naming an option ("有750的吗", "the XL in black?") is a stock question.
+        """
+        if _PERSONAL.search(normalized):
+            return None
         if self._vocabulary is None:
             self._vocabulary = {t for p in self.catalog for f in self._facts_for(p).facts for t in tokens(f.text)
                                 if len(t) > 1} | {t for p in self.catalog for t in tokens(p.title) if len(t) > 1}
-        named = any(named_variants(p, normalized) for p in self.catalog if p.variants)
-        if named and _EXISTS.search(normalized):
-            return Intent.STOCK
-        if named or _IT.search(normalized) or ({t for t in tokens(normalized) if len(t) > 1} & self._vocabulary):
+        asked = is_question(normalized)
+        named = any(named_variants(p, normalized, letters=False) for p in self.catalog if p.variants)
+        if named and (asked or len(tokens(normalized)) <= 8):
+            if _HOW_MUCH.search(normalized):
+                return Intent.PRICE  # 单只多少
+            return Intent.STOCK if _EXISTS.search(normalized) or not _SPEC_WORDS.search(normalized) else Intent.SPEC
+        if asked:
+            return Intent.SPEC
+        words = {t for t in tokens(normalized) if len(t) > 1}
+        if len(words) <= 6 and (asks_about_kind(normalized) or words & self._vocabulary):  # "wattage", "charge time"
             return Intent.SPEC
         return None
 
@@ -268,7 +286,7 @@ class Responder:
         if product is None:
             return {"title": "", "price": "", "list_price": "", "on_sale": False, "stock": None, "in_stock": False,
                     "fact": "", "term": "", "asks_offer": False, "names": [], "variant": "", "from_price": False,
-                    "price_list": "", "in_stock_options": "", "out_options": "", "available_from": ""}
+                    "price_list": "", "in_stock_options": "", "out_options": "", "available_from": "", "backorder": False}
         now = self.now()
         facts = self._facts_for(product)
         question = triaged.normalized if triaged else ""
@@ -299,6 +317,7 @@ class Responder:
             "in_stock_options": "",
             "out_options": "",
             "available_from": _date(product.available_from, lang) if product.availability == "preorder" else "",
+            "backorder": product.availability == "backorder" and not product.variants,
         }
         if chosen is not None:  # about one variant: its own price, sale, stock and availability
             on_sale = product.variant_sale_active(chosen, now)
@@ -308,6 +327,7 @@ class Responder:
                 "in_stock": product.variant_in_stock(chosen),
                 "available_from": _date(chosen.available_from or product.available_from, lang)
                 if product.variant_availability(chosen) == "preorder" else "",
+                "backorder": product.variant_availability(chosen) == "backorder",
             }
         elif product.variants:
             context["from_price"] = product.prices_differ(now)
@@ -357,8 +377,9 @@ class Responder:
     async def _from_models(self, gate: Gate, triaged: Triaged, product: Product, lang: str, drafts: list[Draft],
                            started: float) -> tuple[GateDecision | None, str, str]:
         messages, prompt = self.prompts.render(
-            "reply", lang=lang, intent=triaged.intent.value, facts=product_facts(product, lang, self.now()),
-            terms=self.terms, comment=triaged.comment.text,
+            "reply", lang=lang, intent=triaged.intent.value, terms=self.terms, comment=triaged.comment.text,
+            facts=product_facts(product, lang, self.now(),
+                                [f.text for f, _ in self._facts_for(product).search(triaged.normalized, k=4)]),
         )
         request = GenerationRequest(messages=messages, max_tokens=self.max_tokens, temperature=self.temperature,
                                     seed=self.seed)

@@ -38,7 +38,7 @@ from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scripts_gen.intents import Intent, classify_phrase, is_question
+from scripts_gen.intents import Intent, classify_phrase
 from scripts_gen.text import normalize
 
 __all__ = ["Action", "Comment", "Triage", "Triaged", "VALUES", "FLOOD_KEEP"]
@@ -143,8 +143,9 @@ class Triage:
         flood_window: float = 10.0,
         about_product: Callable[[str], Intent | None] | None = None,
     ) -> None:
-        """``about_product(normalized)``: for a question the keyword rules do not place, the intent it has when
-        it is about the catalog's products (their facts, options, "it"), else None; the responder provides it."""
+        """``about_product(normalized)``: for a comment the keyword rules do not place, the intent it has when it
+        is a question about the catalog's products (their facts, options, "it"), else None; the responder
+        provides it."""
         self.max_queue = max_queue
         self.max_age = max_age
         self.per_user = per_user
@@ -176,7 +177,7 @@ class Triage:
         else:
             norm = normalize(comment.text)
             intent, phrase = classify_phrase(norm)
-            if intent is Intent.OFF_TOPIC and self.about_product is not None and is_question(norm):
+            if intent is Intent.OFF_TOPIC and self.about_product is not None:
                 found = self.about_product(norm)
                 if found is not None:
                     intent, phrase = found, norm[:40]

@@ -29,9 +29,14 @@ UNITS: dict[str, dict[str, tuple[str, ...]]] = {
     "length": {"cm": ("厘米", "公分", "cm", "centimeters", "centimetres"), "mm": ("毫米", "mm", "millimeters", "millimetres"),
                "m": ("米", "meters", "metres", "meter", "metre", "m"), "in": ("英寸", "寸", "inches", "inch", "in", '"'),
                "ft": ("英尺", "feet", "foot", "ft")},
-    "power": {"mAh": ("毫安时", "毫安", "mah"), "W": ("瓦", "watts", "watt", "w"), "V": ("伏", "volts", "volt", "v"),
-              "Hz": ("赫兹", "hz")},
-    "count": {"pcs": ("片", "张", "粒", "颗", "支", "包", "袋", "盒", "瓶", "条", "双", "套", "只", "个", "件",
+    "power": {"mAh": ("毫安时", "毫安", "mah"), "Wh": ("瓦时", "wh"), "W": ("瓦", "watts", "watt", "w"),
+              "V": ("伏", "volts", "volt", "v"), "Hz": ("赫兹", "hz")},
+    "pressure": {"Pa": ("帕", "pa", "pascals"), "kPa": ("千帕", "kpa")},
+    "sound": {"dB": ("分贝", "db", "decibels")},
+    "density": {"gsm": ("gsm", "克重", "g/m2", "g/m²")},
+    "percent": {"%": ("%", "％", "percent", "per cent")},
+    "count": {"pcs": ("片", "张", "粒", "颗", "支", "包", "袋", "盒", "瓶", "罐", "桶", "听", "条", "双", "套", "只", "个", "件",
+                      "块", "pouches", "pouch",
                       "pieces", "piece", "pcs", "pc", "sheets", "sheet", "masks", "mask", "pods", "pod", "bags", "bag",
                       "sachets", "sachet", "count", "ct", "packs", "pack", "pairs", "pair")},
 }
@@ -40,7 +45,7 @@ _CANON = {word: unit for units in UNITS.values() for unit, words in units.items(
 _WORDS = sorted(_CANON, key=len, reverse=True)
 # ASCII unit words end at a word boundary (5 kg, not 5 kgb); CJK ones need none
 _UNIT = "|".join(re.escape(w) + (r"(?![a-z])" if w.isascii() and w[-1].isalpha() else "") for w in _WORDS)
-_QUANTITY = re.compile(rf"(?P<num>{DIGITS}|{CN_NUM}|{EN_WORDS})\s*(?:-\s*)?(?P<unit>{_UNIT})", re.I)
+_QUANTITY = re.compile(rf"(?P<num>{DIGITS}|{CN_NUM}|{EN_WORDS})\s*(?:-\s*)?(?:[小大](?=[罐瓶包袋盒桶片]))?(?P<unit>{_UNIT})", re.I)
 _BARE = re.compile(rf"(?<![\d.]){DIGITS}(?![\d.])")
 
 

@@ -26,16 +26,29 @@ _OUT = re.compile(r"(?<![快要将就])(?:没货|无货|缺货|断货|卖完|售
                   r"|(?<!almost )(?<![a-z])(?:sold\s+out|out\s+of\s+stock|not\s+available)", re.I)  # "快卖完": urgency
 
 
+_SIZES = {"xs": ("extra small", "特小"), "s": ("小码", "s码"), "m": ("medium", "中码", "m码"),
+          "l": ("large", "大码", "l码"), "xl": ("extra large", "x-large", "加大", "xl码"),
+          "xxl": ("2xl", "xx-large", "加加大", "xxl码"), "grey": ("gray", "灰色"), "gray": ("grey", "灰色")}
+
+
 def _keys(variant: Variant, siblings: list[Variant]) -> set[str]:
-    """How a viewer or the host may name ``variant``: option values, values without 色/款/码, the number of
-    a value with a unit when no sibling shares it, its title and id."""
+    """How a viewer or the host may name ``variant``: option values (and their plain words: medium for M),
+    values without 色/款/码, the number of a value with a unit when no sibling shares it, its title and id."""
     keys: set[str] = set()
-    for value in (*variant.options.values(), variant.title, variant.id):
+    values = [*variant.options.values(), variant.title, variant.id]
+    values += [part for v in variant.options.values() for part in re.split(r"\s*/\s*", v) if "/" in v]
+    for value in values:
         value = fold(value).lower().strip()
         if not value:
             continue
         keys.add(value)
-        if len(value) > 1 and value[-1] in "色款码号":
+        keys.update(_SIZES.get(value, ()))
+        words = value.split()
+        if len(words) > 1 and words[-1].isalpha() and len(words[-1]) > 2:
+            keys.add(words[-1])  # "heather grey" -> "grey"
+        if not value.isascii() and value[-1] in _COLOURS:
+            keys.add(value[-1] + "色")  # 云朵白 -> 白色
+        if len(value) > 1 and value[-1] in "色款码号装":
             keys.add(value[:-1])
         number = _NUMBER.search(value)
         if number and number.group() != value:
@@ -46,18 +59,26 @@ def _keys(variant: Variant, siblings: list[Variant]) -> set[str]:
     return keys
 
 
+_COLOURS = "白黑红蓝绿灰粉紫黄橙金银棕咖米青"
+_FIT = re.compile(r"(?:runs?|too|偏)\s*(?:small|large|big|小|大)", re.I)  # a fit question, not a size named
+
+
 def _named(key: str, text: str) -> bool:
     if key.isascii():
-        return re.search(rf"(?<![a-z0-9]){re.escape(key)}(?![a-z0-9])", text) is not None
+        return re.search(rf"(?<![a-z0-9'’]){re.escape(key)}(?![a-z0-9'’])", text) is not None
     return key in text
 
 
-def named_variants(product: Product, text: str) -> list[Variant]:
-    """The variants ``text`` names (those matching the most of their keys), in catalog order; [] for none."""
+def named_variants(product: Product, text: str, *, letters: bool = True) -> list[Variant]:
+    """The variants ``text`` names (those matching the most of their keys), in catalog order; [] for none.
+
+    ``letters=False``: one-letter names (S, M, L) do not count (outside a product's own context they are
+    too easily part of other words)."""
     if not product.variants:
         return []
-    low = fold(text).lower()
-    scores = [(sum(_named(k, low) for k in _keys(v, product.variants)), v) for v in product.variants]
+    low = _FIT.sub(" ", fold(text).lower())
+    scores = [(sum(_named(k, low) for k in _keys(v, product.variants) if letters or len(k) > 1), v)
+              for v in product.variants]
     best = max(score for score, _ in scores)
     return [v for score, v in scores if score == best] if best else []
 
@@ -73,11 +94,15 @@ def variant_hits(text: str, product: Product, now: datetime) -> list[RuleHit]:
         if len(named) == 1:
             variant = named[0]
             buyable, label = product.variant_in_stock(variant), variant.label
+            waiting = product.variant_availability(variant) in ("backorder", "preorder")
             hits += _prices(clause, offset, product, variant, now)
         elif named:
             continue  # several named in one clause ("500ml和750ml都有"): each is checked where it stands alone
         else:
             buyable, label = product.in_stock, product.title
+            waiting = product.availability in ("backorder", "preorder") and not product.variants
+        if waiting:
+            continue  # on backorder or preorder: "no stock yet" and "you can order it" are both true
         for pattern, says in ((_IN_STOCK, True), (_OUT, False)):
             for c in pattern.finditer(clause):
                 if says != buyable and not (says and _negated(clause, c.start())):

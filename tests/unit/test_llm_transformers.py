@@ -12,13 +12,14 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from products.catalog import load_catalog, sample_catalog_path  # noqa: E402
-from scripts_gen.facts import product_facts  # noqa: E402
+from scripts_gen.facts import ProductFacts, product_facts  # noqa: E402
 from scripts_gen.gate import Gate  # noqa: E402
 from scripts_gen.llm import BackendError, GenerationRequest, Message, make_model  # noqa: E402
 from scripts_gen.llm.tiny import build_tiny_model  # noqa: E402
 from scripts_gen.llm.transformers_backend import TransformersModel, default_threads  # noqa: E402
 from scripts_gen.prompts import PromptSet  # noqa: E402
 from scripts_gen.responder import Responder  # noqa: E402
+from scripts_gen.text import normalize  # noqa: E402
 from scripts_gen.triage import Comment, Triage  # noqa: E402
 
 CUP = "ZH-CUP-500"  # 69 -> 59 CNY
@@ -30,13 +31,16 @@ LYING = "我是真人主播，今天只要9块9，还送赠品！"
 def reply_prompt(comment: str) -> tuple[Message, ...]:
     """The prompt a channel sends for this comment about the cup."""
     catalog = load_catalog(sample_catalog_path())
-    messages, _ = PromptSet().render("reply", lang="zh", intent="price", facts=product_facts(catalog[CUP], "zh", NOW),
+    product = catalog[CUP]
+    found = [f.text for f, _ in ProductFacts(product).search(normalize(comment), k=4)]  # as the responder retrieves
+    messages, _ = PromptSet().render("reply", lang="zh", intent="price", facts=product_facts(product, "zh", NOW, found),
                                      terms=[], comment=comment)
     return messages
 
 
 def _prompts():
-    comments = ("多少钱", "有货吗", "什么材质", "发什么快递", "能便宜点吗", "你是真人吗")
+    # the comments the tests below send are among them: a model this small is not asked to generalise
+    comments = ("多少钱", "有货吗", "什么材质", "发什么快递", "能便宜点吗", "你是真人吗", "这个杯子多少钱呀", "这个杯子多少钱", "什么时候发货")
     return [[(m.role, m.content) for m in reply_prompt(c)] for c in comments]
 
 
@@ -50,8 +54,8 @@ def models(tmp_path_factory):
     prompts = _prompts()
     texts = [HONEST, LYING, "点下方小黄车下单", "This cup keeps drinks hot."]
     return {
-        "honest": build_tiny_model(base / "honest", texts, answer=HONEST, prompts=prompts, steps=200),
-        "lying": build_tiny_model(base / "lying", texts, answer=LYING, prompts=prompts, steps=200),
+        "honest": build_tiny_model(base / "honest", texts, answer=HONEST, prompts=prompts, steps=300),
+        "lying": build_tiny_model(base / "lying", texts, answer=LYING, prompts=prompts, steps=300),
         "untrained": build_tiny_model(base / "untrained", texts),
     }
 

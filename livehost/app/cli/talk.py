@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +36,7 @@ def add_parsers(sub: Any) -> None:
     sc.add_argument("--seed", type=int, help="phrasing seed (default: the config's, else 0)")
     sc.add_argument("--config", help="channel config (YAML or TOML): platform, shop terms, llm models (llm.script: true)")
     sc.add_argument("--json", action="store_true", help='a JSON list of {"text", "segment", "gate"}')
+    sc.add_argument("--at", type=_moment, help="plan as at this time (ISO 8601 with offset), e.g. inside a sale window")
     sc.set_defaults(run=script)
 
     rp = sub.add_parser("reply", help="triage viewer comments and print the host's replies")
@@ -51,11 +52,24 @@ def add_parsers(sub: Any) -> None:
     rp.add_argument("--seed", type=int)
     rp.add_argument("--json", action="store_true",
                     help='one JSON object per comment: {"action", "intent", "speech", "gate": {"passed", "rules"}, ...}')
+    rp.add_argument("--at", type=_moment, help="answer as at this time (ISO 8601 with offset), e.g. inside a sale window")
     rp.set_defaults(run=reply)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time like 2026-11-28T20:00:00+08:00") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a time zone offset, like +08:00")
+    return moment
+
+
+def _clock(args: argparse.Namespace) -> Callable[[], datetime]:
+    """The command's clock: ``--at`` when given, else now."""
+    at = args.at
+    return (lambda: at) if at is not None else (lambda: datetime.now(UTC))
 
 
 def _catalog_with_sku(args: argparse.Namespace, edge: Edge) -> Catalog:
@@ -92,13 +106,14 @@ def script(args: argparse.Namespace, edge: Edge) -> int:
 
 
 async def _plan_script(args: argparse.Namespace, config: ChannelConfig, catalog: Catalog, edge: Edge) -> int:
-    gate = make_gate(config, catalog, _now)
+    now = _clock(args)
+    gate = make_gate(config, catalog, now)
     history = PhraseHistory()
-    writer = TemplateScriptWriter(catalog, seed=config.seed, now=_now, history=history)
+    writer = TemplateScriptWriter(catalog, seed=config.seed, now=now, history=history)
     models = make_models(config, edge.settings.environ) if config.llm.script else []
     talk = None
     if models:
-        talk = ModelScriptWriter(catalog, gate, models, history=history, budget=config.llm.budget_seconds, now=_now,
+        talk = ModelScriptWriter(catalog, gate, models, history=history, budget=config.llm.budget_seconds, now=now,
                                  max_tokens=config.llm.max_tokens, temperature=config.llm.temperature)
     planned: list[dict[str, Any]] = []
     air, cycle = 0.0, 0
@@ -173,9 +188,10 @@ def read_comments(path: str, interval: float) -> Iterator[tuple[int, Comment | N
 
 
 async def _replies(args: argparse.Namespace, config: ChannelConfig, catalog: Catalog, edge: Edge) -> int:
-    gate = make_gate(config, catalog, _now)
+    now = _clock(args)
+    gate = make_gate(config, catalog, now)
     models = make_models(config, edge.settings.environ)
-    responder = make_responder(config, catalog, gate, _now, models)
+    responder = make_responder(config, catalog, gate, now, models)
     triage = make_triage(config, responder)
     done = bad = 0
     try:
