@@ -41,17 +41,28 @@ _EN_STOP = frozenset("""the a an and or for you your are this that these those w
     much long big many which who where when why whats waht pls please ok okay hi hey just really right one ones get got
     is be any have has of in on to at by from as if so not no yes i me my we our they them he she his her will would
     should could there their which who whom whose when where why about into out up down just than then too very
+    itself themselves yourself myself
     much many more most some such only own same also""".split())
 # characters that carry no topic on their own (question words, particles, pronouns)
-_ZH_STOP = frozenset("的了吗么嘛呢吧啊呀哦哈是有在这那个款些么怎啥什样多少几哪谁和与及或也都还就能会可以要想我你您他她它们不没很太更最")
+_ZH_STOP = frozenset("的了吗么嘛呢吧啊呀哦哈是有在这那个款些么怎啥什样多少几哪谁和与及或也都还就能会可以要想我你您他她它们不没很太更最"
+                     "着去到给把被让跟")
+# words a question uses for its circumstances, not its subject: "is it ok for work", "夏天用合适吗"
+_EN_CONTEXT = frozenset("""like good ok okay fine use used using work works go goes come comes buy get put bring wear need want
+    make makes made keep fit fits safe kid kids child children baby time times each once after before inside thing things stuff
+    day days daily everyday people person someone home house office normal usual usually well bad easy hard long short new old
+    first last still even ever way lot lots bit little big small""".split())
+_ZH_CONTEXT = ("夏天", "冬天", "春天", "秋天", "平时", "每天", "天天", "上班", "通勤", "家里", "家用", "宝宝", "孩子", "小孩", "老人",
+               "大人", "合适", "适合", "时间", "里面", "一次", "一下", "刚买", "买来", "东西", "正宗", "真的", "一般", "大概", "左右",
+               "感觉", "觉得", "自己", "朋友", "喜欢", "需要", "担心", "害怕", "问问", "请问", "主播", "姐妹", "宝子", "家人")
 # question words -> the kind of quantity they ask about (a token facts of that kind carry)
 _ASKS = (
     (re.compile(r"多重|几斤|几公斤|多少克|多少斤|几克|重量|重吗|重不重|轻吗|轻不轻|净含量|heavy|weigh|weight|how\s+light"), "weight"),
-    (re.compile(r"多大|尺寸|多长|多宽|多高|直径|长宽|裤长|衣长|how\s+(?:big|large|long\s+is|wide|tall)|dimensions?|\bsize\s+of"),
+    (re.compile(r"多大|尺寸|多长|多宽|多高|直径|长宽|裤长|衣长|多少(?:厘米|公分|cm|毫米|mm)|几(?:厘米|公分)|how\s+(?:big|large|long\s+is|wide|tall)|dimensions?|\bsize\s+of"),
      "length"),
     (re.compile(r"多大|how\s+big"), "volume"),  # 这瓶多大: a bottle's size is its volume
-    (re.compile(r"多久|多长时间|几个?小时|几分钟|几天|几年|续航|保质期|充电时间|充满|how\s+long|how\s+fast|hours?|minutes?|lasts?"
-                r"|life\b|shelf|(?:charge|charging|boil|boiling|cook|cooking|heat|heating|brew|brewing)\s*time"), "duration"),
+    (re.compile(r"多久|多长时间|几个?小时|几分钟|几天|几年|续航|保质期|充电时间|充满|\bhow\s+long|\bhow\s+fast|\bhours?\b|\bminutes?\b"
+                r"|\blasts?\b|\blife\b|\bshelf\b|\b(?:charge|charging|boil|boiling|cook|cooking|heat|heating|brew|brewing)\s*time"),
+     "duration"),
     (re.compile(r"多少度|几度|温度|水温|°|temperature|degrees|how\s+hot|oven"), "temperature"),
     (re.compile(r"容量|多少毫升|多少ml|几升|装多少|多少水|能装|capacity|volume|how\s+much\s+(?:water|liquid)|\bml\b"
                 r"|how\s+(?:much|big)\s+(?:does\s+it|will\s+it|can\s+it)\s+hold|bin"), "volume"),
@@ -60,6 +71,7 @@ _ASKS = (
     (re.compile(r"功率|电池|电量|毫安|瓦|充电|容量|battery|mah|watts?|wattage|power|charge|capacity"), "power"),
     (re.compile(r"含量|比例|百分之|占比|percent|percentage|how\s+much\s+\w+\s+(?:is\s+)?in|content"), "percent"),
     (re.compile(r"吸力|suction"), "pressure"),
+    (re.compile(r"热量|卡路里|大卡|千卡|能量|calori|kcal|energy"), "energy"),
     (re.compile(r"降噪|噪音|分贝|noise|anc\b|decibel"), "sound"),
     (re.compile(r"厚|薄|thick|thin|gsm"), "density"),
 )
@@ -67,10 +79,11 @@ _ASKS = (
 _HINTS = (
     (re.compile(r"材质|材料|面料|成分|配料|什么做|啥做|什么钢|什么木|made\s+of|material|fabric|ingredients?|what\s+(?:steel|wood)"
                 r"|what'?s\s+in\s+(?:it|them|this)"
-                r"|(?:is|are)\s+(?:it|the\s+\w+)\s+(?:plastic|metal|glass|wood)"),
+                r"|\b(?:plastic|metal|glass|wooden|bamboo|ceramic|aluminium|aluminum)\b|塑料|金属|玻璃|木头|陶瓷|竹子"),
      ("材质", "材料", "面料", "成分", "配料", "不锈钢", "钢", "铁", "木", "塑料", "玻璃", "陶瓷", "棉", "material", "made from",
       "made of", "steel", "iron", "wood", "plastic", "glass", "ceramic", "cotton", "wool", "ingredients", "with")),
     (re.compile(r"颜色|什么色|色号|colou?r"), ("颜色", "色", "color", "colour")),
+    (re.compile(r"合适|适合|适不适合|suitable|good\s+for"), ("适合", "适用", "suitable", "for")),
     (re.compile(r"牌子|品牌|brand|who\s+makes"), ("品牌", "brand")),
     (re.compile(r"多重|重量|几斤|几公斤|多少克|几克|多少g|净含量|heavy|weigh"), ("重量", "净含量", "净重", "weight", "net", "weighs")),
     (re.compile(r"多高|高度|how\s+tall|height"), ("高", "高度", "height", "tall")),
@@ -86,8 +99,8 @@ _HINTS = (
     (re.compile(r"电磁炉|induction"), ("电磁炉", "induction")),
     (re.compile(r"烤箱|oven"), ("烤箱", "oven")),
     (re.compile(r"冰|冷|cold|iced|chill"), ("保冷", "冷", "冰", "cold", "iced", "chill")),
-    (re.compile(r"包装里|盒子里|配件|配什么|送什么|送线|附带|带什么|in\s+the\s+box|comes?\s+with|included|includes|attachments?|accessor"),
-     ("in the box", "includes", "comes with", "附", "配", "包含", "内含", "送", "tool", "cable")),
+    (re.compile(r"包装里|盒子里|配件|配什么|送什么|送线|附带|带什么|送不送|带不带|附送|有没有送|送.{1,4}[吗么嘛]|in\s+the\s+box|comes?\s+with|included|includes|attachments?|accessor"),
+     ("in the box", "includes", "comes with", "included", "附", "配有", "配件", "配套", "包含", "内含", "送", "线", "tool", "cable")),
     (re.compile(r"味道|香味|气味|什么味|smell|scent|fragrance|notes"), ("味", "香", "scent", "smell", "fragrance", "notes")),
     (re.compile(r"几岁|多大(?:的)?(?:孩子|宝宝|小孩)|年龄|适龄|宝宝能|孩子能|ages?\b|years?\s+old|kids?|toddler"),
      ("岁", "年龄", "以上", "age", "ages", "years", "up")),
@@ -107,6 +120,9 @@ _HINTS = (
     (re.compile(r"口袋|兜|pockets?"), ("口袋", "兜", "pocket", "pockets")),
     (re.compile(r"结晶|crystal"), ("结晶", "crystal")),
     (re.compile(r"保质期|保质|shelf\s+life|best\s+before|expir"), ("保质期", "保质", "shelf life", "best before")),
+    (re.compile(r"功率|wattage|\bwatts?\b"), ("功率", "瓦", "power", "watt")),
+    (re.compile(r"油头|干头|油皮|干皮|混油|混干|敏感肌|油性|干性|oily|dry\s+(?:skin|hair)|sensitive\s+skin"),
+     ("油性", "干性", "混合", "敏感", "适合", "发质", "肤质", "oily", "dry", "sensitive", "combination")),
     (re.compile(r"续航|电池|battery"), ("续航", "电池", "battery", "playback", "runtime", "run time")),
     (re.compile(r"容量|capacity"), ("容量", "capacity", "mah", "ml")),
     (re.compile(r"温度|水温|temperature"), ("温度", "水温", "度", "°c", "temperature")),
@@ -119,10 +135,15 @@ _HINTS = (
 )
 # pure question words: what the question asks, not what it is about
 _QWORDS = re.compile(
-    r"多久|多长时间|几个?小时|几分钟|几天|几年|几个?月|多少度|几度|多重|多大|多长|多宽|多高|多厚|多少钱|多少|几|什么|啥|咋|怎么|怎样|如何|哪里|哪儿|哪|"
+    r"多久|多长时间|几个?小时|几分钟|几天|几年|几个?月|多少度|几度|多重|多大|多长|多宽|多高|多厚|多少钱|多少|一共|总共|几|什么|啥|咋|怎么|怎样|如何|哪里|哪儿|哪|"
     r"吗|么|嘛|呢|吧|是不是|有没有|能不能|可不可以|会不会|还是|"
-    r"how\s+(?:long|many|much|big|heavy|fast|hot|thick|tall|wide|large|often)|what(?:'?s)?|which|where(?:'?s)?|when(?:'?s)?|why|"
-    r"does|do|did|is|are|can|could|will|would|should")
+    r"\b(?:how\s+(?:long|many|much|big|heavy|fast|hot|thick|tall|wide|large|often)|what(?:'?s)?|which|where(?:'?s)?|"
+    r"when(?:'?s)?|why|does|do|did|is|are|can|could|will|would|should)\b")
+# noun suffixes and light verbs: 杯子 is 杯, 带磨刀 asks about the 磨刀 (a pair is covered without them)
+_SOFT = frozenset("子头儿带用")
+# questions of an attribute: only a fact stating that attribute answers them ("电芯是什么牌子的": not 电芯容量)
+_CATEGORY = re.compile(r"材质|材料|面料|成分|颜色|什么色|色号|牌子|品牌|产地|哪里产|哪产|made\s+(?:of|from|in)|material|fabric|"
+                       r"ingredients?|colou?r|brand|origin|who\s+makes")
 # containers and measure words: "一盒多少克" asks for a weight, not about boxes
 _MEASURE = frozenset("盒包袋瓶罐桶个只件套片支颗粒块张条双一")
 _CLAUSE = re.compile(r"(?<=[。！？；;!?\n])|[，、](?=[^，、]{2,})|(?<=\.)\s+(?=[A-Z])")
@@ -132,8 +153,14 @@ def _stem(word: str) -> str:
     """A light English stemmer: lasts/lasting/lasted -> last, boxes -> box (enough to match a fact's words)."""
     for suffix in ("ing", "ed", "es", "s"):
         if len(word) > len(suffix) + 2 and word.endswith(suffix) and not word[-len(suffix) - 1].isdigit():
-            return word[: -len(suffix)]
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 4 and word.endswith("e"):  # charge/charging, size/sized
+        word = word[:-1]
     return word
+
+
+_EN_CONTEXT_STEMS = frozenset(_stem(w) for w in _EN_CONTEXT)
 
 
 def tokens(text: str) -> list[str]:
@@ -186,6 +213,18 @@ class Fact:
         return {q.kind for q in self.numbers if q.kind}
 
 
+@dataclass(frozen=True)
+class Answer:
+    """The facts that answer a question, and the question's words the record does not know."""
+
+    text: str
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def sure(self) -> bool:
+        return bool(self.text) and not self.unknown
+
+
 class ProductFacts:
     """What a reply, the selling talk, a model and the gate may draw on for one product."""
 
@@ -211,6 +250,8 @@ class ProductFacts:
             add(f"属于{product.category}" if zh else f"it's in {product.category}", "category")
         for name, values in _options(product.variants).items():
             add(f"{name}有{'、'.join(values)}" if zh else f"it comes in {', '.join(values)}", f"options.{name}")
+        if product.title:  # last: the title answers what nothing else does ("what does it smell like": Cedar & Fig)
+            add(product.title if zh else f"it's the {product.title}", "title")
         self.facts = facts
         self.terms = [_strip_end(t) for t in terms if t.strip()]
         own = [*sentences(product.description), *product.selling_points]
@@ -219,6 +260,7 @@ class ProductFacts:
         backing = [product.title, *(f.text for f in facts), *self.terms, *(v.label for v in product.variants)]
         self.numbers = [q for text in backing for q in find_numbers(text)]
         self._index: bm25s.BM25 | None = None
+        self._vocabulary: frozenset[str] | None = None
 
     # ---------------------------------------------------------------- retrieval
 
@@ -259,51 +301,148 @@ class ProductFacts:
         ids, scores = self._index.retrieve([known], k=min(k, len(self.facts)), show_progress=False)
         return [(self.facts[int(i)], float(s)) for i, s in zip(np.ravel(ids), np.ravel(scores)) if s > 0]
 
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every retrieval token the record has: its facts, field names, title and option labels."""
+        if self._vocabulary is None:
+            texts = [self.product.title, *(f.text for f in self.facts), *(v.label for v in self.product.variants)]
+            self._vocabulary = frozenset(t for text in texts for t in tokens(text)) | {
+                t for f in self.facts for t in self._field_words(f)}
+        return self._vocabulary
+
+    def _subject(self, question: str) -> list[tuple[str, str]]:
+        """The question's subject words, as (said, token): English words (token: stemmed) and Chinese character
+        pairs.  Question words, the words the kind and hint patterns read ("多久", "made of"), stop words and
+        words for the viewer's circumstances ("夏天", "for work") are not subjects; nor, for a record in the
+        other language, Chinese pairs (they share no characters with it)."""
+        text = fold(question).lower()
+        read = [m.span() for pattern, _ in (*_ASKS, *_HINTS) for m in pattern.finditer(text)]
+        read += [m.span() for m in _QWORDS.finditer(text)]
+        read += [(i, i + len(word)) for word in _ZH_CONTEXT for i in _find_all(text, word)]
+        covered: set[int] = set()
+        for begin, end in read:
+            covered.update(range(begin, end))
+        other_language = (self.product.lang == "zh") == text.isascii()
+        out: list[tuple[str, str]] = []
+        for m in re.finditer(r"[a-z][a-z0-9'-]*|[\u4e00-\u9fff]{2,}", text):
+            word = m.group().split("'")[0]
+            if word.isascii():
+                if covered & set(range(*m.span())):
+                    continue  # a word a pattern read (or part of one): "support" holds "port"
+                if len(word) > 2 and word not in _EN_STOP and word not in _EN_CONTEXT:
+                    out.append((word, _stem(word)))
+                continue
+            if other_language:
+                continue
+            for i, (a, b) in enumerate(zip(word, word[1:])):
+                at = m.start() + i
+                if at not in covered and at + 1 not in covered and not ({a, b} & (_ZH_STOP | _MEASURE)):
+                    out.append((a + b, a + b))
+        return out
+
+    def unknown_words(self, question: str) -> list[str]:
+        """The question's subject words that no field of the record uses ("LDAC", "起球", "手提袋").  A Chinese
+        pair is unknown when neither of its characters is in the record (words are not segmented: a known
+        character may be part of a known word)."""
+        known = self.vocabulary
+        return [said for said, token in self._subject(question)
+                if (token not in known if token.isascii() else not set(token) & known)]
+
+    def answer(self, question: str) -> Answer:
+        """What the record says about ``question``: the fact (or two) and the question's words they do not cover.
+
+        An answer that leaves a subject word uncovered ("is the lid plastic": the interior is steel; "LDAC": a
+        word no field uses) is said with a hedge ("the listing says X; I'll check the rest"): the facts are
+        about the question, but what it asks may be something the record does not state."""
+        chosen, weak = self._choose(question)
+        if not chosen:
+            return Answer("")
+        said: set[str] = set()
+        for fact in chosen:
+            said.update(tokens(fact.text))
+            said.update(self._field_words(fact))
+        title = set(tokens(self.product.title))  # the title's words name the product itself ("这个杯子")
+        said |= title
+        said_chars = {c for t in said for c in t if _CJK.match(c)}
+        long = [t for t in said if t.isascii() and len(t) >= 3]
+        uncovered = [word for word, token in self._subject(question)
+                     if (token.isascii() and token not in said and not any(token in t or t in token for t in long))
+                     or (not token.isascii() and not set(token) - _SOFT <= said_chars)]
+        if weak and not uncovered:
+            uncovered = [word for word, _ in self._subject(question)] or ["?"]
+        return Answer(self._join(chosen), tuple(uncovered))
+
     def best_fact(self, question: str) -> str:
-        """The fact (or two) that answer ``question``, or "" when no fact is about it (then: no invention).
+        """The fact (or two) that answer ``question`` as one spoken line, or "" when no fact is about it."""
+        return self._join(self._choose(question)[0])
+
+    def _join(self, chosen: list[Fact]) -> str:
+        sep = "，" if self.product.lang == "zh" else "; "
+        return sep.join(f.text for f in chosen)
+
+    def _choose(self, question: str) -> tuple[list[Fact], bool]:
+        """The fact (or two) that answer ``question`` and whether the match is weak; [] when no fact is about
+        it (then: no invention).
 
         A fact answers when it states a number of the kind asked (a weight for "多重") and shares the
         question's topic words, or shares a topic word, or has a word the question's topic is written with in
-        catalogs (materials for "什么材质").  Two facts are said when the second answers as well.
+        catalogs (materials for "什么材质").  Two facts are said when the second answers as well.  When none
+        does, the best match sharing only a character ("炒" of 手工炒制 for "机器炒的吗") is a weak answer
+        (said with a hedge), unless the question asks for a kind of number that fact does not state.
         """
         found = self.search(question, k=5)
         if not found:
-            return ""
+            return [], False
         folded = fold(question).lower()
         asked = asks_about_kind(question)
         hints = [w.lower() for w in self._hint_words(folded)]
         topic = _topic(question)
+        core = topic - _circumstances(question)  # what must be shared when the kind asked is matched
         # a question in another language than the record shares no words with it: kinds and hints must do
         other_language = (self.product.lang == "zh") == folded.isascii()
         judged = []
-        for rank, (fact, score) in enumerate(found):
+        weak, weak_fact = False, found[0][0]
+        for rank, (fact, _score) in enumerate(found):
             text = fact.text.lower()
-            shared = topic & set(tokens(fact.text) + self._field_words(fact))
-            multi = [t for t in topic if len(t) > 1]
-            strong = any(len(t) > 1 for t in shared) or (bool(shared) and not multi)
-            if rank == 0 and shared and score >= 1.5:
-                strong = True  # the best match by far, on a rare word ("炒" in 手工炒制)
-            judged.append((fact, bool(asked & fact.kinds), strong, any(h in text for h in hints), rank))
-        any_kind = any(kind for _, kind, _, _, _ in judged)
+            # numbers in a question name an option ("31码腰围多少厘米"), not what it is about ("304还是316")
+            words = {t for t in core if not t.isdigit()} or {t for t in topic if t.isdigit()}
+            shared = words & set(tokens(fact.text) + self._field_words(fact))
+            multi = [t for t in words if len(t) > 1]
+            chars = {t for t in words if len(t) == 1}
+            # a word, or most of the question's characters (the pairs may straddle words: "的水泡" -> 水, 泡)
+            strong = any(len(t) > 1 for t in shared) or (bool(shared) and not multi) or (
+                len(chars) >= 2 and len(shared & chars) * 2 >= len(chars))
+            exact = any(len(t) > 1 for t in shared)
+            judged.append((fact, bool(asked & fact.kinds), strong, any(h in text for h in hints), rank, exact))
+            if rank == 0:
+                weak = bool(shared) and (not asked or bool(asked & fact.kinds))
+                weak_fact = fact
+        any_kind = any(j[1] for j in judged)
+        category = bool(_CATEGORY.search(folded))
+
+        def tier(j: tuple[Fact, bool, bool, bool, int, bool]) -> tuple[int, int]:
+            _fact, kind, strong, hinted, rank, exact = j
+            order = ((kind and exact), (exact and hinted), (kind and strong), exact, kind, strong or hinted)
+            return next((i for i, good in enumerate(order) if good), len(order)), rank
+
         chosen: list[Fact] = []
-        for fact, kind, strong, hinted, _rank in sorted(judged, key=lambda j: (not j[1], not j[2], not j[3], j[4])):
+        for fact, kind, strong, hinted, _rank, _exact in sorted(judged, key=tier):
             if kind:
-                ok = not topic or strong or hinted or other_language
+                ok = not core or strong or hinted or other_language
             elif asked:
                 ok = hinted and (strong or other_language or not any_kind)
-            else:
-                ok = strong or hinted
+            else:  # a question of an attribute ("什么牌子"): a fact stating it answers, the others only weakly
+                ok = hinted or (strong and not category)
             if ok:
                 chosen.append(fact)
             if len(chosen) == 2:
                 break
         if not chosen:
-            return ""
+            return ([weak_fact], True) if weak else ([], False)
         limit = 44 if self.product.lang == "zh" else 180  # characters: one spoken answer
         if len(chosen) == 2 and ((asked and not asked & chosen[1].kinds) or len(chosen[0].text) + len(chosen[1].text) > limit):
             chosen = chosen[:1]
-        sep = "，" if self.product.lang == "zh" else "; "
-        return sep.join(f.text for f in chosen)
+        return chosen, False
 
     @staticmethod
     def best_term(question: str, pool: list[str]) -> str:
@@ -334,10 +473,25 @@ _QUESTION_PAIRS = frozenset("多少 什么 怎么 多久 多大 多长 多重 �
 
 def _topic(question: str) -> set[str]:
     """What the question is about: its tokens less the question words ("多少", "what", "how long") and the
-    measure words ("一盒多少克" asks for a weight)."""
+    measure words ("一盒多少克" asks for a weight) and the words for the viewer's circumstances."""
     text = _QWORDS.sub(" ", fold(question).lower())
     return {t for t in tokens(text)
             if t not in _QUESTION_PAIRS and (t.isascii() or not any(c in _ZH_STOP or c in _MEASURE for c in t))}
+
+
+def _circumstances(question: str) -> set[str]:
+    """The question's tokens that are words for the viewer's circumstances ("里面", "for work")."""
+    text = fold(question).lower()
+    found = {t for word in _ZH_CONTEXT if word in text for t in tokens(word)}
+    return found | {t for t in tokens(text) if t in _EN_CONTEXT_STEMS}
+
+
+def _find_all(text: str, word: str) -> list[int]:
+    out, at = [], text.find(word)
+    while at >= 0:
+        out.append(at)
+        at = text.find(word, at + 1)
+    return out
 
 
 def _options(variants: Sequence[Variant]) -> dict[str, list[str]]:
@@ -359,7 +513,9 @@ def asks_about_offer(question: str) -> bool:
 def asks_about_kind(question: str) -> set[str]:
     """The kinds of quantity a question asks about (weight, duration...)."""
     q = fold(question).lower()
-    return {kind for pattern, kind in _ASKS if pattern.search(q)}
+    kinds = {kind for pattern, kind in _ASKS if pattern.search(q)}
+    # "how many calories", "几个小时": a count word with a more specific kind asks for that kind
+    return kinds - {"count"} if len(kinds) > 1 else kinds
 
 
 def product_facts(product: Product, lang: str, now: datetime, facts: Sequence[str] = ()) -> dict[str, Any]:

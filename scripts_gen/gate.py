@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 _INVISIBLE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff]")
 
 
+_CLAUSE_ENDS = "，,。；;！!？?：:"
+
+
 @dataclass(frozen=True)
 class GateDecision:
     passed: bool
@@ -138,10 +141,19 @@ class Gate:
             for entry, span in lex.find(scan):
                 if entry.allowed_kinds and kinds and kinds <= set(entry.allowed_kinds):
                     continue
+                if entry.quotable and self._quoted(scan, span, products):
+                    continue
                 hits.append(RuleHit(lex.rule, span, f"{entry.term!r} ({lex.name} {lex.version}: {entry.source})"))
         hits += persona_hits(scan)
         hits.sort(key=lambda h: h.span)
         return GateDecision(passed=not hits, text=clean, rules=hits, lang=lang, sku=sku, _issuer=self.__key)
+
+    def _quoted(self, text: str, span: tuple[int, int], products: list[Product]) -> bool:
+        """Whether the clause around ``span`` is one the record of a product states word for word."""
+        start = max((text.rfind(c, 0, span[0]) for c in _CLAUSE_ENDS), default=-1) + 1
+        ends = [i for c in _CLAUSE_ENDS if (i := text.find(c, span[1])) >= 0]
+        clause = text[start:min(ends, default=len(text))].strip().lower()
+        return bool(clause) and any(clause in fold(f.text).lower() for p in products for f in self.facts(p).facts)
 
     def facts(self, product: Product) -> ProductFacts:
         """The product's fact base (what it states, what backs a number), built once per gate."""

@@ -28,6 +28,7 @@ welcomes several viewers in one sentence.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -39,7 +40,7 @@ from typing import Any
 from livehost.core.approved import ApprovedSpeech, Source
 from products.model import Catalog, Product
 from products.money import spoken_money
-from scripts_gen.facts import ProductFacts, asks_about_kind, asks_about_offer, product_facts, tokens, words
+from scripts_gen.facts import Answer, ProductFacts, asks_about_kind, asks_about_offer, product_facts, tokens, words
 from scripts_gen.gate import Gate, GateDecision
 from scripts_gen.intents import Intent, is_question
 from scripts_gen.llm.base import GenerationRequest, TextModel
@@ -51,6 +52,8 @@ from scripts_gen.triage import Action, Comment, Triaged
 from scripts_gen.writer import TEMPLATES_DIR, make_environment
 
 #: Intents a model may answer; the rest always come from the templates.
+log = logging.getLogger(__name__)
+
 MODEL_INTENTS = frozenset({Intent.PRICE, Intent.SPEC, Intent.STOCK, Intent.SHIPPING, Intent.HOW_TO_BUY, Intent.AFTER_SALES})
 TEMPLATE_RESERVE = 0.05  # seconds of the budget kept for the template answer
 MAX_NAME_CHARS = 12
@@ -62,7 +65,7 @@ _PERSONAL = re.compile(
     r"|did\s+you\s+eat|how\s+are\s+you|how'?s\s+your\s+day|what\s+time\s+is\s+it|weather)",
     re.I)
 _HOW_MUCH = re.compile(r"多少(?!克|ml|毫升|片|个|件|块|度|厘米|cm)|how\s+much|price|cost", re.I)
-_SPEC_WORDS = re.compile(r"材质|尺寸|多大|多重|什么|怎么|能不能|可以|made|size|weight|how|what|material", re.I)
+_SPEC_WORDS = re.compile(r"材质|尺寸|多大|多重|什么|怎么|能不能|可以|哪|made|size|weight|how|what|where|material", re.I)
 _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
               "November", "December")
 
@@ -242,7 +245,11 @@ class Responder:
         if named and (asked or len(tokens(normalized)) <= 8):
             if _HOW_MUCH.search(normalized):
                 return Intent.PRICE  # 单只多少
-            return Intent.STOCK if _EXISTS.search(normalized) or not _SPEC_WORDS.search(normalized) else Intent.SPEC
+            if _EXISTS.search(normalized):
+                return Intent.STOCK  # 有750的吗
+            # a question about the option ("31码腰围多少厘米") is a spec question; the option alone ("the XL in black?")
+            # asks whether it can be had
+            return Intent.SPEC if _SPEC_WORDS.search(normalized) or asks_about_kind(normalized) else Intent.STOCK
         if asked:
             return Intent.SPEC
         words = {t for t in tokens(normalized) if len(t) > 1}
@@ -296,6 +303,9 @@ class Responder:
             term = facts.best_term(question, facts.shipping)
         elif intent is Intent.AFTER_SALES:
             term = facts.best_term(question, facts.after_sales)
+        found = facts.answer(question) if intent is Intent.SPEC else Answer("")
+        if found.unknown:
+            log.info("spec answer for %s hedged: the record has no %s", product.sku, ", ".join(found.unknown))
         named = named_variants(product, question) if question else []
         selected = product.variant(variant) if variant else None
         chosen = named[0] if len(named) == 1 else (selected if not named else None)
@@ -307,7 +317,8 @@ class Responder:
             "on_sale": product.on_sale_at(now) and not product.variants,
             "stock": product.stock,
             "in_stock": product.in_stock,
-            "fact": facts.best_fact(question) if intent is Intent.SPEC else "",
+            "fact": found.text,
+            "hedge": bool(found.unknown),
             "term": term,
             "asks_offer": intent is Intent.PRICE and asks_about_offer(question),
             "names": [],

@@ -252,7 +252,8 @@ class TemplateScriptWriter:
         found = self._fact_cache.get(key)
         if found is None:
             found = self._fact_cache[key] = [f for f in ProductFacts(product).facts
-                                             if f.field not in ("brand", "category") and sentence_fits(f.text, product.lang)]
+                                             if f.field not in ("brand", "category", "title")
+                                             and sentence_fits(f.text, product.lang)]
         return found
 
     def _context(self, product: Product) -> dict[str, Any]:

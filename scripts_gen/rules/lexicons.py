@@ -25,6 +25,7 @@ class LexiconEntry:
     source: str
     exceptions: tuple[str, ...] = ()
     allowed_kinds: tuple[str, ...] = ()  # catalog kinds for which the term may be said
+    quotable: bool = False  # may be said in a clause the product's record states word for word
 
     def pattern(self) -> re.Pattern[str]:
         if self.lang == "zh":
@@ -67,13 +68,14 @@ def _inside_exception(text: str, start: int, end: int, exceptions: tuple[str, ..
 
 
 def load_lexicon(path: str | Path = LEXICON_PATH) -> Lexicon:
-    """A lexicon file: ``{"name", "version", "rule"?, "entries": [{"term", "lang", "source", "exceptions"?, "allowed_kinds"?}]}``."""
+    """A lexicon file: ``{"name", "version", "rule"?, "entries": [{"term", "lang", "source", "exceptions"?,
+    "allowed_kinds"?, "quotable"?}]}``."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         entries = tuple(
             LexiconEntry(e["term"], e.get("lang", "any"), e["source"], tuple(e.get("exceptions", ())),
-                         tuple(e.get("allowed_kinds", ())))
+                         tuple(e.get("allowed_kinds", ())), bool(e.get("quotable", False)))
             for e in data["entries"]
         )
         return Lexicon(name=data.get("name", path.stem), version=str(data["version"]), entries=entries,

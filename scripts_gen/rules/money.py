@@ -43,6 +43,7 @@ _P_DOLLARS_CENTS = re.compile(
     rf"(?P<a>{DIGITS}|{EN_WORDS})\s*(?:dollars?|bucks?)\s*(?:and\s+)?(?P<b>{DIGITS}|{EN_WORDS})\s*cents?\b", re.I
 )
 _P_SYMBOL = re.compile(rf"(?P<sym>[¥$€£]|\b(?:RMB|CNY|USD|EUR|GBP)\b)\s*(?P<num>{DIGITS})(?P<mult>[万千])?", re.I)
+_COUNT_BEFORE = re.compile(r"(?:数量|块数|颗粒数)[是为有:：]?$")  # "一共120块" may well be a price
 _P_ZH_UNIT = re.compile(rf"(?P<num>{DIGITS}|{CN_NUM})(?P<mult>(?<=\d)[万千])?\s*(?P<unit>块钱|元|块|圆|角|毛)")
 _P_EN_UNIT = re.compile(rf"(?P<num>{DIGITS}|{EN_WORDS})\s*(?P<unit>dollars?|bucks?|yuan|rmb|usd|euros?|cents?)\b", re.I)
 _P_ZH_CUE = re.compile(
@@ -121,6 +122,8 @@ def find_money(text: str) -> list[MoneyMention]:
                 end += jiao.end()
             elif unit == "块" and nxt and unicodedata.category(nxt).startswith("L"):
                 continue  # 三块毛巾: a measure word, not money
+            elif unit == "块" and _COUNT_BEFORE.search(text[max(0, m.start() - 4):m.start()]):
+                continue  # 数量是120块: a count
         add(value, m.start(), end, _CNY)
     for m in _P_EN_UNIT.finditer(text):
         unit = m["unit"].lower().rstrip("s") if m["unit"].lower() not in ("usd",) else "usd"

@@ -35,6 +35,7 @@ UNITS: dict[str, dict[str, tuple[str, ...]]] = {
     "sound": {"dB": ("分贝", "db", "decibels")},
     "density": {"gsm": ("gsm", "克重", "g/m2", "g/m²")},
     "percent": {"%": ("%", "％", "percent", "per cent")},
+    "energy": {"kcal": ("千卡", "大卡", "kcal", "calories", "calorie", "cal"), "kJ": ("千焦", "kj", "kilojoules")},
     "count": {"pcs": ("片", "张", "粒", "颗", "支", "包", "袋", "盒", "瓶", "罐", "桶", "听", "条", "双", "套", "只", "个", "件",
                       "块", "pouches", "pouch",
                       "pieces", "piece", "pcs", "pc", "sheets", "sheet", "masks", "mask", "pods", "pod", "bags", "bag",

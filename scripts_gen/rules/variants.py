@@ -31,9 +31,12 @@ _SIZES = {"xs": ("extra small", "特小"), "s": ("小码", "s码"), "m": ("mediu
           "xxl": ("2xl", "xx-large", "加加大", "xxl码"), "grey": ("gray", "灰色"), "gray": ("grey", "灰色")}
 
 
-def _keys(variant: Variant, siblings: list[Variant]) -> set[str]:
+def _keys(variant: Variant, siblings: list[Variant], derived: bool = True) -> set[str]:
     """How a viewer or the host may name ``variant``: option values (and their plain words: medium for M),
-    values without 色/款/码, the number of a value with a unit when no sibling shares it, its title and id."""
+    values without 色/款/码, the number of a value with a unit when no sibling shares it, its title and id.
+
+    ``derived=False``: only the values themselves, their numbers and size words: the shortened forms ("bag" for "100 g
+    refill bag", "燕麦" for "燕麦色") name the variant only in its own product's context."""
     keys: set[str] = set()
     values = [*variant.options.values(), variant.title, variant.id]
     values += [part for v in variant.options.values() for part in re.split(r"\s*/\s*", v) if "/" in v]
@@ -43,6 +46,16 @@ def _keys(variant: Variant, siblings: list[Variant]) -> set[str]:
             continue
         keys.add(value)
         keys.update(_SIZES.get(value, ()))
+        if len(value) > 2 and value[-1] in "装款码号":
+            keys.add(value[:-1])  # 单只装 -> 单只
+        number = _NUMBER.search(value)
+        if number and number.group() != value:
+            others = {n.group() for s in siblings if s is not variant
+                      for v in s.options.values() if (n := _NUMBER.search(fold(v)))}
+            if number.group() not in others:
+                keys.add(number.group())
+        if not derived:
+            continue
         words = value.split()
         if len(words) > 1 and words[-1].isalpha() and len(words[-1]) > 2:
             keys.add(words[-1])  # "heather grey" -> "grey"
@@ -50,12 +63,6 @@ def _keys(variant: Variant, siblings: list[Variant]) -> set[str]:
             keys.add(value[-1] + "色")  # 云朵白 -> 白色
         if len(value) > 1 and value[-1] in "色款码号装":
             keys.add(value[:-1])
-        number = _NUMBER.search(value)
-        if number and number.group() != value:
-            others = {n.group() for s in siblings if s is not variant
-                      for v in s.options.values() if (n := _NUMBER.search(fold(v)))}
-            if number.group() not in others:
-                keys.add(number.group())
     return keys
 
 
@@ -72,12 +79,12 @@ def _named(key: str, text: str) -> bool:
 def named_variants(product: Product, text: str, *, letters: bool = True) -> list[Variant]:
     """The variants ``text`` names (those matching the most of their keys), in catalog order; [] for none.
 
-    ``letters=False``: one-letter names (S, M, L) do not count (outside a product's own context they are
-    too easily part of other words)."""
+    ``letters=False``: outside the product's own context: one-letter names (S, M, L) and shortened forms do
+    not count (they are too easily part of other words: "a bag", "燕麦是哪产的")."""
     if not product.variants:
         return []
     low = _FIT.sub(" ", fold(text).lower())
-    scores = [(sum(_named(k, low) for k in _keys(v, product.variants) if letters or len(k) > 1), v)
+    scores = [(sum(_named(k, low) for k in _keys(v, product.variants, letters) if letters or len(k) > 1), v)
               for v in product.variants]
     best = max(score for score, _ in scores)
     return [v for score, v in scores if score == best] if best else []

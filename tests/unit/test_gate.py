@@ -236,3 +236,17 @@ def test_bare_numbers_after_price_cues(gate):
         assert "price_claim" not in rules(gate, text, "en", sku=KNIFE), text  # not a price...
     assert rules(gate, "just 2 colors", "en", sku=KNIFE) == ["fact_claim"]  # ...but a count no field states
     assert gate.check("才用了一次", "zh", sku=KNIFE).passed
+
+
+def test_a_quotable_term_passes_only_in_a_clause_the_record_states():
+    catalog = catalog_from_data({"products": [{
+        "sku": "OAT", "title": "即食燕麦片", "lang": "zh", "price": "39.9", "currency": "CNY",
+        "description": "原料是澳大利亚产燕麦，100%全谷物燕麦。", "specs": {"配料": "燕麦（100%）"}}]})
+    g = Gate(catalog)
+    assert g.check("详情里写着，100%全谷物燕麦。", "zh", sku="OAT").passed
+    assert g.check("配料是燕麦（100%）。", "zh", sku="OAT").passed
+    for claim in ("100%全谷物燕麦，100%有效。", "这款100%全谷物燕麦", "100%纯棉"):  # not the record's clause
+        assert "absolute_term" in rules(g, claim, sku="OAT"), claim
+    # the ends of the product's own range are specs, not rankings; a ranking is not
+    assert "absolute_term" not in rules(g, "最小颗粒是3.2×3.2cm。", sku="OAT")
+    assert "absolute_term" in rules(g, "全网最低价")
