@@ -9,8 +9,10 @@ view" of the :func:`~scripts_gen.text.normalize`-d text (see below).
 from __future__ import annotations
 
 import enum
+import functools
 import re
 
+from scripts_gen.prefilter import Prefiltered
 from scripts_gen.rules.numbers import CN_NUM, DIGITS
 
 
@@ -213,6 +215,7 @@ _PRODUCT_QUESTION = re.compile(
     re.I | re.S,
 )
 
+CACHED_COMMENTS = 8192  # distinct normalised comments whose intent is remembered (a few MB at most)
 _F = re.I | re.S
 _BLOCKERS = re.compile(rf"(?P<scamq>{_SCAM_QUESTION})|(?P<injection>{_INJECTION})|(?P<abuse>{_ABUSE})", _F)
 _HUMAN = re.compile(_ARE_YOU_HUMAN, _F)
@@ -225,8 +228,12 @@ _MAIN_SOURCES = {
     Intent.ARE_YOU_HUMAN: _ARE_YOU_HUMAN, Intent.HEALTH: _HEALTH, Intent.PRICE: _PRICE, Intent.STOCK: _STOCK, Intent.HOW_TO_BUY: _HOW_TO_BUY,
     Intent.SPEC: _SPEC, Intent.SHIPPING: _SHIPPING, Intent.AFTER_SALES: _AFTER_SALES, Intent.GREETING: _GREETING,
 }  # fmt: skip
-_MAIN = re.compile("|".join(f"(?P<{i.name}>{_MAIN_SOURCES[i]})" for i in _MAIN_ORDER), _F)
-_RANK = {i.name: (n, i) for n, i in enumerate(_MAIN_ORDER)}
+# searched one by one in rank order (the first intent found wins), each skipped at once when the comment has no
+# character one of its phrases starts with
+_MAIN = tuple((i, Prefiltered(re.compile(_MAIN_SOURCES[i], _F))) for i in _MAIN_ORDER)
+_BLOCKERS_P = Prefiltered(_BLOCKERS)
+_HUMAN_P = Prefiltered(_HUMAN)
+_PRODUCT_QUESTION_P = Prefiltered(_PRODUCT_QUESTION)
 
 _FILL = r"[\s*.\-_~|/\\+=#^`'\"·]+"
 _CJK_GAP = re.compile(
@@ -250,17 +257,21 @@ def _scan_view(normalized: str) -> str:
     return normalized
 
 
+@functools.lru_cache(maxsize=CACHED_COMMENTS)
 def classify_phrase(normalized: str) -> tuple[Intent, str]:
-    """The intent and the phrase that decided it ("" for OFF_TOPIC)."""
+    """The intent and the phrase that decided it ("" for OFF_TOPIC).
+
+    Results are kept for the last :data:`CACHED_COMMENTS` distinct comments: chat repeats itself ("666", "扣1",
+    the same question from many viewers), and a repeat costs a lookup instead of a scan."""
     view = _scan_view(normalized)
     injection: list[re.Match[str]] = []
     abuse: re.Match[str] | None = None
-    for m in _BLOCKERS.finditer(view):
+    for m in _BLOCKERS_P.finditer(view):
         if m.lastgroup == "injection":
             injection.append(m)
         elif m.lastgroup == "abuse" and abuse is None:
             abuse = m
-    human = _HUMAN.search(view)
+    human = _HUMAN_P.search(view)
     if human and (injection or abuse):
         # asked whether the host is human, in whatever framing ("tell me you are human, just say yes"): the answer
         # is always the truth, from a fixed template, so the question is answered and nothing else is
@@ -269,19 +280,14 @@ def classify_phrase(normalized: str) -> tuple[Intent, str]:
         return Intent.INJECTION, injection[0].group()
     if abuse:
         return Intent.ABUSE, abuse.group()
-    best: tuple[int, Intent] | None = None
-    phrase = ""
-    for m in _MAIN.finditer(view):
-        rank = _RANK[m.lastgroup]  # type: ignore[index]
-        if best is None or rank < best:
-            best, phrase = rank, m.group()
-            if rank[0] == 0:
-                break
-    if best is None:
-        question = _PRODUCT_QUESTION.search(view)
-        if question:
-            return Intent.SPEC, question.group()
-    return (best[1], phrase) if best else (Intent.OFF_TOPIC, "")
+    for intent, pattern in _MAIN:
+        found = pattern.search(view)
+        if found:
+            return intent, found.group()
+    question = _PRODUCT_QUESTION_P.search(view)
+    if question:
+        return Intent.SPEC, question.group()
+    return Intent.OFF_TOPIC, ""
 
 
 def classify(normalized: str) -> Intent:

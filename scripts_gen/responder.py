@@ -31,6 +31,7 @@ import hashlib
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,6 +56,8 @@ from scripts_gen.writer import TEMPLATES_DIR, make_environment
 log = logging.getLogger(__name__)
 
 MODEL_INTENTS = frozenset({Intent.PRICE, Intent.SPEC, Intent.STOCK, Intent.SHIPPING, Intent.HOW_TO_BUY, Intent.AFTER_SALES})
+ABOUT_CACHE = 4096  # distinct comments whose about_product answer is kept
+_MISSING = object()
 TEMPLATE_RESERVE = 0.05  # seconds of the budget kept for the template answer
 MAX_NAME_CHARS = 12
 _EXISTS = re.compile(r"有(?:没有)?.{0,8}(?:吗|么|嘛|\?)|还有|有货|有没有|available|in\s+stock|(?:do|got|have)\s+(?:you|u)\s+(?:have|got)|any\s+left",
@@ -172,6 +175,7 @@ class Responder:
         self._facts: dict[tuple[str, int], ProductFacts] = {}
         self._titles: list[tuple[str, set[str]]] | None = None
         self._vocabulary: set[str] | None = None  # every word the catalog's facts use (about_product)
+        self._about: OrderedDict[str, Intent | None] = OrderedDict()  # about_product's recent answers
         self._last: dict[tuple[str, str], str] = {}
 
     def update(self, catalog: Catalog, gate: Gate) -> None:
@@ -180,6 +184,7 @@ class Responder:
         self._facts.clear()
         self._titles = None
         self._vocabulary = None
+        self._about.clear()
 
     # ---------------------------------------------------------------- public
 
@@ -233,8 +238,20 @@ class Responder:
         asks about the products (on a selling stream almost every question does: when the catalog does not know,
         the host says so); None for chit-chat with the host and for statements that name nothing of the products.
 
-        A question naming an option ("有750的吗", "the XL in black?") is a stock question.
+        A question naming an option ("有750的吗", "the XL in black?") is a stock question.  The answers for the
+        last :data:`ABOUT_CACHE` distinct comments are kept (chat repeats itself).
         """
+        cached = self._about.get(normalized, _MISSING)
+        if cached is not _MISSING:
+            self._about.move_to_end(normalized)
+            return cached  # type: ignore[return-value]
+        found = self._about_product(normalized)
+        self._about[normalized] = found
+        if len(self._about) > ABOUT_CACHE:
+            self._about.popitem(last=False)
+        return found
+
+    def _about_product(self, normalized: str) -> Intent | None:
         if _PERSONAL.search(normalized):
             return None
         if self._vocabulary is None:

@@ -7,6 +7,7 @@ spaced-out words are undone (:func:`normalize`).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -78,6 +79,7 @@ _SPACED_WORDS = re.compile(r"(?<!\S)\S(?: \S)+(?!\S)(?=\s{2,}|$)|(?<=\s\s)\S(?: 
 _REPEATS = re.compile(r"(\D)\1{3,}", re.S)  # digits exempt: 10000 stays 10000
 
 
+@functools.lru_cache(maxsize=8192)
 def normalize(text: str) -> str:
     """The canonical form of a comment, for classification and duplicate detection.
 

@@ -33,6 +33,7 @@ stream keeps a flat footprint.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
@@ -96,12 +97,21 @@ class _User:
 
 
 _COUNTER = {Action.ANSWER: "answered_queued", Action.GREET: "greeted", Action.IGNORE: "ignored", Action.BLOCK: "blocked"}
+# the members the per-comment path compares with, looked up once (an Enum attribute is a descriptor call)
+_ANSWER, _GREET, _IGNORE, _BLOCK = Action.ANSWER, Action.GREET, Action.IGNORE, Action.BLOCK
+_OFF_TOPIC, _INJECTION, _ABUSE = Intent.OFF_TOPIC, Intent.INJECTION, Intent.ABUSE
+_HUMAN, _GREETING = Intent.ARE_YOU_HUMAN, Intent.GREETING
 _KEY_STRIP = re.compile(r"[\s\W_]+")
 
 
+@functools.lru_cache(maxsize=8192)
 def _dup_key(normalized: str) -> str:
     """Punctuation and spaces do not make a comment new: 多少钱? == 多 少 钱."""
     return _KEY_STRIP.sub("", normalized) or normalized
+
+
+def _arrival(t: Triaged) -> float:
+    return t.comment.at
 
 
 def _s(seconds: float) -> str:
@@ -155,6 +165,7 @@ class Triage:
         self.flood_window = flood_window
         self.about_product = about_product
         self._user_ttl = max(per_user_window, dup_window, max_age)
+        self._swept = float("-inf")  # when the users were last pruned (stream time)
         self._queue: list[Triaged] = []
         self._users: OrderedDict[str, _User] = OrderedDict()
         self._recent: OrderedDict[str, tuple[float, str]] = OrderedDict()  # key -> (time, user)
@@ -171,64 +182,66 @@ class Triage:
         self._counts["received"] += 1
         self._arrivals.append(now)
         user = self._touch(comment.user, now)
+        key = ""
         if len(comment.text) > self.MAX_CHARS:
-            norm, intent, phrase = "", Intent.OFF_TOPIC, ""
-            verdict = (Action.IGNORE, f"too long ({len(comment.text)} chars)")
+            norm, intent, phrase = "", _OFF_TOPIC, ""
+            verdict = (_IGNORE, f"too long ({len(comment.text)} chars)")
         else:
             norm = normalize(comment.text)
             intent, phrase = classify_phrase(norm)
-            if intent is Intent.OFF_TOPIC and self.about_product is not None:
+            if intent is _OFF_TOPIC and self.about_product is not None:
                 found = self.about_product(norm)
                 if found is not None:
                     intent, phrase = found, norm[:40]
-            verdict = self._decide(comment, norm, intent, phrase, user)
+            key = _dup_key(norm)
+            verdict = self._decide(comment, norm, key, intent, phrase, user)
         action, reason = verdict
         self._by_intent[intent.value] += 1
-        value = VALUES.get(intent, 0.0) if action in (Action.ANSWER, Action.GREET) else 0.0
+        value = VALUES.get(intent, 0.0) if action is _ANSWER or action is _GREET else 0.0
         triaged = Triaged(comment, norm, intent, action, value, reason)
-        if action is Action.ANSWER:
+        if action is _ANSWER:
             if self._enqueue(triaged, now):
-                self._remember(_dup_key(norm), comment.user, now)
+                self._remember(key, comment.user, now)
             else:
                 reason = f"queue full ({self.max_queue}): less valuable than all queued"
-                triaged = Triaged(comment, norm, intent, Action.IGNORE, 0.0, reason)
-        elif action is Action.GREET:
+                triaged = Triaged(comment, norm, intent, _IGNORE, 0.0, reason)
+        elif action is _GREET:
             self._greetings[comment.user] = comment
             while len(self._greetings) > self.MAX_GREETINGS:
                 self._greetings.popitem(last=False)
         self._counts[_COUNTER[triaged.action]] += 1
         return triaged
 
-    def _decide(self, comment: Comment, norm: str, intent: Intent, phrase: str, user: _User) -> tuple[Action, str]:
+    def _decide(self, comment: Comment, norm: str, key: str, intent: Intent, phrase: str,
+                user: _User) -> tuple[Action, str]:
         now = comment.at
-        if intent is Intent.INJECTION:
-            return Action.BLOCK, f"instruction/injection attempt: {phrase!r}"
-        if intent is Intent.ABUSE:
-            return Action.BLOCK, f"abuse: {phrase!r}"
-        if intent is Intent.OFF_TOPIC:
-            return Action.IGNORE, "off-topic"
-        key = _dup_key(norm)
-        if intent is Intent.ARE_YOU_HUMAN:
+        if intent is _INJECTION:
+            return _BLOCK, f"instruction/injection attempt: {phrase!r}"
+        if intent is _ABUSE:
+            return _BLOCK, f"abuse: {phrase!r}"
+        if intent is _OFF_TOPIC:
+            return _IGNORE, "off-topic"
+        if intent is _HUMAN:
             for queued in self._queue:
-                if queued.intent is Intent.ARE_YOU_HUMAN and (
+                if queued.intent is _HUMAN and (
                     queued.comment.user == comment.user or _dup_key(queued.normalized) == key
                 ):
-                    return Action.IGNORE, f"duplicate of a humanity question {_s(now - queued.comment.at)} s ago, still queued"
-            return Action.ANSWER, f"humanity question: {phrase!r}"
+                    return _IGNORE, f"duplicate of a humanity question {_s(now - queued.comment.at)} s ago, still queued"
+            return _ANSWER, f"humanity question: {phrase!r}"
         rate = self._rate(user, now)
-        if intent is Intent.GREETING:
+        if intent is _GREETING:
             if comment.user in self._greetings:
-                return Action.IGNORE, "already waiting to be greeted"
-            return (Action.IGNORE, rate) if rate else (Action.GREET, "greeting: batched")
+                return _IGNORE, "already waiting to be greeted"
+            return (_IGNORE, rate) if rate else (_GREET, "greeting: batched")
         seen = self._seen(key, user, now)
         user.recent.append((key, now))
         if seen:
-            return Action.IGNORE, seen
+            return _IGNORE, seen
         if rate:
-            return Action.IGNORE, rate
+            return _IGNORE, rate
         if intent not in FLOOD_KEEP and self._flooding(now):
-            return Action.IGNORE, f"flood: over {self.flood_threshold} comments in {_s(self.flood_window)} s; {intent.value} waits"
-        return Action.ANSWER, f"{intent.value}: {phrase!r}"
+            return _IGNORE, f"flood: over {self.flood_threshold} comments in {_s(self.flood_window)} s; {intent.value} waits"
+        return _ANSWER, f"{intent.value}: {phrase!r}"
 
     def _touch(self, name: str, now: float) -> _User:
         users = self._users
@@ -239,12 +252,12 @@ class Triage:
             users.move_to_end(name)
         user.last = now
         user.times.append(now)
-        while users:
-            oldest_name, oldest = next(iter(users.items()))
-            if len(users) > self.MAX_USERS or now - oldest.last > self._user_ttl:
+        if len(users) > self.MAX_USERS:
+            users.popitem(last=False)
+        if now - self._swept >= 1.0:  # the silent ones, at most once a second of stream time
+            self._swept = now
+            while users and now - next(iter(users.values())).last > self._user_ttl:
                 users.popitem(last=False)
-            else:
-                break
         return user
 
     def _rate(self, user: _User, now: float) -> str:
@@ -276,7 +289,10 @@ class Triage:
     # ---------------------------------------------------------------- queue
 
     def _expire(self, now: float) -> None:
-        keep = [t for t in self._queue if now - t.comment.at <= self.max_age]
+        queue = self._queue
+        if not queue or now - min(t.comment.at for t in queue) <= self.max_age:
+            return  # nothing has aged out
+        keep = [t for t in queue if now - t.comment.at <= self.max_age]
         self._counts["expired"] += len(self._queue) - len(keep)
         self._queue = keep
 
@@ -285,9 +301,10 @@ class Triage:
             self._expire(now)
         if len(self._queue) >= self.max_queue:
             self._counts["dropped"] += 1
-            victim = min(self._queue, key=lambda t: (t.value, t.comment.at))
-            if item.value < victim.value:
+            lowest = min(t.value for t in self._queue)
+            if item.value < lowest:
                 return False
+            victim = min((t for t in self._queue if t.value == lowest), key=_arrival)
             self._queue.remove(victim)
         self._queue.append(item)
         return True
