@@ -114,6 +114,12 @@ _ARE_YOU_HUMAN = _any(
     r"(?:告诉我|承认|说)(?:你|您)?(?:是)?(?:真人|活人|人类|真的人)|(?:你|您|主播)(?:到底|究竟)是(?:不是)?(?:人|真人|ai)",
     r"有没有真人|真人在(?:后面|背后|说话|讲)|背后(?:有|是)(?:真人|人)|证明(?:你|您)?是(?:人|人类|真人)|chatgpt|gpt|大模型|语言模型|是不是程序",
     r"(?:你|您|主播)是人(?:吗|么|嘛|\?|还是)|是个?人还是|人还是(?:ai|机器|机器人|人工智能|虚拟)",
+    # a recording, an automatic reply, someone typing, a made-up host, pinyin
+    r"录播|录屏|录好的|提前录|录制的|直播还是录|自动回复|(?:机器|程序|脚本)(?:在)?(?:回复|回答|说话|讲)|是(?:不是)?(?:程序|脚本)",
+    r"(?:有|是)(?:真人|人)在(?:打字|回复|回答|操作|说话)|后台(?:有|是)(?:人|真人)|谁在(?:回复|打字|说话)",
+    r"(?:你|您|主播|这个主播)(?:是)?(?:不是)?(?:假的|虚拟的|合成的|生成的|ai换脸|换脸的)",
+    r"真人(?:主播|直播)(?:吗|么|嘛|吧|\?|还是)",
+    r"zhen\s*ren|ji\s*qi\s*ren|shu\s*zi\s*ren|(?:ni|zhu\s*bo)\s*shi\s*(?:ai|ren|ji\s*qi)",
     _en(
         r"(?:are|r)\s+(?:you|u|ya)\s+(?:just\s+|even\s+|really\s+|actually\s+)?(?:an?\s+)?(?:real|human|bot|robot|ai|a\.i\.|person|machine"
         r"|computer|alive|live\s+person|fake|virtual|avatar|program|chatbot|deepfake|cgi|npc)",
@@ -133,12 +139,23 @@ _ARE_YOU_HUMAN = _any(
         r"(?:not|no)\s+an?\s+(?:ai|bot|robot)\s*(?:r\s*u|are\s+you|right)|(?:chat)?gpt|language\s+model|prove\s+(?:you'?re|you\s+are)\s+(?:human|real)",
         r"say\s+['\"]?i\s*(?:'m|am)\s+(?:not\s+(?:an?\s+)?(?:ai|bot|robot|machine)|(?:a\s+)?(?:human|real))",
         r"(?:you'?re|you\s+are|ur)\s+not\s+(?:an?\s+)?(?:ai|bot|robot)|bet\s+(?:you'?re|you\s+are)\s+(?:a\s+)?real",
+        # a recording, automation, someone typing, "is the host real"
+        r"(?:is\s+(?:this|it|the\s+stream)|are\s+(?:you|u))\s+(?:a\s+)?(?:pre[\s-]?)?record(?:ed|ing)|live\s+or\s+(?:pre[\s-]?)?recorded"
+        r"|recorded\s+or\s+live|pre[\s-]?recorded",
+        r"(?:is\s+(?:this|it|the\s+chat|the\s+host)|are\s+(?:these|the)\s+(?:replies|answers))\s+automat\w*|auto[\s-]?(?:reply|replies|generated)"
+        r"|(?:someone|somebody|anyone|anybody|a\s+person)\s+(?:actually\s+|really\s+)?(?:typing|there|reading|replying|answering)"
+        r"|who\s+(?:am\s+i|are\s+we)\s+(?:talking|speaking|chatting)\s+(?:to|with)",
+        r"is\s+(?:this|she|he|the\s+host|the\s+streamer|the\s+presenter|this\s+(?:host|streamer|presenter))\s+(?:a\s+)?real\b",
+        r"(?:real|human|person)\s+or\s+(?:an?\s+)?(?:avatar|cgi|virtual|fake|animation|cartoon|program)"
+        r"|(?:avatar|cgi|virtual|fake)\s+or\s+(?:a\s+)?(?:real|human|person)|do\s+(?:you|u)\s+have\s+a\s+body",
     ),
 )
 _HEALTH = _any(
     r"降血压|降血糖|降血脂|降三高|高血压|血压|血糖|血脂|糖尿病|胆固醇|治(?:疗|病|好|愈)|能治|根治|疗效|功效|药效|减肥|瘦身|掉秤|排毒|祛痘|痘痘|"
     r"美白|淡斑|祛斑|抗衰|抗老|去皱|失眠|助眠|免疫力|养胃|护肝|养肝|补钙|补血|壮阳|癌|发炎|消炎|湿疹|孕妇|哺乳期|吃药|药物|医生|生病|病人|"
-    r"便秘|通便|脱发|掉发|防脱|生发|头皮屑|心脏病|心脑血管|哮喘|鼻炎|咳嗽|感冒|发烧|关节|颈椎|腰椎|自闭|多动|近视|保健",
+    r"便秘|通便|脱发|掉发|防脱|生发|头皮屑|心脏病|心脑血管|哮喘|鼻炎|咳嗽|感冒|发烧|关节|颈椎|腰椎|自闭|多动|近视|保健|"
+    r"胃病|胃痛|胃不好|痛风|长高|长个子|焦虑|抑郁|皮炎|皮肤病|炎症|贫血|三高|甲状腺|痔疮|溃疡|结节|妇科|痛经|更年期|"
+    r"(?:头|腰|背|胃|肚子|牙|膝盖|肩|颈)(?:疼|痛)|对.{1,6}(?:有好处|有帮助|有效果?|管用)(?:吗|么|嘛|\?|没)|能缓解|缓解.{1,6}(?:吗|么|嘛|\?)",
     _en(
         r"cures?|curing|treats?|treatment|heals?|healing|acne|pimples?|weight\s+loss|lose\s+weight|slim\w*|fat\s+burn\w*",
         r"blood\s+(?:pressure|sugar)|diabet\w*|cholesterol|cancer|tumou?rs?|immun\w*|detox\w*|pregnan\w*|breastfeed\w*",
@@ -146,6 +163,8 @@ _HEALTH = _any(
         r"heart\s+(?:attacks?|disease)|strokes?|asthma|autism|adhd|hair\s+loss|bald\w*|dandruff|constipat\w*|prevents?\s+\w+",
         r"arthrit\w*|migraine\w*|anxiety|depression|flu\b|colds?\b|cough\w*|fever",
         r"side\s+effects?|whiten\w*|lighten\w*\s+(?:my\s+)?skin|arthritis|inflammation",
+        r"pains?|aches?|gout|grow\s+taller|dermatitis|psoriasis|rosacea|ulcers?|stomach\s+(?:problems?|issues?|ache)|reflux"
+        r"|heartburn|anemi\w*|thyroid|menopaus\w*|(?:fix|help\s+(?:with\s+)?|relieve|soothe)\s+my\s+\w+",
     ),
 )
 

@@ -285,15 +285,18 @@ class Responder:
         asked = words(normalized)
         if self._titles is None:
             self._titles = [(p.sku, words(name)) for p in self.catalog for name in (p.title, p.category) if name]
-        best, best_share = None, 0.0
+        best, best_share, named = None, 0.0, set()
         for other, title in self._titles:
             if not title:
                 continue
             share = len(asked & title) / len(title)
             if share > best_share:
-                best, best_share = other, share
+                best, best_share, named = other, share, asked & title
         if best is not None and best_share >= 0.5 and best != sku:
-            return self.catalog.get(best)
+            # words the product on air uses as well ("外套" of a pillow's cover) do not name another product
+            own = self._facts_for(current).vocabulary if current is not None else frozenset()
+            if not all(set(tokens(word)) <= own for word in named):
+                return self.catalog.get(best)
         if current is None and len(self.catalog) == 1:
             return next(iter(self.catalog))
         return current
