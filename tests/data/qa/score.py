@@ -7,7 +7,9 @@ The set (beside this file):
   stock and availability.
 - ``questions.dev.jsonl`` and ``questions.heldout.jsonl``: viewer comments, one JSON
   object a line: ``{"id", "sku", "text", "lang", "kind", "answer", "wrong", "note"}``.
-  The two files ask about different products, in different words.
+  The two files ask about different products, in different words.  A second round,
+  ``questions.dev2.jsonl`` and ``questions.heldout2.jsonl``, asks about the ``R2-``
+  products in the same way: no product in common with each other or with the first round.
 
 ``run_replies(split)`` runs one ``python -m livehost reply`` per product (one per
 distinct ``--sku`` when a question is asked while a variant is on air) and returns
@@ -40,7 +42,7 @@ independently of livehost's own gate:
 A question the host did not answer (no speech) fails every check it is in, except
 the wrong-fact count (silence states nothing wrong).
 
-Run ``python tests/data/qa/score.py`` from the checkout for both splits (a table, then
+Run ``python tests/data/qa/score.py`` from the checkout for every split (a table, then
 JSON); ``--split dev`` for one.  Sale windows were written around
 2026-11-28T12:00:00+08:00; a run on a day when a sale has started or ended since
 then is reported under ``warnings`` (price answers then no longer match the record).
@@ -66,7 +68,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 CATALOG = HERE / "catalog.json"
-SPLITS = ("dev", "heldout")
+SPLITS = ("dev", "heldout", "dev2", "heldout2")
 FACT_KINDS = ("fact", "variant", "price", "stock")
 KINDS = FACT_KINDS + ("unanswerable", "disclosure", "medical")
 REFERENCE_TIME = "2026-11-28T12:00:00+08:00"
@@ -709,7 +711,7 @@ def table(results: dict[str, dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Score livehost's answers to the product QA set.")
-    parser.add_argument("--split", choices=SPLITS, action="append", help="a split (default: both)")
+    parser.add_argument("--split", choices=SPLITS, action="append", help="a split (default: all)")
     parser.add_argument("--failures", type=int, default=30, help="failing questions to list per split")
     args = parser.parse_args(argv)
     problems = validate()
