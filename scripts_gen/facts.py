@@ -28,7 +28,7 @@ import numpy as np
 from products.model import Product, Variant
 from products.money import spoken_money
 from scripts_gen.rules.numbers import fold
-from scripts_gen.rules.quantities import Quantity, find_numbers
+from scripts_gen.rules.quantities import Quantity, find_numbers, find_quantities
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,11 @@ _ZH_CONTEXT = ("夏天", "冬天", "春天", "秋天", "平时", "每天", "天�
                "感觉", "觉得", "自己", "朋友", "喜欢", "需要", "担心", "害怕", "问问", "请问", "主播", "姐妹", "宝子", "家人")
 # question words -> the kind of quantity they ask about (a token facts of that kind carry)
 _ASKS = (
-    (re.compile(r"多重|几斤|几公斤|多少克|多少斤|几克|重量|重吗|重不重|轻吗|轻不轻|净含量|heavy|weigh|weight|how\s+light"), "weight"),
+    (re.compile(r"多重|几斤|几公斤|多少克|多少斤|几克|重量|重吗|重不重|轻吗|轻不轻|净含量|heavy|weigh|weight|how\s+light"
+                r"|how\s+many\s+(?:grams?|kg|kilos?|ounces?|oz|pounds?|lbs?)\b"), "weight"),
+    # "how much powder per bowl", "一次放多少": an amount, by weight, volume or count
+    (re.compile(r"how\s+much(?=\s+\w+\s+(?:per|each|for\s+(?:one|a|each)))|(?:用|放|加|吃|冲)多少|每次.{0,3}多少"), "weight"),
+    (re.compile(r"how\s+much(?=\s+\w+\s+(?:per|each|for\s+(?:one|a|each)))|(?:用|放|加|吃|冲)多少|每次.{0,3}多少"), "volume"),
     (re.compile(r"多大|尺寸|多长|多宽|多高|直径|长宽|裤长|衣长|多少(?:厘米|公分|cm|毫米|mm)|几(?:厘米|公分)|how\s+(?:big|large|long\s+is|wide|tall)|dimensions?|\bsize\s+of"),
      "length"),
     (re.compile(r"多大|how\s+big"), "volume"),  # 这瓶多大: a bottle's size is its volume
@@ -66,13 +70,18 @@ _ASKS = (
     (re.compile(r"多少度|几度|温度|水温|°|temperature|degrees|how\s+hot|oven"), "temperature"),
     (re.compile(r"容量|多少毫升|多少ml|几升|装多少|多少水|能装|capacity|volume|how\s+much\s+(?:water|liquid)|\bml\b"
                 r"|how\s+(?:much|big)\s+(?:does\s+it|will\s+it|can\s+it)\s+hold|bin"), "volume"),
-    (re.compile(r"几片|几张|几粒|几颗|几包|几袋|几个|几只|几件|几块|几罐|多少片|多少张|多少粒|多少包|多少个|多少块|多少件|"
-                r"how\s+many|count|pieces"), "count"),
-    (re.compile(r"功率|电池|电量|毫安|瓦|充电|容量|battery|mah|watts?|wattage|power|charge|capacity"), "power"),
-    (re.compile(r"含量|比例|百分之|占比|percent|percentage|how\s+much\s+\w+\s+(?:is\s+)?in|content"), "percent"),
+    (re.compile(r"几片|几张|几粒|几颗|几包|几袋|几个|几只|几件|几块|几罐|几次|几回|几档|多少片|多少张|多少粒|多少包|多少个|多少块|多少件|多少次|"
+                r"how\s+many|count|pieces|how\s+often"), "count"),
+    (re.compile(r"电池|电量|毫安|容量|battery|mah|\bwh\b|capacity"), "battery"),
+    (re.compile(r"功率|瓦(?!时)|watts?|wattage|\bpower\b"), "power"),
+    (re.compile(r"电压|伏|volts?|voltage|\d+\s*v\b"), "voltage"),
+    (re.compile(r"亮度|多亮|流明|bright|lumens?"), "light"),
+    (re.compile(r"色温|冷光|暖光|白光|黄光|warm\s+(?:or|light|white)|cool\s+(?:or|light|white)|colou?r\s+temperature|kelvin"),
+     "colour_temperature"),
+    (re.compile(r"含.{0,2}量|比例|百分之|占比|percent|percentage|how\s+much(?=\s+\w+\s+(?:is\s+)?in\b)|content"), "percent"),
     (re.compile(r"吸力|suction"), "pressure"),
     (re.compile(r"热量|卡路里|大卡|千卡|能量|calori|kcal|energy"), "energy"),
-    (re.compile(r"降噪|噪音|分贝|noise|anc\b|decibel"), "sound"),
+    (re.compile(r"降噪|噪音|分贝|声音大|吵|安静|静音|noise|anc\b|decibel|loud|quiet|noisy"), "sound"),
     (re.compile(r"厚|薄|thick|thin|gsm"), "density"),
 )
 # question words -> words facts use for the same thing (a fact containing one answers the question)
@@ -83,6 +92,10 @@ _HINTS = (
      ("材质", "材料", "面料", "成分", "配料", "不锈钢", "钢", "铁", "木", "塑料", "玻璃", "陶瓷", "棉", "material", "made from",
       "made of", "steel", "iron", "wood", "plastic", "glass", "ceramic", "cotton", "wool", "ingredients", "with")),
     (re.compile(r"颜色|什么色|色号|colou?r"), ("颜色", "色", "color", "colour")),
+    (re.compile(r"口味|什么味|味道|flavou?rs?|taste"), ("口味", "味", "flavor", "flavour", "taste")),
+    (re.compile(r"冷冻|冰箱|冷藏|freez|fridge"), ("冷冻", "冷藏", "冰箱", "℃", "°c", "freez", "fridge")),
+    (re.compile(r"早上|晚上|白天|夜里|早晚|\bam\b|\bpm\b|morning|evening|night"),
+     ("早", "晚", "白天", "夜", "morning", "evening", "night", "am", "pm")),
     (re.compile(r"合适|适合|适不适合|suitable|good\s+for"), ("适合", "适用", "suitable", "for")),
     (re.compile(r"牌子|品牌|brand|who\s+makes"), ("品牌", "brand")),
     (re.compile(r"多重|重量|几斤|几公斤|多少克|几克|多少g|净含量|heavy|weigh"), ("重量", "净含量", "净重", "weight", "net", "weighs")),
@@ -99,7 +112,8 @@ _HINTS = (
     (re.compile(r"电磁炉|induction"), ("电磁炉", "induction")),
     (re.compile(r"烤箱|oven"), ("烤箱", "oven")),
     (re.compile(r"冰|冷|cold|iced|chill"), ("保冷", "冷", "冰", "cold", "iced", "chill")),
-    (re.compile(r"包装里|盒子里|配件|配什么|送什么|送线|附带|带什么|送不送|带不带|附送|有没有送|送.{1,4}[吗么嘛]|in\s+the\s+box|comes?\s+with|included|includes|attachments?|accessor"),
+    (re.compile(r"包装里|盒子里|配件|配什么|送什么|送线|附带|带什么|送不送|带不带|附送|有没有送|送.{1,4}[吗么嘛]|一套|套装里|里面有|"
+                r"in\s+the\s+set|come\s+in\s+the|in\s+the\s+box|comes?\s+with|included|includes|attachments?|accessor"),
      ("in the box", "includes", "comes with", "included", "附", "配有", "配件", "配套", "包含", "内含", "送", "线", "tool", "cable")),
     (re.compile(r"味道|香味|气味|什么味|smell|scent|fragrance|notes"), ("味", "香", "scent", "smell", "fragrance", "notes")),
     (re.compile(r"几岁|多大(?:的)?(?:孩子|宝宝|小孩)|年龄|适龄|宝宝能|孩子能|ages?\b|years?\s+old|kids?|toddler"),
@@ -133,6 +147,40 @@ _HINTS = (
     (re.compile(r"快充|fast\s+charg"), ("快充", "fast", "minute", "分钟")),
     (re.compile(r"显示|屏|display|screen"), ("显示", "数显", "屏", "display", "screen")),
 )
+# catalog attribute words in both languages: a question in one finds a record written in the other
+_GLOSSARY: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = tuple(
+    (tuple(zh.split()), tuple(en.split("|"))) for zh, en in (
+        ("棉 纯棉 全棉", "cotton"), ("羊毛", "wool"), ("美利奴", "merino"), ("真丝 桑蚕丝", "silk"), ("亚麻", "linen"),
+        ("涤纶 聚酯", "polyester"), ("尼龙 锦纶", "nylon"), ("真皮 皮革", "leather"), ("不锈钢", "stainless steel|stainless"),
+        ("碳钢", "carbon steel"), ("铸铁", "cast iron"), ("铝", "aluminum|aluminium"), ("钢", "steel"), ("硅胶", "silicone"),
+        ("塑料", "plastic"), ("玻璃", "glass"), ("陶瓷", "ceramic"), ("木", "wood|wooden"), ("竹", "bamboo"), ("乳胶", "latex"),
+        ("羽绒", "down"), ("鸭绒", "duck down|duck"), ("鹅绒", "goose down|goose"), ("安卓", "android"),
+        ("苹果 iphone", "iphone|ios"), ("蓝牙", "bluetooth"), ("血氧", "spo2|blood oxygen"), ("心率", "heart rate"),
+        ("睡眠", "sleep"), ("防水", "waterproof|water resistant|water-resistant"), ("充电", "charge|charging"),
+        ("电池", "battery"), ("续航", "battery life|runtime"), ("快充", "fast charging|fast charge"), ("无线", "wireless"),
+        ("降噪", "noise cancelling|anc"), ("尺寸 大小", "size|dimensions"), ("重量", "weight|weighs"), ("颜色", "colour|color"),
+        ("品牌 牌子", "brand"), ("产地", "origin|made in"), ("保质期", "shelf life|best before"),
+        ("配料 成分", "ingredients"), ("口味 味道", "flavour|flavor|taste"), ("糖", "sugar"), ("盐", "salt"),
+        ("咖啡因", "caffeine"), ("有机", "organic"), ("纯素 素食", "vegan"), ("麸质", "gluten"), ("洗碗机", "dishwasher"),
+        ("微波炉", "microwave"), ("烤箱", "oven"), ("电磁炉", "induction"), ("冰箱", "fridge|refrigerator"),
+        ("机洗", "machine wash"), ("手洗", "hand wash"), ("防晒", "sunscreen|spf"), ("香味 香气", "scent|fragrance"),
+        ("无香", "fragrance-free|unscented"), ("敏感肌", "sensitive skin"), ("宝宝 婴儿", "baby|infant"),
+        ("儿童 孩子 小孩", "kids|children|child"), ("灯", "lamp|light"), ("亮度", "brightness"),
+        ("色温", "colour temperature|color temperature"), ("包装内 包含", "in the box|included"),
+    ))
+
+
+def translations(question: str) -> list[str]:
+    """The glossary's words in the other language for the words ``question`` uses."""
+    out: list[str] = []
+    for zh, en in _GLOSSARY:
+        if any(w in question for w in zh):
+            out += en
+        if any(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", question) for w in en):
+            out += zh
+    return out
+
+
 # pure question words: what the question asks, not what it is about
 _QWORDS = re.compile(
     r"多久|多长时间|几个?小时|几分钟|几天|几年|几个?月|多少度|几度|多重|多大|多长|多宽|多高|多厚|多少钱|多少|一共|总共|几|什么|啥|咋|怎么|怎样|如何|哪里|哪儿|哪|"
@@ -144,6 +192,8 @@ _SOFT = frozenset("子头儿带用")
 # questions of an attribute: only a fact stating that attribute answers them ("电芯是什么牌子的": not 电芯容量)
 _CATEGORY = re.compile(r"材质|材料|面料|成分|颜色|什么色|色号|牌子|品牌|产地|哪里产|哪产|made\s+(?:of|from|in)|material|fabric|"
                        r"ingredients?|colou?r|brand|origin|who\s+makes")
+# the viewer speaking of themselves: their numbers are theirs, not the product's
+_VIEWER = re.compile(r"我|身高|体重|\bi'?m\b|\bi\s+am\b|\bmy\b|\bi\s+wear\b|\bme\b", re.I)
 # containers and measure words: "一盒多少克" asks for a weight, not about boxes
 _MEASURE = frozenset("盒包袋瓶罐桶个只件套片支颗粒块张条双一")
 _CLAUSE = re.compile(r"(?<=[。！？；;!?\n])|[，、](?=[^，、]{2,})|(?<=\.)\s+(?=[A-Z])")
@@ -210,7 +260,10 @@ class Fact:
 
     @property
     def kinds(self) -> set[str]:
-        return {q.kind for q in self.numbers if q.kind}
+        kinds = {q.kind for q in self.numbers if q.kind}
+        if any(q.unit == "oz" for q in self.numbers):
+            kinds.add("volume")  # ounces weigh solids and measure liquids (a 12 oz mug)
+        return kinds
 
 
 @dataclass(frozen=True)
@@ -276,8 +329,8 @@ class ProductFacts:
         """The question's retrieval tokens: its words, the kinds of quantity it asks about, hint words."""
         q = fold(question).lower()
         out = tokens(q) + [f"<{kind}>" for pattern, kind in _ASKS if pattern.search(q)]
-        for w in self._hint_words(q):  # a hint's own word (岁), never a stray character of a longer one (手洗 -> 单手)
-            out += tokens(w) if len(w) == 1 else [t for t in tokens(w) if len(t) > 1]
+        for w in [*self._hint_words(q), *translations(q)]:  # a hint's own word (岁), never a stray character of a
+            out += tokens(w) if len(w) == 1 else [t for t in tokens(w) if len(t) > 1]  # longer one (手洗 -> 单手)
         return out
 
     @staticmethod
@@ -354,6 +407,11 @@ class ProductFacts:
         An answer that leaves a subject word uncovered ("is the lid plastic": the interior is steel; "LDAC": a
         word no field uses) is said with a hedge ("the listing says X; I'll check the rest"): the facts are
         about the question, but what it asks may be something the record does not state."""
+        # "how heavy is the 12 inch one": a size, capacity or temperature the record does not state is something
+        # else than what it describes (the viewer's own measures aside: "我100斤")
+        stated = [q for q in find_quantities(question) if q.unit and q.kind != "count"]
+        if stated and not _VIEWER.search(question) and not all(self.backs(q) for q in stated):
+            return Answer("")
         chosen, weak = self._choose(question)
         if not chosen:
             return Answer("")
@@ -368,6 +426,9 @@ class ProductFacts:
         uncovered = [word for word, token in self._subject(question)
                      if (token.isascii() and token not in said and not any(token in t or t in token for t in long))
                      or (not token.isascii() and not set(token) - _SOFT <= said_chars)]
+        asked = asks_about_kind(question)
+        if asked and not any(asked & f.kinds for f in chosen):  # "how many watts": the facts state no wattage
+            uncovered.append("<" + "/".join(sorted(asked)) + ">")
         if weak and not uncovered:
             uncovered = [word for word, _ in self._subject(question)] or ["?"]
         return Answer(self._join(chosen), tuple(uncovered))
@@ -396,6 +457,7 @@ class ProductFacts:
         folded = fold(question).lower()
         asked = asks_about_kind(question)
         hints = [w.lower() for w in self._hint_words(folded)]
+        translated = [w.lower() for w in translations(folded)]
         topic = _topic(question)
         core = topic - _circumstances(question)  # what must be shared when the kind asked is matched
         # a question in another language than the record shares no words with it: kinds and hints must do
@@ -413,6 +475,8 @@ class ProductFacts:
             strong = any(len(t) > 1 for t in shared) or (bool(shared) and not multi) or (
                 len(chars) >= 2 and len(shared & chars) * 2 >= len(chars))
             exact = any(len(t) > 1 for t in shared)
+            if any(w in text for w in translated):  # the question's word in the record's language
+                strong = exact = True
             judged.append((fact, bool(asked & fact.kinds), strong, any(h in text for h in hints), rank, exact))
             if rank == 0:
                 weak = bool(shared) and (not asked or bool(asked & fact.kinds))
@@ -438,7 +502,13 @@ class ProductFacts:
             if len(chosen) == 2:
                 break
         if not chosen:
-            return ([weak_fact], True) if weak else ([], False)
+            if weak:
+                return [weak_fact], True
+            # the number of the kind asked, or a fact sharing a word: said with a hedge ("放多久会坏": 保质期9个月)
+            for fact, kind, _strong, _hinted, _rank, exact in judged:
+                if kind or (exact and not asked):
+                    return [fact], True
+            return [], False
         limit = 44 if self.product.lang == "zh" else 180  # characters: one spoken answer
         if len(chosen) == 2 and ((asked and not asked & chosen[1].kinds) or len(chosen[0].text) + len(chosen[1].text) > limit):
             chosen = chosen[:1]

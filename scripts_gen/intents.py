@@ -120,6 +120,9 @@ _ARE_YOU_HUMAN = _any(
     r"(?:你|您|主播|这个主播)(?:是)?(?:不是)?(?:假的|虚拟的|合成的|生成的|ai换脸|换脸的)",
     r"真人(?:主播|直播)(?:吗|么|嘛|吧|\?|还是)",
     r"zhen\s*ren|ji\s*qi\s*ren|shu\s*zi\s*ren|(?:ni|zhu\s*bo)\s*shi\s*(?:ai|ren|ji\s*qi)",
+    # the host (or its voice) asked to be a machine, a computer, synthesised, someone's own self, in any order
+    r"(?:你|您|主播|小姐姐|小哥哥|这个人|声音).{0,8}(?:是|像)(?:不是)?(?:电脑|机器|程序|合成|本人|🤖)|是(?:不是)?🤖|🤖(?:吗|么|嘛|\?)"
+    r"|(?:电脑|机器)合成|合成的(?:吗|么|嘛|吧|\?|声音|人)",
     _en(
         r"(?:are|r)\s+(?:you|u|ya)\s+(?:just\s+|even\s+|really\s+|actually\s+)?(?:an?\s+)?(?:real|human|bot|robot|ai|a\.i\.|person|machine"
         r"|computer|alive|live\s+person|fake|virtual|avatar|program|chatbot|deepfake|cgi|npc)",
@@ -130,7 +133,7 @@ _ARE_YOU_HUMAN = _any(
         r"(?:talking|speaking|chatting)\s+(?:to|with)\s+(?:an?\s+)?(?:real\s+person|human|bot|robot|ai|machine)",
         r"human\s+or\s+(?:an?\s+)?(?:ai|bot|robot|machine)|(?:ai|bot|robot|machine)\s+or\s+(?:an?\s+)?(?:human|real|person)",
         r"real\s+(?:person|human)\s*\?|(?:ai|bot|human)\s*\?$",
-        r"(?:tell\s+(?:me|us)|say|admit|confirm|swear)\s+(?:that\s+)?(?:you'?re|you\s+are|u\s+r|ur)\s+(?:a\s+)?"
+        r"(?:tell\s+(?:me|us)|say|admit|confirm|swear|promise(?:\s+(?:me|us))?)\s+(?:that\s+)?(?:you'?re|you\s+are|u\s+r|ur)\s+(?:a\s+)?"
         r"(?:real|human|person|alive|not\s+(?:an?\s+)?(?:ai|bot|robot|machine))",
         r"(?:are|r)\s+(?:you|u)\s+(?:a\s+)?(?:live|living)\s+(?:human|person|host)|is\s+(?:this|it)\s+(?:a\s+)?live\s+person",
         r"are\s*(?:you|u)\s*(?:a\s*)?(?:human|real|bot|robot|ai|person)|(?:you'?re|you\s+are|ur)\s+(?:a\s+)?real\s+\w+",
@@ -146,16 +149,27 @@ _ARE_YOU_HUMAN = _any(
         r"|(?:someone|somebody|anyone|anybody|a\s+person)\s+(?:actually\s+|really\s+)?(?:typing|there|reading|replying|answering)"
         r"|who\s+(?:am\s+i|are\s+we)\s+(?:talking|speaking|chatting)\s+(?:to|with)",
         r"is\s+(?:this|she|he|the\s+host|the\s+streamer|the\s+presenter|this\s+(?:host|streamer|presenter))\s+(?:a\s+)?real\b",
+        r"(?:human|real|ai|bot|robot)\s*\?*\s*or\s+(?:not|nah|no|nope)\b|\b(?:ai|bot)\s+or\s+(?:human|real|nah|not)\b|\bb0t\b|\br0bot\b",
         r"(?:real|human|person)\s+or\s+(?:an?\s+)?(?:avatar|cgi|virtual|fake|animation|cartoon|program)"
         r"|(?:avatar|cgi|virtual|fake)\s+or\s+(?:a\s+)?(?:real|human|person)|do\s+(?:you|u)\s+have\s+a\s+body",
     ),
 )
+# the host named with a machine word nearby ("you sound like siri lol are you one of those AI things"): a humanity
+# question when it is a question and nothing abusive ("fuck you bot" is abuse)
+_HUMAN_LOOSE = re.compile(
+    r"(?<![a-z])(?:you|u|ya|host|presenter|streamer|she|he)(?![a-z]).{0,40}(?<![a-z])(?:ai|a\.i\.|bots?|b0t"
+    r"|robot(?!\s+(?:vacuum|mop|toy))|siri|alexa|software|computer[\s-]generated|cgi|synthetic|synthesi[sz]ed|ai[\s-]generated"
+    r"|deepfake|avatar|not\s+(?:a\s+)?real)(?![a-z])", re.I | re.S)
+
+_ASKS_HOST = re.compile(r"(?<![a-z])(?:are|r|is)\s+(?:you|u|ya|she|he|this|the\s+host)(?![a-z])", re.I)
+
 _HEALTH = _any(
     r"降血压|降血糖|降血脂|降三高|高血压|血压|血糖|血脂|糖尿病|胆固醇|治(?:疗|病|好|愈)|能治|根治|疗效|功效|药效|减肥|瘦身|掉秤|排毒|祛痘|痘痘|"
     r"美白|淡斑|祛斑|抗衰|抗老|去皱|失眠|助眠|免疫力|养胃|护肝|养肝|补钙|补血|壮阳|癌|发炎|消炎|湿疹|孕妇|哺乳期|吃药|药物|医生|生病|病人|"
     r"便秘|通便|脱发|掉发|防脱|生发|头皮屑|心脏病|心脑血管|哮喘|鼻炎|咳嗽|感冒|发烧|关节|颈椎|腰椎|自闭|多动|近视|保健|"
     r"胃病|胃痛|胃不好|痛风|长高|长个子|焦虑|抑郁|皮炎|皮肤病|炎症|贫血|三高|甲状腺|痔疮|溃疡|结节|妇科|痛经|更年期|"
-    r"(?:头|腰|背|胃|肚子|牙|膝盖|肩|颈)(?:疼|痛)|对.{1,6}(?:有好处|有帮助|有效果?|管用)(?:吗|么|嘛|\?|没)|能缓解|缓解.{1,6}(?:吗|么|嘛|\?)",
+    r"(?:头|腰|背|胃|肚子|牙|膝盖|肩|颈)(?:疼|痛)|对.{1,6}(?:有好处|有帮助|有效果?|管用)(?:吗|么|嘛|\?|没)|能缓解|缓解.{1,6}(?:吗|么|嘛|\?)|"
+    r"怀孕|孕期|胎儿|备孕|妊娠|黄褐斑|色斑|老年斑|淡化.{0,3}斑|疤痕|房颤|心律不齐|呼吸暂停",
     _en(
         r"cures?|curing|treats?|treatment|heals?|healing|acne|pimples?|weight\s+loss|lose\s+weight|slim\w*|fat\s+burn\w*",
         r"blood\s+(?:pressure|sugar)|diabet\w*|cholesterol|cancer|tumou?rs?|immun\w*|detox\w*|pregnan\w*|breastfeed\w*",
@@ -165,11 +179,14 @@ _HEALTH = _any(
         r"side\s+effects?|whiten\w*|lighten\w*\s+(?:my\s+)?skin|arthritis|inflammation",
         r"pains?|aches?|gout|grow\s+taller|dermatitis|psoriasis|rosacea|ulcers?|stomach\s+(?:problems?|issues?|ache)|reflux"
         r"|heartburn|anemi\w*|thyroid|menopaus\w*|(?:fix|help\s+(?:with\s+)?|relieve|soothe)\s+my\s+\w+",
+        r"melasma|hyperpigment\w*|afib|atrial|apnea|arrhythmi\w*|belly\s+fat|burn\w*\s+(?:my\s+)?(?:belly\s+)?fat|fat\s+loss"
+        r"|get\s+rid\s+of\s+(?:my\s+)?(?:acne|spots|melasma|wrinkles|fat|scars?|eczema|pimples|dark\s+spots)",
     ),
 )
 
 _PRICE = _any(
-    rf"多少钱|多钱|价格|价钱|价位|单价|原价|到手价|报价|啥价|什么价|几块钱|几元|怎么卖|咋卖|优惠|便宜|打折|折扣|满减|领券|有券|降价|打.{{0,2}}折|{_N}折",
+    rf"多少钱|多钱|价格|价钱|价位|单价|原价|现价|售价|卖价|标价|到手价|报价|啥价|什么价|几块钱|几元|怎么卖|咋卖|优惠|便宜|打折|折扣|满减|领券|有券|降价"
+    rf"|打.{{0,2}}折|{_N}折(?!的?伞|叠)",
     r"几块(?=$|\?|!|,|\.|呀|啊|吗|呢|啦)|(?:^|这个|这款|这件|一共|总共|全部|要|卖|现在)多少(?=$|\?|!|,|\.|呀|啊|啦|呢)|多少米|几个米"
     r"|贵(?:吗|么|不贵|了|啊|呀|$|\?|!)|太贵|好贵|有点贵|这么贵",
     rf"{_N}(?:元|块)(?:钱)?(?:卖|出|给)|有(?:没有)?活动|赠品|礼品|送(?:个|点|什么|啥)|买{_N}送{_N}",
@@ -177,6 +194,8 @@ _PRICE = _any(
         r"how\s+much(?=\s*(?:$|\?|!|\.|is\b|are\b|for\b|'?s\b|money|dollars?|(?:does|do|will|would)\s+(?:it|this|that|one|they|these|those)\s+cost))",
         r"prices?|priced|pricing|costs?|discounts?|discounted|coupons?|promo(?:\s*code)?s?|vouchers?|cheaper|cheap|deals?",
         r"on\s+sale|for\s+[$¥€£]\s*\d+|(?:\d+\s*%|half|percent)\s*off|free\s+gifts?|bogo|get\s+one\s+free",
+        r"what\s+(?:are\s+you|r\s+u|do\s+you)\s+charg\w*|(?:does|do)\s+(?:it|this|they|these|this\s+\w+)\s+go\s+for\b|how\s+much\s+for\b"
+        r"|what'?s\s+the\s+damage|\bsale\b|^\$+\s*\?*$|\$\$|still\s+[$¥]?\d+",
     ),
 )
 _SPEC = _any(
@@ -191,18 +210,20 @@ _SPEC = _any(
     ),
 )
 _STOCK = _any(
-    r"有货|还有吗|还有么|还有没有|库存|没货|补货|断货|缺货|售罄|卖完|卖光|抢光|还剩|剩多少|剩几|现货|还能买|到货了?吗|还能拍|能拍吗|能买吗|能下单吗|可以拍吗",
+    r"有货|还有吗|还有么|还有没有|库存|没货|补货|断货|缺货|售罄|卖完|卖光|抢光|还剩|剩多少|剩几|现货|还能买|到货了?吗|还能拍|能拍吗|能买吗|能下单吗|可以拍吗"
+    r"|能买到|买得到|有得买|能不能买",
     r"什么时候(?:有货|到货|开售|发售|上架)|预售",
     _en(r"in\s+stock|out\s+of\s+stock|sold\s+out|available|availability|restock\w*|any\s+left|still\s+have|inventory",
         r"can\s+i\s+(?:order|get|buy)\s+(?:this|it|one|that)|(?:is|are)\s+(?:it|they|this|the\s+\w+)\s+(?:coming|back)",
         r"when(?:'s|\s+is|\s+will)\s+(?:the\s+)?[\w\s]{0,20}(?:coming|back|available|ship)|pre[\s-]?order\w*|backorder\w*",
-        r"\bleft\s*\?"),
+        r"\bleft\s*\?|how\s+many\b.{0,30}\bleft\b|\bany\b.{0,20}\bleft\b|still\s+(?:got|have|selling|carry)\b|\bgot\s+any\b"
+        r"|(?:do|d)\s+(?:you|u)\s+(?:guys\s+)?(?:still\s+)?(?:have|sell|carry)\s+(?:it|this|these|them|any|the)\b"),
 )
 _SHIPPING = _any(
-    r"发货|快递|几天(?:能|可以|才能|就能)?(?:到|送到|收到)|多久到|多久能到|什么时候到|包邮|运费|邮费|顺丰|物流|配送|送到|寄到|能寄|偏远|海外|国外",
+    r"发货|快递|几天(?:能|可以|才能|就能)?(?:到|送到|收到|发)|多久(?:能|可以|才能|会)?(?:到|发)|什么时候(?:能|可以|会)?(?:到|发)|包邮|运费|邮费|顺丰|物流|配送|送到|寄到|能寄|偏远|海外|国外",
     _en(
         r"shipping|ship(?:s|ped)?\s+to|ships|deliver\w*|postage|courier|arrive|arrival|tracking|dispatch\w*",
-        r"how\s+long\s+(?:does\s+it\s+take|to\s+(?:arrive|get|ship))",
+        r"how\s+long\s+(?:does\s+it\s+take|to\s+(?:arrive|get|ship))|when\s+(?:will|does|do|would|can)\s+(?:it|this|they|mine|my\s+order)\s+ship",
     ),
 )
 _HOW_TO_BUY = _any(
@@ -253,11 +274,13 @@ _MAIN = tuple((i, Prefiltered(re.compile(_MAIN_SOURCES[i], _F))) for i in _MAIN_
 _BLOCKERS_P = Prefiltered(_BLOCKERS)
 _HUMAN_P = Prefiltered(_HUMAN)
 _PRODUCT_QUESTION_P = Prefiltered(_PRODUCT_QUESTION)
+_HUMAN_LOOSE_P = Prefiltered(_HUMAN_LOOSE)
 
 _FILL = r"[\s*.\-_~|/\\+=#^`'\"·]+"
 _CJK_GAP = re.compile(
     rf"(?<=[^\x00-\x7f]){_FILL}(?=[^\x00-\x7f])"  # 多 少 钱, 多*少*钱
     r"|(?<=[^\x00-\x7f])[\s*_~|#^`'\"·]+(?=[a-z0-9])|(?<=[a-z0-9])[\s*_~|#^`'\"·]+(?=[^\x00-\x7f])"  # 1*元, 是*a*i*吗
+    r"|(?<=[^\x00-\x7f])\s+(?=[?!])|(?<=[?!])\s+(?=[^\x00-\x7f])"  # 主 播 ？ 回 复
 )
 _SPELLED = re.compile(r"(?<![a-z0-9])[a-z](?:[ .\-_*][a-z]){3,}(?![a-z0-9])|(?<![a-z0-9])[a-z0-9](?:[*_][a-z0-9])+(?![a-z0-9])")
 _LETTER_GAP = re.compile(r"[ .\-_*]")
@@ -299,6 +322,10 @@ def classify_phrase(normalized: str) -> tuple[Intent, str]:
         return Intent.INJECTION, injection[0].group()
     if abuse:
         return Intent.ABUSE, abuse.group()
+    if human is None and _HUMAN_LOOSE_P.possible(view):
+        loose = _HUMAN_LOOSE.search(view)
+        if loose and (_QUESTION.search(_TRAILING.sub("", view)) or _ASKS_HOST.search(view)):
+            return Intent.ARE_YOU_HUMAN, loose.group()
     for intent, pattern in _MAIN:
         found = pattern.search(view)
         if found:
@@ -321,13 +348,17 @@ def classify(normalized: str) -> Intent:
 
 _QUESTION = re.compile(
     r"[吗么嘛呢?]|吧$|多少|几|怎么|怎样|如何|什么|啥|哪|多久|能不能|能否|是不是|有没有|可不可以|行不行|会不会|还是|咋"
-    r"|(.)不\1|(?:[^\s]{2})不$|(?:好|行|对|合适|能|可以)不"
+    r"|(.)不\1|(?:[^\s]{2})不$|(?:好|行|对|合适|能|可以)不|(?:能|可以|会)[\u4e00-\u9fff]{1,3}不$"
     r"|^(?:what|how|which|does|do|did|is|are|can|could|will|would|where|when|why|any|got|have|has|whats|waht)\b"
     r"|\bor\b|\b(?:what|which|how)\b",
     re.I,
 )
 
 
+_TRAILING = re.compile(r"[^\w?]+$")
+
+
 def is_question(normalized: str) -> bool:
     """The comment asks something (a question mark or word, Chinese or English)."""
-    return _QUESTION.search(_scan_view(normalized)) is not None
+    view = _TRAILING.sub("", _scan_view(normalized))  # "能吃不😭": the emoji after the question
+    return _QUESTION.search(view) is not None

@@ -41,7 +41,16 @@ from typing import Any
 from livehost.core.approved import ApprovedSpeech, Source
 from products.model import Catalog, Product
 from products.money import spoken_money
-from scripts_gen.facts import Answer, ProductFacts, asks_about_kind, asks_about_offer, product_facts, tokens, words
+from scripts_gen.facts import (
+    Answer,
+    ProductFacts,
+    asks_about_kind,
+    asks_about_offer,
+    product_facts,
+    tokens,
+    translations,
+    words,
+)
 from scripts_gen.gate import Gate, GateDecision
 from scripts_gen.intents import Intent, is_question
 from scripts_gen.llm.base import GenerationRequest, TextModel
@@ -67,8 +76,10 @@ _PERSONAL = re.compile(
     r"|天气|几点了|(?<![a-z])(?:how\s+old\s+are\s+you|what'?s\s+your\s+name|where\s+are\s+you\s+from|are\s+you\s+single"
     r"|did\s+you\s+eat|how\s+are\s+you|how'?s\s+your\s+day|what\s+time\s+is\s+it|weather)",
     re.I)
-_HOW_MUCH = re.compile(r"多少(?!克|ml|毫升|片|个|件|块|度|厘米|cm)|how\s+much|price|cost", re.I)
-_SPEC_WORDS = re.compile(r"材质|尺寸|多大|多重|什么|怎么|能不能|可以|哪|made|size|weight|how|what|where|material", re.I)
+# what a named option costs ("单只多少", "三盒装多少钱"), not how much of something it has ("M码充了多少绒")
+_HOW_MUCH = re.compile(r"多少(?:钱|一|$|[?!,.呀啊呢啦])|什么价|价格|价钱|现价|原价|how\s+much(?!\s+(?:does|do|is\s+in|\w+\s+(?:per|in)))|price|cost",
+                       re.I)
+_SPEC_WORDS = re.compile(r"材质|尺寸|多大|多重|多少|几|什么|怎么|能不能|可以|哪|made|size|weight|how|what|where|material", re.I)
 _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
               "November", "December")
 
@@ -131,6 +142,22 @@ def safe_name(name: str) -> str:
     """A viewer name fit to be read out: printable, short, no markup; "" when nothing is left."""
     cleaned = "".join(ch for ch in normalize(name) if ch.isalnum() or ch in " _-")
     return cleaned.strip()[:MAX_NAME_CHARS]
+
+
+_PARTICLE = frozenset("的吗呢吧啊呀嘛么多少什怎几是有能可还要卖买怎咋哪还贵")
+
+
+def _modifier(text: str, word: str) -> bool:
+    """Whether the Chinese ``word`` only modifies the next word wherever it stands ("防晒系数": a factor)."""
+    at = text.find(word)
+    if at < 0 or word.isascii():
+        return False
+    while at >= 0:
+        nxt = text[at + len(word): at + len(word) + 1]
+        if not nxt or nxt in _PARTICLE or nxt.isascii() or not nxt.isalnum():
+            return False
+        at = text.find(word, at + 1)
+    return True
 
 
 class Responder:
@@ -280,7 +307,11 @@ class Responder:
         return product.lang if product is not None else "zh"
 
     def _product_for(self, normalized: str, sku: str | None) -> Product | None:
-        """The product on air, unless the comment clearly names another catalog product."""
+        """The product on air, unless the comment clearly names another catalog product: half of its title or its
+        category, said as a thing ("耳机多少钱"), not as a modifier ("防晒系数": a sun protection factor, which an
+        umbrella has too), and not in words the product on air uses as well, in either language ("外套" of a
+        pillow's cover, "防晒" for a sunscreen listed in English).  Answering with another product's facts is
+        answering a different question: when in doubt, the product on air."""
         current = self.catalog.get(sku) if sku else None
         asked = words(normalized)
         if self._titles is None:
@@ -292,14 +323,16 @@ class Responder:
             share = len(asked & title) / len(title)
             if share > best_share:
                 best, best_share, named = other, share, asked & title
-        if best is not None and best_share >= 0.5 and best != sku:
-            # words the product on air uses as well ("外套" of a pillow's cover) do not name another product
-            own = self._facts_for(current).vocabulary if current is not None else frozenset()
-            if not all(set(tokens(word)) <= own for word in named):
-                return self.catalog.get(best)
-        if current is None and len(self.catalog) == 1:
-            return next(iter(self.catalog))
-        return current
+        if best is None or best_share < 0.5 or best == sku:
+            return current if current is not None or len(self.catalog) != 1 else next(iter(self.catalog))
+        if current is not None:
+            own = self._facts_for(current).vocabulary
+            said = {t for word in named for t in tokens(word)} | {t for w in translations(" ".join(named)) for t in tokens(w)}
+            if said & own:  # the product on air is spoken of in these words as well
+                return current
+            if len(named) == 1 and _modifier(normalized, next(iter(named))):
+                return current
+        return self.catalog.get(best)
 
     def _facts_for(self, product: Product) -> ProductFacts:
         key = (product.sku, id(product))
@@ -363,6 +396,11 @@ class Responder:
         elif product.variants:
             context["from_price"] = product.prices_differ(now)
             context["stock"] = None  # a count is said of one variant, never summed up
+            can_buy = [v for v in product.variants if product.variant_in_stock(v)] or list(product.variants)
+            regular = {product.variant_price(v) for v in can_buy}
+            if not context["from_price"] and len(regular) == 1 and all(product.variant_sale_active(v, now) for v in can_buy):
+                # every option on the same sale: the product is on sale, from one regular price
+                context |= {"on_sale": True, "list_price": money(regular.pop())}
             if context["from_price"]:
                 sep = "，" if lang == "zh" else "; "
                 context["price_list"] = sep.join(

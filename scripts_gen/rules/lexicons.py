@@ -26,6 +26,7 @@ class LexiconEntry:
     exceptions: tuple[str, ...] = ()
     allowed_kinds: tuple[str, ...] = ()  # catalog kinds for which the term may be said
     quotable: bool = False  # may be said in a clause the product's record states word for word
+    exception_patterns: tuple[str, ...] = ()  # regular expressions: a match starting at the term is no claim
 
     def pattern(self) -> re.Pattern[str]:
         if self.lang == "zh":
@@ -51,8 +52,11 @@ class Lexicon:
             if term not in lower:  # cheap pre-check: most sentences contain few terms
                 continue
             for m in pattern.finditer(text):
-                if not _inside_exception(text, m.start(), m.end(), entry.exceptions):
-                    yield entry, m.span()
+                if _inside_exception(text, m.start(), m.end(), entry.exceptions):
+                    continue
+                if any(re.compile(x).match(text, m.start()) for x in entry.exception_patterns):
+                    continue
+                yield entry, m.span()
 
 
 def _inside_exception(text: str, start: int, end: int, exceptions: tuple[str, ...]) -> bool:
@@ -69,13 +73,14 @@ def _inside_exception(text: str, start: int, end: int, exceptions: tuple[str, ..
 
 def load_lexicon(path: str | Path = LEXICON_PATH) -> Lexicon:
     """A lexicon file: ``{"name", "version", "rule"?, "entries": [{"term", "lang", "source", "exceptions"?,
-    "allowed_kinds"?, "quotable"?}]}``."""
+    "allowed_kinds"?, "quotable"?, "exception_patterns"?}]}``."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         entries = tuple(
             LexiconEntry(e["term"], e.get("lang", "any"), e["source"], tuple(e.get("exceptions", ())),
-                         tuple(e.get("allowed_kinds", ())), bool(e.get("quotable", False)))
+                         tuple(e.get("allowed_kinds", ())), bool(e.get("quotable", False)),
+                         tuple(e.get("exception_patterns", ())))
             for e in data["entries"]
         )
         return Lexicon(name=data.get("name", path.stem), version=str(data["version"]), entries=entries,

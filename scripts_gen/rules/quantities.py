@@ -29,8 +29,12 @@ UNITS: dict[str, dict[str, tuple[str, ...]]] = {
     "length": {"cm": ("厘米", "公分", "cm", "centimeters", "centimetres"), "mm": ("毫米", "mm", "millimeters", "millimetres"),
                "m": ("米", "meters", "metres", "meter", "metre", "m"), "in": ("英寸", "寸", "inches", "inch", "in", '"'),
                "ft": ("英尺", "feet", "foot", "ft")},
-    "power": {"mAh": ("毫安时", "毫安", "mah"), "Wh": ("瓦时", "wh"), "W": ("瓦", "watts", "watt", "w"),
-              "V": ("伏", "volts", "volt", "v"), "Hz": ("赫兹", "hz")},
+    "battery": {"mAh": ("毫安时", "毫安", "mah"), "Wh": ("瓦时", "wh")},
+    "power": {"W": ("瓦", "watts", "watt", "w")},
+    "voltage": {"V": ("伏", "volts", "volt", "v")},
+    "frequency": {"Hz": ("赫兹", "hz")},
+    "light": {"lm": ("流明", "lumens", "lumen", "lm")},
+    "colour_temperature": {"K": ("开尔文", "kelvin", "k")},
     "pressure": {"Pa": ("帕", "pa", "pascals"), "kPa": ("千帕", "kpa")},
     "sound": {"dB": ("分贝", "db", "decibels")},
     "density": {"gsm": ("gsm", "克重", "g/m2", "g/m²")},
@@ -39,7 +43,9 @@ UNITS: dict[str, dict[str, tuple[str, ...]]] = {
     "count": {"pcs": ("片", "张", "粒", "颗", "支", "包", "袋", "盒", "瓶", "罐", "桶", "听", "条", "双", "套", "只", "个", "件",
                       "块", "pouches", "pouch",
                       "pieces", "piece", "pcs", "pc", "sheets", "sheet", "masks", "mask", "pods", "pod", "bags", "bag",
-                      "sachets", "sachet", "count", "ct", "packs", "pack", "pairs", "pair")},
+                      "sachets", "sachet", "count", "ct", "packs", "pack", "pairs", "pair", "次", "回", "档", "挡",
+                      "levels", "level", "settings", "modes", "drops", "drop", "bowls", "bowl", "cups", "servings",
+                      "serving", "towels", "times")},
 }
 _KIND_OF = {unit: kind for kind, units in UNITS.items() for unit in units}
 _CANON = {word: unit for units in UNITS.values() for unit, words in units.items() for word in words}
@@ -47,6 +53,7 @@ _WORDS = sorted(_CANON, key=len, reverse=True)
 # ASCII unit words end at a word boundary (5 kg, not 5 kgb); CJK ones need none
 _UNIT = "|".join(re.escape(w) + (r"(?![a-z])" if w.isascii() and w[-1].isalpha() else "") for w in _WORDS)
 _QUANTITY = re.compile(rf"(?P<num>{DIGITS}|{CN_NUM}|{EN_WORDS})\s*(?:-\s*)?(?:[小大](?=[罐瓶包袋盒桶片]))?(?P<unit>{_UNIT})", re.I)
+_SET_OF = re.compile(rf"\b(?:set|pack|box|bundle|case|bag)\s+of\s+(?P<num>{DIGITS}|{EN_WORDS})", re.I)
 _BARE = re.compile(rf"(?<![\d.]){DIGITS}(?![\d.])")
 
 
@@ -81,7 +88,13 @@ def find_quantities(text: str) -> list[Quantity]:
         if unit == "year" and 1900 <= value <= 2200:
             unit = ""  # 2024年 is a year, not a duration
         out.append(Quantity(value, unit, m.span()))
-    return out
+    for m in _SET_OF.finditer(folded):  # "set of 2", "pack of 12": the number follows its unit
+        if not any(q.span[0] <= m.start("num") < q.span[1] for q in out):
+            try:
+                out.append(Quantity(to_number(m["num"]), "pcs", m.span()))
+            except (ValueError, KeyError, ArithmeticError):
+                continue
+    return sorted(out, key=lambda q: q.span)
 
 
 def find_numbers(text: str) -> list[Quantity]:

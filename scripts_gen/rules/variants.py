@@ -16,7 +16,7 @@ from decimal import Decimal
 from products.model import Product, Variant
 from scripts_gen.rules.hits import RuleHit
 from scripts_gen.rules.money import find_money
-from scripts_gen.rules.numbers import fold
+from scripts_gen.rules.numbers import cn_to_decimal, fold
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _CLAUSES = re.compile(r"[^，。；！？,;!?]+")
@@ -41,7 +41,7 @@ def _keys(variant: Variant, siblings: list[Variant], derived: bool = True) -> se
     values = [*variant.options.values(), variant.title, variant.id]
     values += [part for v in variant.options.values() for part in re.split(r"\s*/\s*", v) if "/" in v]
     for value in values:
-        value = fold(value).lower().strip()
+        value = _CN_COUNT.sub(lambda m: str(cn_to_decimal(m.group())), fold(value).lower().strip())  # 两支装 -> 2支装
         if not value:
             continue
         keys.add(value)
@@ -56,9 +56,9 @@ def _keys(variant: Variant, siblings: list[Variant], derived: bool = True) -> se
                 keys.add(number.group())
         if not derived:
             continue
-        words = value.split()
-        if len(words) > 1 and words[-1].isalpha() and len(words[-1]) > 2:
-            keys.add(words[-1])  # "heather grey" -> "grey"
+        words = re.split(r"[\s,]+", value)
+        if len(words) > 1:  # "heather grey" -> "grey", "silver mist" -> "silver", "tinted, light-medium" -> "tinted"
+            keys.update(w for w in words if len(w) > 2 and w.isalpha() and w not in _GENERIC)
         if not value.isascii() and value[-1] in _COLOURS:
             keys.add(value[-1] + "色")  # 云朵白 -> 白色
         if len(value) > 1 and value[-1] in "色款码号装":
@@ -67,6 +67,8 @@ def _keys(variant: Variant, siblings: list[Variant], derived: bool = True) -> se
 
 
 _COLOURS = "白黑红蓝绿灰粉紫黄橙金银棕咖米青"
+_GENERIC = frozenset("pack set size one the and with for piece pieces count".split())  # words that name no option
+_CN_COUNT = re.compile(r"[一二两三四五六七八九十]+(?=[盒包袋瓶罐支件个只片条双套装箱桶])")
 _FIT = re.compile(r"(?:runs?|too|偏)\s*(?:small|large|big|小|大)", re.I)  # a fit question, not a size named
 
 
@@ -84,10 +86,45 @@ def named_variants(product: Product, text: str, *, letters: bool = True) -> list
     if not product.variants:
         return []
     low = _FIT.sub(" ", fold(text).lower())
+    low = _CN_COUNT.sub(lambda m: str(cn_to_decimal(m.group())), low)  # 三盒装 -> 3盒装
     scores = [(sum(_named(k, low) for k in _keys(v, product.variants, letters) if letters or len(k) > 1), v)
               for v in product.variants]
     best = max(score for score, _ in scores)
-    return [v for score, v in scores if score == best] if best else []
+    if not best:
+        return _by_size_word(product, low)
+    named = [v for score, v in scores if score == best]
+    if len(named) > 1:  # "untinted": the Untinted, not the Untinted Twin Pack
+        whole = [v for v in named if _named(_CN_COUNT.sub(lambda m: str(cn_to_decimal(m.group())), fold(v.label).lower()), low)]
+        if len(whole) == 1:
+            return whole
+    return named
+
+
+_BIG = re.compile(r"大号|大的|大容量|大一点|大size|大款|bigger|larger|the\s+(?:big|large)(?:r)?\s+one")
+_SMALL = re.compile(r"小号|小的|小容量|小一点|小款|smaller|the\s+small(?:er)?\s+one")
+
+
+def _by_size_word(product: Product, text: str) -> list[Variant]:
+    """"大号的" / "the bigger one": the variant with the largest (smallest) number in an option whose values are
+    all numbers with one unit (3L and 4L); none when the options are not sizes of that kind."""
+    big, small = _BIG.search(text), _SMALL.search(text)
+    if bool(big) == bool(small):
+        return []
+    for name in dict.fromkeys(k for v in product.variants for k in v.options):
+        sized = []
+        for v in product.variants:
+            found = _MEASURE.fullmatch(fold(v.options.get(name, "")).lower().strip())
+            if found is None:
+                break
+            sized.append((Decimal(found["n"]), found["u"], v))
+        else:
+            if len({u for _, u, _ in sized}) == 1 and len({n for n, _, _ in sized}) > 1:
+                pick = (max if big else min)(n for n, _, _ in sized)
+                return [v for n, _, v in sized if n == pick]
+    return []
+
+
+_MEASURE = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>[a-z]+|[^\d\s]{1,2})")
 
 
 def variant_hits(text: str, product: Product, now: datetime) -> list[RuleHit]:

@@ -29,7 +29,8 @@ def test_prefiltered_intent_patterns_find_what_the_patterns_find():
     rng = random.Random(3)
     texts += ["".join(rng.choice(t) for _ in range(rng.randrange(1, 12))) for t in texts[:400]]  # scrambled
     texts += ["٣٠元", "１２３块", "价 格", ""]  # other scripts' digits, spacing, nothing
-    patterns = [intents._BLOCKERS, intents._HUMAN, intents._PRODUCT_QUESTION, *(p.pattern for _, p in intents._MAIN)]
+    patterns = [intents._BLOCKERS, intents._HUMAN, intents._HUMAN_LOOSE, intents._PRODUCT_QUESTION,
+                *(p.pattern for _, p in intents._MAIN)]
     for pattern in patterns:
         guarded = Prefiltered(pattern)
         for text in texts:
