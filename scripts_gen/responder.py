@@ -144,6 +144,9 @@ def safe_name(name: str) -> str:
     return cleaned.strip()[:MAX_NAME_CHARS]
 
 
+_BUYING = frozenset({Intent.PRICE, Intent.STOCK, Intent.HOW_TO_BUY})
+# a feature asked of the product on air: "有防晒吗", "带不带", "does it have", "is it"
+_FEATURE = re.compile(r"有没有|有.{1,6}(?:吗|么|嘛|\?)|带不带|是不是|能不能|does\s+it|is\s+it|has\s+it|have\s+any", re.I)
 _PARTICLE = frozenset("的吗呢吧啊呀嘛么多少什怎几是有能可还要卖买怎咋哪还贵")
 
 
@@ -200,7 +203,7 @@ class Responder:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self._facts: dict[tuple[str, int], ProductFacts] = {}
-        self._titles: list[tuple[str, set[str]]] | None = None
+        self._titles: list[tuple[str, set[str], set[str]]] | None = None  # sku, title words, category words
         self._vocabulary: set[str] | None = None  # every word the catalog's facts use (about_product)
         self._about: OrderedDict[str, Intent | None] = OrderedDict()  # about_product's recent answers
         self._last: dict[tuple[str, str], str] = {}
@@ -225,7 +228,7 @@ class Responder:
         if triaged.action is not Action.ANSWER:
             return Reply(comment, triaged.action, intent, None, None, sku, reason=triaged.reason)
         gate = self.gate  # the catalog may change while a model writes: see _finish
-        product = self._product_for(triaged.normalized, sku)
+        product = self._product_for(triaged.normalized, sku, triaged.intent)
         lang = self._lang(product)
         if product is None:
             decision = self._render("fallback", lang, None, triaged)
@@ -306,31 +309,40 @@ class Responder:
             return self.lang
         return product.lang if product is not None else "zh"
 
-    def _product_for(self, normalized: str, sku: str | None) -> Product | None:
-        """The product on air, unless the comment clearly names another catalog product: half of its title or its
-        category, said as a thing ("耳机多少钱"), not as a modifier ("防晒系数": a sun protection factor, which an
-        umbrella has too), and not in words the product on air uses as well, in either language ("外套" of a
-        pillow's cover, "防晒" for a sunscreen listed in English).  Answering with another product's facts is
-        answering a different question: when in doubt, the product on air."""
+    def _product_for(self, normalized: str, sku: str | None, intent: Intent | None = None) -> Product | None:
+        """The product on air, unless the comment clearly names another catalog product.
+
+        Clearly: two words or more of its title and half of it; or its category said as the thing asked for
+        in a price, stock or how-to-buy question ("耳机多少钱"), not as a feature ("有防晒吗": does this one
+        protect from the sun; "防晒系数": a factor).  Never in words the product on air uses as well, in either
+        language ("外套" of a pillow's cover, "防晒" for a sunscreen listed in English).  Answering with another
+        product's facts is answering a different question: when in doubt, the product on air."""
         current = self.catalog.get(sku) if sku else None
+        if current is None and len(self.catalog) == 1:
+            return next(iter(self.catalog))
         asked = words(normalized)
         if self._titles is None:
-            self._titles = [(p.sku, words(name)) for p in self.catalog for name in (p.title, p.category) if name]
+            self._titles = [(p.sku, words(p.title), words(p.category) if p.category else set()) for p in self.catalog]
         best, best_share, named = None, 0.0, set()
-        for other, title in self._titles:
-            if not title:
+        for other, title, category in self._titles:
+            if other == sku:
                 continue
-            share = len(asked & title) / len(title)
+            if title and len(asked & title) >= 2 and len(asked & title) / len(title) >= 0.5:
+                share = len(asked & title) / len(title)
+                hit = asked & title
+            elif (category and category <= asked and intent in _BUYING and not _FEATURE.search(normalized)
+                  and not any(_modifier(normalized, w) for w in category)):
+                share, hit = 0.5, category
+            else:
+                continue
             if share > best_share:
-                best, best_share, named = other, share, asked & title
-        if best is None or best_share < 0.5 or best == sku:
-            return current if current is not None or len(self.catalog) != 1 else next(iter(self.catalog))
+                best, best_share, named = other, share, hit
+        if best is None:
+            return current
         if current is not None:
             own = self._facts_for(current).vocabulary
             said = {t for word in named for t in tokens(word)} | {t for w in translations(" ".join(named)) for t in tokens(w)}
             if said & own:  # the product on air is spoken of in these words as well
-                return current
-            if len(named) == 1 and _modifier(normalized, next(iter(named))):
                 return current
         return self.catalog.get(best)
 
