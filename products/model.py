@@ -3,12 +3,17 @@
 Money is :class:`~decimal.Decimal`, never float (:mod:`products.money`).
 Prices are validated to at most two decimal places, strictly positive, and a
 sale price must be below the list price.
+
+Text a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``@SUM(``,
+``+cmd|...``) is refused in every text field: :func:`looks_like_formula`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
+from products.limits import limits
 from products.money import format_money, spoken_money, to_money
 
 #: Compliance kind of a product: decides later which claims may be made about it.
@@ -48,6 +54,24 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+def _whole(value: Any) -> Any:
+    """A stock count from JSON or a sheet: a float or Decimal only when it is a whole number."""
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number")
+    if isinstance(value, (float, Decimal)):
+        if not math.isfinite(value) or value != int(value):
+            raise ValueError("must be a whole number")
+        return int(value)
+    return value
+
+
+def _at_most_max_stock(value: int | None) -> int | None:
+    ceiling = limits().max_stock
+    if value is not None and value > ceiling:
+        raise ValueError(f"must be at most {ceiling:,} (LIVEHOST_MAX_STOCK)")
+    return value
+
+
 def _in_stock(availability: str | None, stock: int | None) -> bool:
     """Whether one can order now: not out of stock, and a known count of 0 only for preorder or backorder."""
     if availability == "out_of_stock":
@@ -55,6 +79,72 @@ def _in_stock(availability: str | None, stock: int | None) -> bool:
     if stock is None or stock > 0:
         return True
     return availability in ("preorder", "backorder")
+
+
+# --------------------------------------------------------------------------- formula cells: begin
+# Catalog text comes from spreadsheets and goes on to the dashboard, exported sheets and the host's voice:
+# text a spreadsheet would run as a formula is refused with its row, never stored, nor quietly altered.
+
+#: functions that reach outside the sheet (links, web requests, other files, programs): never text
+_OUTSIDE = frozenset({"HYPERLINK", "WEBSERVICE", "IMPORTXML", "IMPORTDATA", "IMPORTHTML", "IMPORTFEED", "IMPORTRANGE",
+                      "IMAGE", "FILTERXML", "CALL", "REGISTER", "REGISTER.ID", "EXEC", "DDE", "DDEAUTO", "INFO", "CELL"})
+_SIGNS = frozenset("=+-@")
+_CALL = re.compile(r"\s*([A-Za-z][A-Za-z0-9_.]*)\(")
+_DDE = re.compile(r"[\d.\s+\-*/^&]*[A-Za-z][\w.]*\|[^!]*!", re.ASCII)  # cmd|' /C calc'!A0, 2+3+cmd|...!A0
+
+
+def looks_like_formula(text: str) -> bool:
+    """Whether a spreadsheet would run ``text`` as a formula (white space, tab and CR before it aside).
+
+    ``=`` starts a formula, whatever follows.  ``+``, ``-`` and ``@`` start
+    one only when a function call or a DDE link follows: an upper-case name
+    right after the sign (``-SUM(A1)``, ``@AVERAGE(``), a function that
+    reaches outside the sheet in any case and after spaces (``+ hyperlink(``,
+    ``@IMPORTXML(``, ``-WEBSERVICE(``), or ``app|topic!item`` (``+cmd|' /C
+    calc'!A0``, ``-2+3+cmd|...!A0``).  So ``-20℃ 保冷``, ``+1 年保修``,
+    ``-20%``, ``@cosme`` and ``- Size(cm)`` are text.
+    """
+    text = text.lstrip()
+    if not text or text[0] not in "=+-@":
+        return False
+    if text[0] == "=":
+        return True
+    rest = text[1:]
+    if _DDE.match(rest):
+        return True
+    call = _CALL.match(rest)
+    if call is None:
+        return False
+    name = call[1]
+    return name.upper() in _OUTSIDE or (call.start(1) == 0 and name.isupper())
+
+
+def _refuse_formula(text: Any, what: str) -> None:
+    if looks_like_formula(text):
+        shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:39] + "…"
+        raise ValueError(f"{what}looks like a spreadsheet formula ({shown}); formulas are not imported")
+
+
+def _suspect(text: Any) -> bool:
+    return isinstance(text, str) and text.lstrip()[:1] in _SIGNS
+
+
+def _formula_free(value: Any) -> Any:
+    """``value`` (a text, a list of texts, a dict of texts) when no text in it looks like a formula."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if _suspect(item):
+                _refuse_formula(item, f"entry {i + 1}: ")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if _suspect(key):
+                _refuse_formula(key, f"name {key!r}: ")
+            if _suspect(item):
+                _refuse_formula(item, f"{key}: ")
+    elif _suspect(value):
+        _refuse_formula(value, "")
+    return value
+# --------------------------------------------------------------------------- formula cells: end
 
 
 class Variant(BaseModel):
@@ -86,6 +176,16 @@ class Variant(BaseModel):
     def _tz(cls, value: datetime | None) -> datetime | None:
         return _aware(value)
 
+    @field_validator("stock", mode="before")
+    @classmethod
+    def _stock(cls, value: Any) -> Any:
+        return _whole(value)
+
+    @field_validator("stock")
+    @classmethod
+    def _stock_bound(cls, value: int | None) -> int | None:
+        return _at_most_max_stock(value)
+
     @model_validator(mode="after")
     def _sale_below_price(self) -> Variant:
         if self.sale_price is not None and self.price is not None and self.sale_price >= self.price:
@@ -93,6 +193,13 @@ class Variant(BaseModel):
         if self.sale_start and self.sale_end and self.sale_end <= self.sale_start:
             raise ValueError(f"sale_end {self.sale_end.isoformat()} must be after sale_start {self.sale_start.isoformat()}")
         return self
+
+    # formula cells: begin
+    @field_validator("id", "title", "options")
+    @classmethod
+    def _no_formula(cls, value: Any) -> Any:
+        return _formula_free(value)
+    # formula cells: end
 
     @property
     def label(self) -> str:
@@ -152,9 +259,12 @@ class Product(BaseModel):
     @field_validator("stock", mode="before")
     @classmethod
     def _stock(cls, value: Any) -> Any:
-        if isinstance(value, bool) or (isinstance(value, (float, Decimal)) and value != int(value)):
-            raise ValueError("must be a whole number")
-        return value
+        return _whole(value)
+
+    @field_validator("stock")
+    @classmethod
+    def _stock_bound(cls, value: int | None) -> int | None:
+        return _at_most_max_stock(value)
 
     @field_validator("specs", mode="before")
     @classmethod
@@ -213,6 +323,13 @@ class Product(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    # formula cells: begin
+    @field_validator("sku", "title", "brand", "category", "description", "selling_points", "specs", "tags")
+    @classmethod
+    def _no_formula(cls, value: Any) -> Any:
+        return _formula_free(value)
+    # formula cells: end
 
     def sale_active(self, at: datetime | None = None) -> bool:
         """Whether the product's own sale price applies at ``at`` (default: now)."""

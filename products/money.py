@@ -14,13 +14,17 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from products.limits import limits
+
 CENT = Decimal("0.01")
 
 
 def to_money(value: Any) -> Decimal:
     """Parse a catalog money value (Decimal, int, numeric string, or a float as JSON gives it).
 
-    Raises ``ValueError`` with a precise reason; the result is quantized to cents.
+    Raises ``ValueError`` with a precise reason (not a number, not finite, 0 or less, above
+    :attr:`~products.limits.Limits.max_price`, more than 2 decimal places); the result is
+    quantized to cents.
     """
     if isinstance(value, bool):
         raise ValueError("must be a number, not a boolean")
@@ -40,11 +44,14 @@ def to_money(value: Any) -> Decimal:
         raise ValueError(f"must be a number, got {type(value).__name__}")
     if not amount.is_finite():
         raise ValueError("must be a finite number")
+    if amount <= 0:
+        raise ValueError("must be greater than 0")
+    ceiling = limits().max_price
+    if amount > ceiling:  # before quantize: 1e30 has more digits than a Decimal context holds
+        raise ValueError(f"must be at most {ceiling:,} (LIVEHOST_MAX_PRICE)")
     cents = amount.quantize(CENT, rounding=ROUND_HALF_UP)
     if amount != cents:
         raise ValueError("has more than 2 decimal places")
-    if amount <= 0:
-        raise ValueError("must be greater than 0")
     return cents
 
 

@@ -38,13 +38,15 @@ from scripts_gen.rules.claims import ClaimChecker
 from scripts_gen.rules.hits import RuleHit
 from scripts_gen.rules.lexicons import Lexicon, load_lexicons
 from scripts_gen.rules.money import discount_hits, find_discounts, find_money, money_hits
-from scripts_gen.rules.numbers import fold
+from scripts_gen.rules.numbers import LONG_NUMBER, fold, fold_chars
 from scripts_gen.rules.persona import persona_hits
 from scripts_gen.rules.quantities import Quantity, fact_hits
 from scripts_gen.rules.variants import variant_hits
 
 log = logging.getLogger(__name__)
 
+#: The longest sentence the gate reads; writers say far less, a model is cut by its token limit.
+MAX_CHARS = 1000
 _INVISIBLE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff]")
 
 
@@ -122,6 +124,12 @@ class Gate:
             hits.append(RuleHit("empty_text", (0, 0), "nothing to say"))
         if lang not in ("zh", "en"):
             hits.append(RuleHit("unsupported_lang", (0, 0), f"lang {lang!r} is not 'zh' or 'en'"))
+        if len(clean) > MAX_CHARS:
+            hits.append(RuleHit("too_long", (0, len(clean)), f"{len(clean)} characters; a sentence is at most {MAX_CHARS}"))
+        elif long := LONG_NUMBER.search(fold_chars(clean)):  # nobody says it; and the rules' scans grow with its square
+            hits.append(RuleHit("long_number", long.span(), f"a number {long.end() - long.start()} characters long"))
+        if hits:
+            return GateDecision(passed=False, text=clean, rules=hits, lang=lang, sku=sku, _issuer=self.__key)
         if sku is None:
             products = list(self.catalog)
         elif sku in self.catalog:

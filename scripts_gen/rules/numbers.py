@@ -22,6 +22,13 @@ CN_NUM = r"[零〇一二两三四五六七八九十百千万]+(?:点[零〇一�
 _EN_WORD = "(?:" + "|".join(sorted([*_EN_ONES, *_EN_TENS, "hundred", "thousand"], key=len, reverse=True)) + ")"
 EN_WORDS = rf"\b{_EN_WORD}(?:(?:\s+and\s+|[\s-]+){_EN_WORD})*\b"
 
+#: A number nobody says: 20 or more digits and separators, 20 Chinese numerals, 16 number words in a row.
+#: The number scanners' work grows with the square of a run's length, so such runs are refused or
+#: dropped before they reach them.
+LONG_NUMBER = re.compile(
+    rf"\d[\d,.]{{19,}}|[零〇一二两三四五六七八九十百千万亿点]{{20,}}|(?:\b{_EN_WORD}\b(?:\s+and\s+|[\s-]+)?){{16,}}", re.I
+)
+
 
 def cn_to_decimal(text: str) -> Decimal:
     """``五十九`` -> 59, ``一千零九十九`` -> 1099, ``八五`` -> 85, ``五十九点九`` -> 59.9."""
@@ -72,10 +79,19 @@ def to_number(text: str) -> Decimal:
     return en_to_decimal(text)
 
 
-def fold(text: str) -> str:
+def fold_chars(text: str) -> str:
     """NFKC per character where that keeps the length (full-width digits, ￥, ％), so spans stay valid."""
     out = []
     for ch in text:
         folded = unicodedata.normalize("NFKC", ch)
         out.append(folded if len(folded) == 1 else ch)
     return "".join(out)
+
+
+def fold(text: str) -> str:
+    """:func:`fold_chars`, and every :data:`LONG_NUMBER` run blanked to ``#`` (same length): what the
+    number scanners read."""
+    folded = fold_chars(text)
+    if LONG_NUMBER.search(folded) is None:
+        return folded
+    return LONG_NUMBER.sub(lambda m: "#" * (m.end() - m.start()), folded)

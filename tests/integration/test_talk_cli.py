@@ -90,3 +90,19 @@ def test_reply_from_stdin_with_a_model_and_bad_lines_reported(tmp_path):
 def test_unknown_sku_is_named():
     proc = livehost("script", "--catalog", CATALOG, "--sku", "NOPE", "--json")
     assert proc.returncode == 2 and "--sku 'NOPE'" in proc.stderr
+
+
+def test_reply_reads_every_line_of_a_hostile_file(tmp_path):
+    """The outside probe's classes of bad line (issue 12): the run goes to the end, one row per line."""
+    from tests.fuzz_comments import write
+
+    path = tmp_path / "fuzz.jsonl"
+    write(path, 1500, seed=12)
+    proc = livehost("reply", "--catalog", CATALOG, "--sku", "ZH-CUP-500", "--comments", str(path), "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]  # strict JSON: no NaN
+    assert [r["line"] for r in rows] == list(range(1, 1501))
+    bad = sum("error" in r for r in rows)
+    assert 300 < bad < 1200, bad
+    assert f"{bad} of 1500 comment lines could not be read" in proc.stderr
+    assert "Traceback" not in proc.stderr and "\x1b[" not in proc.stdout + proc.stderr

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from livehost.app.service import ConsoleStarter
 from livehost.core.config import ConfigError
 from livehost.core.settings import Settings, SettingsError
+from products.limits import Limits, set_limits
 from streaming.avatar import use_fonts
 
 
@@ -59,6 +60,7 @@ def run(argv: list[str] | None, groups: Sequence[Group], console: ConsoleStarter
     try:
         settings = Settings.from_env(os.environ)
         use_fonts(settings.cjk_font, settings.cjk_font_bold)
+        set_limits(Limits(settings.max_price, settings.max_stock))
         command: Command = args.run
         return command(args, Edge(settings, console))
     except (ConfigError, SettingsError) as e:

@@ -6,15 +6,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from livehost.app.assembly import close_models, make_gate, make_models, make_responder, make_triage
 from livehost.app.cli import Edge
 from livehost.app.config import ChannelConfig, build_config, load_config
+from livehost.core import jsonio
 from livehost.core.config import ConfigError, merge
 from products.feeds.base import FeedError, build_catalog
 from products.feeds.sources import FORMATS, FeedAccess, open_source
@@ -130,14 +131,14 @@ async def _plan_script(args: argparse.Namespace, config: ChannelConfig, catalog:
                 air += seconds
                 if not args.json:
                     mark = "   " if decision.passed else "✗  "
-                    print(f"{mark}{line.segment:<9} {decision.text}", flush=True)
+                    print(printable(f"{mark}{line.segment:<9} {decision.text}"), flush=True)
                 if air >= args.minutes * 60:
                     break
             cycle += 1
     finally:
         await close_models(models)
     if args.json:
-        print(json.dumps(planned, ensure_ascii=False))
+        print(jsonio.dumps(planned))
     else:
         by_model = sum(1 for p in planned if p["source"] != "template")
         extra = f", {by_model} phrased by a model" if talk is not None else ""
@@ -154,37 +155,84 @@ def reply(args: argparse.Namespace, edge: Edge) -> int:
     return asyncio.run(_replies(args, config, catalog, edge))
 
 
+#: The longest comment line read; a platform's comment is a few hundred characters.
+MAX_LINE = 64 << 10
+#: The latest ``at`` a comment may carry, in seconds from the start of the file (ten years).
+MAX_AT = 10 * 365 * 86400.0
+
+
 def read_comments(path: str, interval: float) -> Iterator[tuple[int, Comment | None, str]]:
-    """(line number, Comment or None, error) for each non-blank line of a JSON Lines file ("-": stdin)."""
+    """(line number, Comment or None, error) for each non-blank line of a JSON Lines file ("-": stdin).
+
+    Every line stands alone: bytes that are not UTF-8, JSON that is not strict or nests too deep, a
+    line over :data:`MAX_LINE` bytes, a field of the wrong type or an ``at`` that is not a time are
+    that line's error, and reading goes on with the next line.
+    """
     try:
-        handle = sys.stdin if path == "-" else open(path, encoding="utf-8-sig")  # noqa: SIM115 - closed below
+        handle = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as e:
         raise ConfigError(f"--comments {path}: cannot read: {e.strerror or e}") from None
     with handle:
         n = 0
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+        for number, raw in enumerate(_lines(handle), start=1):
+            if number == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")  # a BOM
+            if not raw.strip():
                 continue
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield number, None, f"line {number}: not JSON ({e.msg} at column {e.colno})"
+                comment = _comment(raw, number, n * interval)
+            except ValueError as e:
+                yield number, None, f"line {number}: {e}"
                 continue
-            if not isinstance(obj, dict):
-                yield number, None, f"line {number}: expected a JSON object, got {type(obj).__name__}"
-                continue
-            text, user = obj.get("text"), obj.get("user", "")
-            if not isinstance(text, str):
-                yield number, None, f"line {number}: field 'text' = {text!r}: must be a string"
-                continue
-            if not isinstance(user, (str, int)):
-                yield number, None, f"line {number}: field 'user' = {user!r}: must be a string"
-                continue
-            at = obj.get("at")
-            if not isinstance(at, (int, float)) or isinstance(at, bool):
-                at = n * interval
-            yield number, Comment(str(user), text, float(at), str(obj.get("id", number))), ""
+            yield number, comment, ""
             n += 1
+
+
+def _lines(handle: BinaryIO) -> Iterator[bytes]:
+    """The file's lines, each cut at :data:`MAX_LINE` + 1 bytes (the rest of a longer line is skipped)."""
+    while line := handle.readline(MAX_LINE + 1):
+        if len(line) > MAX_LINE and not line.endswith(b"\n"):
+            while (rest := handle.readline(MAX_LINE)) and not rest.endswith(b"\n"):
+                pass
+        yield line
+
+
+def _comment(raw: bytes, number: int, default_at: float) -> Comment:
+    """One line as a comment; ``ValueError`` naming the field and value otherwise."""
+    if len(raw) > MAX_LINE:
+        raise ValueError(f"longer than {MAX_LINE} bytes")
+    try:
+        obj = jsonio.loads(raw, depth=8)
+    except jsonio.JsonError as e:
+        raise ValueError(str(e)) from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+    text, user, at, ident = obj.get("text"), obj.get("user", ""), obj.get("at"), obj.get("id", number)
+    if not isinstance(text, str):
+        raise ValueError(f"field 'text' = {_shown(text)}: must be a string")
+    if not isinstance(user, (str, int)) or isinstance(user, bool):
+        raise ValueError(f"field 'user' = {_shown(user)}: must be a string")
+    if not isinstance(ident, (str, int)) or isinstance(ident, bool):
+        raise ValueError(f"field 'id' = {_shown(ident)}: must be a string")
+    if at is None:
+        at = default_at
+    elif isinstance(at, bool) or not isinstance(at, (int, float)) or not 0 <= at <= MAX_AT:
+        raise ValueError(f"field 'at' = {_shown(at)}: must be seconds from the start, 0 to {MAX_AT:.0f}")
+    return Comment(str(user), text, float(at), str(ident))
+
+
+def _shown(value: Any) -> str:
+    """A field's value for an error message: JSON, at most 60 characters."""
+    text = jsonio.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def printable(text: str) -> str:
+    """A viewer's text for a terminal: control characters (escape sequences) shown, not obeyed."""
+    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 async def _replies(args: argparse.Namespace, config: ChannelConfig, catalog: Catalog, edge: Edge) -> int:
@@ -198,9 +246,9 @@ async def _replies(args: argparse.Namespace, config: ChannelConfig, catalog: Cat
         for number, comment, error in read_comments(args.comments, args.interval):
             if comment is None:
                 bad += 1
-                print(f"livehost: --comments {args.comments}: {error}", file=sys.stderr)
+                print(printable(f"livehost: --comments {args.comments}: {error}"), file=sys.stderr)
                 row: dict[str, Any] = {"action": "ignore", "intent": Intent.OFF_TOPIC.value, "speech": None,
-                                       "gate": {"passed": False, "rules": []}, "error": error}
+                                       "gate": {"passed": False, "rules": []}, "error": error, "line": number}
             else:
                 triaged = triage.add(comment)
                 if triaged.action is Action.ANSWER:
@@ -216,10 +264,10 @@ async def _replies(args: argparse.Namespace, config: ChannelConfig, catalog: Cat
                 row = {**answer.as_json(), "line": number}
             done += 1
             if args.json:
-                print(json.dumps(row, ensure_ascii=False), flush=True)
+                print(jsonio.dumps(row), flush=True)
             else:
                 said = row["speech"] if row["speech"] is not None else f"({row.get('reason') or row.get('error', '')})"
-                print(f"{row['action']:<6} {row['intent']:<13} {row.get('user', '')}: {said}", flush=True)
+                print(printable(f"{row['action']:<6} {row['intent']:<13} {row.get('user', '')}: {said}"), flush=True)
     finally:
         await close_models(models)
     if bad:
