@@ -5,16 +5,28 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shutil
+import re
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
+from dashboards.auth import check_form_csrf
 from dashboards.context import Console
-from dashboards.http import USER, ApiError, body, csv_response, dumps, int_param, text_field, time_param, user_of
+from dashboards.http import (
+    MAX_UPLOAD,
+    USER,
+    ApiError,
+    body,
+    csv_response,
+    dumps,
+    int_param,
+    text_field,
+    time_param,
+    user_of,
+)
 from dashboards.states import public_state
 from livehost.app.control.protocol import ACTIONS, record_action
 from livehost.core import keys
@@ -26,6 +38,7 @@ from products.store import CatalogStore, import_source
 
 log = logging.getLogger(__name__)
 
+_STREAM_ID = re.compile(r"\d{1,20}(?:-\d{1,20})?")
 CONTROL_ACTIONS = tuple(a for a in ACTIONS if a not in ("say", "comment"))  # those have their own routes
 
 
@@ -75,6 +88,8 @@ async def api_transcript(console: Console, request: web.Request) -> web.Response
     state = await console.channel_state(request)
     limit = int_param(request, "limit", 100, 1, 1000)
     after = request.query.get("after")
+    if after and not _STREAM_ID.fullmatch(after):
+        raise ApiError(400, f"after: {after[:40]!r} is not an entry id like 1795855557315-0")
     if after:
         rows = stream_entries(await console.redis.xrange(keys.audit(state["id"]), min=f"({after}", count=limit))
     else:
@@ -113,20 +128,17 @@ async def api_frame(console: Console, request: web.Request) -> web.Response:
 # -- catalog import ----------------------------------------------------------------------------------
 async def api_catalog_import(console: Console, request: web.Request) -> web.Response:
     user = user_of(request)
-    data = await body(request)  # a form's file part is spooled to a temporary file by aiohttp
-    file, upload = data.pop("file", None), None
-    if isinstance(file, web.FileField) and file.filename:
-        # the readers pick the format by the file's suffix: keep it
-        upload = tempfile.NamedTemporaryFile(suffix=Path(file.filename).suffix.lower()[:8], delete=False)  # noqa: SIM115
-        with upload:
-            await asyncio.to_thread(shutil.copyfileobj, file.file, upload)
-        data["source"] = file.filename
+    upload: Path | None = None
+    if request.content_type == "multipart/form-data":
+        data, upload = await _read_upload(request)  # the file streams to a temporary file, capped
+    else:
+        data = await body(request)
     try:
         fmt = data.get("format") or "auto"
         if fmt not in FORMATS:
             raise ApiError(400, f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
         if upload is not None:
-            source = upload.name
+            source = str(upload)
         else:  # a URL only: a path would let a console user read the server's files
             source = text_field(data, "url", limit=2000)
             if not source.lower().startswith(("http://", "https://")):
@@ -147,7 +159,7 @@ async def api_catalog_import(console: Console, request: web.Request) -> web.Resp
                                       "version": cs.current_version(), "error": str(e)}, status=422, dumps=dumps)
     finally:
         if upload is not None:
-            Path(upload.name).unlink(missing_ok=True)
+            upload.unlink(missing_ok=True)
     answer = result.as_json()
     if upload is not None:
         answer["source"] = data["source"]
@@ -159,6 +171,79 @@ async def api_catalog_import(console: Console, request: web.Request) -> web.Resp
         args=dumps({"source": answer["source"], "format": result.format}))
     log.info("console: %s imported %s into %s: %s", user.name, answer["source"], cs.scope, result.imported)
     return web.json_response(answer, status=200 if result.imported else 422, dumps=dumps)
+
+
+_FORM_FIELDS = ("url", "channel", "format", "currency", "force")
+
+
+async def _read_upload(request: web.Request) -> tuple[dict[str, Any], Path | None]:
+    """A multipart import form: its small fields, and the file part streamed to a temporary file of at
+    most :data:`MAX_UPLOAD` bytes (413 beyond; nothing of it is kept)."""
+    data: dict[str, Any] = {}
+    upload: Path | None = None
+    try:
+        reader = await request.multipart()
+        csrf = None
+        for _ in range(len(_FORM_FIELDS) + 3):
+            part = await reader.next()
+            if part is None:
+                break
+            if not isinstance(part, BodyPartReader):
+                raise ApiError(400, "body: a nested multipart part")
+            if part.name == "file" and part.filename:
+                if upload is not None:
+                    raise ApiError(400, "file: one file per import")
+                upload = await _spool(part)
+                data["source"] = Path(part.filename).name[:200]
+            elif part.name in _FORM_FIELDS:
+                value = await _small(part, 2048)
+                if value.strip():
+                    data[part.name] = value
+            elif part.name == "csrf_token":
+                csrf = await _small(part, 256)
+            else:
+                await _small(part, 2048)  # an empty file input: read past
+        else:
+            raise ApiError(400, "body: too many form fields")
+        check_form_csrf(request, csrf)  # before anything is imported
+        return data, upload
+    except BaseException as e:
+        if upload is not None:
+            upload.unlink(missing_ok=True)
+        if isinstance(e, ValueError):  # a malformed multipart body (aiohttp raises ValueError and subclasses)
+            raise ApiError(400, f"body: not a readable multipart form ({e})") from None
+        raise
+
+
+async def _spool(part: BodyPartReader) -> Path:
+    """The file part into a temporary file that keeps its suffix (the readers go by it)."""
+    suffix = Path(part.filename or "").suffix.lower()[:8]
+    handle = tempfile.NamedTemporaryFile(suffix=suffix, delete=False)  # noqa: SIM115 - closed below
+    path, size = Path(handle.name), 0
+    try:
+        with handle:
+            while chunk := await part.read_chunk(1 << 16):
+                size += len(chunk)
+                if size > MAX_UPLOAD:
+                    raise ApiError(413, f"file: larger than {MAX_UPLOAD >> 20} MiB (import it by URL or split it)")
+                await asyncio.to_thread(handle.write, chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+async def _small(part: BodyPartReader, limit: int) -> str:
+    raw = bytearray()
+    while chunk := await part.read_chunk(1024):
+        raw += chunk
+        if len(raw) > limit:
+            raise ApiError(400, f"{part.name}: longer than {limit} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, f"{part.name}: not UTF-8 text") from None
+    return text
 
 
 # -- audit -------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 
 from dashboards import auth, pages
 from dashboards.context import HERE, Console
-from dashboards.http import ApiError, user_of
+from dashboards.http import MAX_BODY, ApiError, user_of
 from dashboards.metrics import metrics
 from dashboards.routes import API, Route
 from dashboards.users import UserStore
@@ -37,8 +37,6 @@ from products.feeds.sources import FeedAccess
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD = 64 << 20
-
 
 @web.middleware
 async def _errors(request: web.Request, handler: auth.Handler) -> web.StreamResponse:
@@ -47,6 +45,9 @@ async def _errors(request: web.Request, handler: auth.Handler) -> web.StreamResp
     except RedisError as e:
         log.error("console: redis: %s", e)
         raise ApiError(503, f"store unavailable: {e}") from None
+    except web.HTTPRequestEntityTooLarge:  # a body over MAX_BODY (read(), post()): said as the API says things
+        raise ApiError(413, f"body: larger than {MAX_BODY >> 10} KiB; catalog files go to /api/catalog/import "
+                            "as a multipart upload") from None
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if response.content_type == "text/html":
@@ -68,7 +69,7 @@ def _guarded(console: Console, route: Route) -> auth.Handler:
 
 
 def build_app(console: Console) -> web.Application:
-    app = web.Application(middlewares=[_errors, auth.middleware(console)], client_max_size=MAX_UPLOAD)
+    app = web.Application(middlewares=[_errors, auth.middleware(console)], client_max_size=MAX_BODY)
     bind = functools.partial
     r = app.router
     r.add_get("/login", bind(auth.login_page, console))

@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from dashboards.users import User
+from livehost.core import jsonio
+from livehost.core.csvcell import csv_cell
 
 USER = web.RequestKey("user", dict)  # per request: {"user": User, "csrf": str | None}
 
@@ -20,7 +23,7 @@ class ApiError(web.HTTPException):
 
     def __init__(self, status: int, message: str, **headers: str) -> None:
         self.status_code = status
-        super().__init__(text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json",
+        super().__init__(text=json.dumps({"error": message}), content_type="application/json",  # ASCII: any text
                          headers=headers or None)
         self.message = message
 
@@ -30,19 +33,38 @@ def user_of(request: web.Request) -> User:
     return request[USER]["user"]
 
 
+#: The largest request body the console reads, except catalog uploads (:data:`MAX_UPLOAD`): a login form
+#: or a JSON command is a few hundred bytes.
+MAX_BODY = 64 << 10
+#: The largest catalog file an operator may upload; it streams to a temporary file, never into memory.
+MAX_UPLOAD = 64 << 20
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 async def body(request: web.Request) -> dict[str, Any]:
-    """A JSON object or a form (without its CSRF field); ``{}`` when there is no body."""
+    """A JSON object or a form (without its CSRF field); ``{}`` when there is no body.
+
+    At most :data:`MAX_BODY` bytes (413 beyond); JSON through :func:`livehost.core.jsonio.loads`
+    (no deep nesting, NaN or lone surrogates): anything else is a 400 that says why.
+    """
     if not request.body_exists:  # (not can_read_body: the CSRF check may have read a form already)
         return {}
     if request.content_type == "application/json":
         try:
-            data = await request.json()
-        except json.JSONDecodeError as e:
-            raise ApiError(400, f"body: not JSON ({e.msg})") from None
+            data = jsonio.loads(await request.read(), depth=8)
+        except jsonio.JsonError as e:
+            raise ApiError(400, f"body: {e}") from None
         if not isinstance(data, dict):
             raise ApiError(400, "body: expected a JSON object")
         return data
-    return {k: v for k, v in (await request.post()).items() if k != "csrf_token"}
+    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
+        raise ApiError(415, f"body: {request.content_type!r}: send application/json or a form")
+    try:
+        form = await request.post()
+    except ValueError as e:  # a malformed form or multipart body
+        raise ApiError(400, f"body: not a readable form ({e})") from None
+    return {k: v for k, v in form.items() if k != "csrf_token"}
 
 
 def text_field(data: dict[str, Any], name: str, *, required: bool = True, limit: int = 500) -> str:
@@ -52,9 +74,11 @@ def text_field(data: dict[str, Any], name: str, *, required: bool = True, limit:
             raise ApiError(400, f"{name}: required")
         return ""
     if not isinstance(value, str):
-        raise ApiError(400, f"{name}: {value!r} must be a string")
+        raise ApiError(400, f"{name}: {jsonio.dumps(value)[:60]} must be a string")
     if len(value) > limit:
         raise ApiError(400, f"{name}: {len(value)} characters, at most {limit}")
+    if found := _SURROGATE.search(value):
+        raise ApiError(400, f"{name}: has a lone surrogate \\u{ord(found.group()):04x} (half of a character)")
     return value.strip()
 
 
@@ -77,30 +101,38 @@ def time_param(request: web.Request, name: str) -> float | None:
     if not raw:
         return None
     try:
-        return float(raw)
+        seconds = float(raw)
     except ValueError:
         pass
+    else:
+        if not 0 <= seconds < 1e11:  # NaN, infinities, and times past year 5000 are no time
+            raise ApiError(400, f"{name}: {raw!r} is not a time (unix seconds from 0 to 1e11)")
+        return seconds
     try:
         when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise ApiError(400, f"{name}: {raw!r} is not unix seconds or an ISO 8601 date-time") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return when.timestamp()
+    try:
+        return when.timestamp()
+    except (OverflowError, ValueError, OSError):  # year 1 with an offset, year 9999
+        raise ApiError(400, f"{name}: {raw!r} is out of range") from None
 
 
 def csv_response(rows: list[dict[str, Any]], filename: str) -> web.Response:
+    """A CSV download; cells a spreadsheet would run as a formula are defused (:func:`csv_cell`)."""
     out = io.StringIO()
     if rows:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     return web.Response(body=("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, default=str)
+    return jsonio.dumps(obj)
 
 
 async def send_event(response: web.StreamResponse, event: str, data: Any) -> None:

@@ -44,12 +44,12 @@ be read or parsed, has no ``products`` list, or contains no valid product.
 from __future__ import annotations
 
 import asyncio
-import json
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from livehost.core import jsonio
 from products.feeds.base import FeedError, build_catalog
 from products.feeds.native import json_items
 from products.feeds.sources import FeedAccess, open_source
@@ -96,15 +96,13 @@ def load_catalog(path: str | Path) -> Catalog:
     """Read a catalog JSON file; good rows load, bad rows land in ``Catalog.rejected``."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read catalog: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise CatalogError(f"{path}: catalog is not UTF-8 text: {exc}") from exc
     try:
-        data = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise CatalogError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+        data = jsonio.loads(raw, parse_float=Decimal)
+    except jsonio.JsonError as exc:
+        raise CatalogError(f"{path}: {exc}") from None
     return catalog_from_data(data, source=str(path))
 
 

@@ -125,24 +125,25 @@ def _refuse_formula(text: Any, what: str) -> None:
         raise ValueError(f"{what}looks like a spreadsheet formula ({shown}); formulas are not imported")
 
 
-def _suspect(text: Any) -> bool:
-    return isinstance(text, str) and text.lstrip()[:1] in _SIGNS
-
-
 def _formula_free(value: Any) -> Any:
-    """``value`` (a text, a list of texts, a dict of texts) when no text in it looks like a formula."""
-    if isinstance(value, list):
+    """``value`` (a text, a list of texts, a dict of texts) when no text in it looks like a formula.
+
+    Only a text's first character is looked at first: the model strips white space (tab and CR too) off
+    every text before this runs, and most texts start with none of ``=+-@``.
+    """
+    if type(value) is str:
+        if value[:1] in _SIGNS:
+            _refuse_formula(value, "")
+    elif isinstance(value, list):
         for i, item in enumerate(value):
-            if _suspect(item):
+            if item[:1] in _SIGNS:
                 _refuse_formula(item, f"entry {i + 1}: ")
     elif isinstance(value, dict):
         for key, item in value.items():
-            if _suspect(key):
+            if key[:1] in _SIGNS:
                 _refuse_formula(key, f"name {key!r}: ")
-            if _suspect(item):
+            if item[:1] in _SIGNS:
                 _refuse_formula(item, f"{key}: ")
-    elif _suspect(value):
-        _refuse_formula(value, "")
     return value
 # --------------------------------------------------------------------------- formula cells: end
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from livehost.core import keys
+from livehost.core import jsonio, keys
 from livehost.core.store import as_text, as_texts, stream_entries
 from products.model import Catalog, Product, RejectedItem
 
@@ -65,8 +65,9 @@ class ImportResult:
     format: str
     valid: int = 0  # products that passed validation
     imported: int = 0  # products now selling from this import (0 when the feed was refused)
-    rejected: list[RejectedItem] = field(default_factory=list)  # the first KEEP_REJECTED
-    rejected_count: int = 0
+    rejected: list[RejectedItem] = field(default_factory=list)  # the first KEEP_REJECTED problems
+    rejected_count: int = 0  # items rejected (one item may have several problems)
+    problem_count: int = 0  # problems found in them
     version: str | None = None  # the version selling after this import
     previous: str | None = None
     accepted: bool = False
@@ -79,6 +80,7 @@ class ImportResult:
             "imported": self.imported,
             "rejected": [r.as_json() for r in self.rejected],
             "rejected_count": self.rejected_count,
+            "problem_count": self.problem_count,
             "version": self.version,
             "previous": self.previous,
             "accepted": self.accepted,
@@ -87,7 +89,8 @@ class ImportResult:
             "error": self.error,
             "source": self.source,
             "format": self.format,
-            "changes": [asdict(c) for c in self.changes],
+            "changes": [asdict(c) for c in self.changes[:KEEP_REJECTED]],  # capped like the rejected rows
+            "changes_count": len(self.changes),
         }
 
 
@@ -201,7 +204,8 @@ class CatalogStore:
         batch: list[tuple[int, Product, str]] = []  # (item position, product, its JSON)
 
         def reject(problems: list[RejectedItem]) -> None:
-            result.rejected_count += len(problems)
+            result.rejected_count += 1  # items: "more than half rejected" is about items, not field errors
+            result.problem_count += len(problems)
             room = KEEP_REJECTED - len(result.rejected)
             if room > 0:
                 result.rejected.extend(problems[:room])
@@ -282,7 +286,7 @@ class CatalogStore:
         rejected_key = self._k("rejected", version)
         pipe.delete(rejected_key)
         if result.rejected:
-            pipe.rpush(rejected_key, *(json.dumps(r.as_json(), ensure_ascii=False, default=str) for r in result.rejected))
+            pipe.rpush(rejected_key, *(jsonio.dumps(r.as_json()) for r in result.rejected))
         pipe.lrem(self._k("versions"), 0, version)
         pipe.rpush(self._k("versions"), version)
         pipe.execute()

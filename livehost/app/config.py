@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
+from livehost.core import jsonio
 from livehost.core.clock import SAMPLE_RATE
 from livehost.core.config import ConfigError, Strict, describe, merge
 from products.show import ShowConfig
@@ -90,17 +91,29 @@ def build_config(data: dict[str, Any]) -> ChannelConfig:
         raise ConfigError(describe(e, "channel config")) from None
 
 
+#: A channel config nests 4 levels (llm.models[].options); its lists are short.
+MAX_DEPTH = 16
+MAX_ITEMS = 100_000
+
+
 def read_mapping(path: str | Path) -> dict[str, Any]:
     """A YAML or TOML file (by suffix) holding a mapping; ConfigError naming the file otherwise."""
     p = Path(path)
+    kind = "TOML" if p.suffix == ".toml" else "YAML"
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"config: cannot read {str(p)!r}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config: {str(p)!r} is not UTF-8 text (byte at offset {e.start})") from None
     try:
         data = tomllib.loads(text) if p.suffix == ".toml" else yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(f"config: {str(p)!r} is not valid {'TOML' if p.suffix == '.toml' else 'YAML'}: {e}") from None
+        if jsonio.depth_of(data, MAX_DEPTH, max_items=MAX_ITEMS) > MAX_DEPTH:  # aliases can repeat a part 9^9 times
+            raise jsonio.JsonError(f"nested more than {MAX_DEPTH} levels deep")
+    except (tomllib.TOMLDecodeError, yaml.YAMLError, jsonio.JsonError) as e:
+        raise ConfigError(f"config: {str(p)!r} is not valid {kind}: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"config: {str(p)!r} is not valid {kind}: nested too deep") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

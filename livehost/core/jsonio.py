@@ -40,16 +40,21 @@ class JsonError(ValueError):
     """A document that is not strict JSON, or is too deep; the message says what and where."""
 
 
-def depth_of(value: Any, limit: int | None = None) -> int:
-    """How deeply arrays and objects nest in a parsed value, level by level (no recursion);
-    counting stops once past ``limit``."""
+def depth_of(value: Any, limit: int | None = None, *, max_items: int | None = None) -> int:
+    """How deeply arrays and objects nest in a parsed value, level by level (no recursion); counting
+    stops once past ``limit``.  With ``max_items``, :class:`JsonError` when the value holds more
+    containers and entries than that (a YAML document's aliases can multiply them)."""
     level = [value] if isinstance(value, (dict, list)) else []
-    depth = 0
+    depth = seen = 0
     while level and (limit is None or depth <= limit):
         depth += 1
         below: list[Any] = []
         for item in level:
-            below += [x for x in (item.values() if isinstance(item, dict) else item) if isinstance(x, (dict, list))]
+            entries = item.values() if isinstance(item, dict) else item
+            seen += len(entries)
+            if max_items is not None and seen > max_items:
+                raise JsonError(f"more than {max_items:,} entries")
+            below += [x for x in entries if isinstance(x, (dict, list))]
         level = below
     return depth
 
@@ -86,8 +91,8 @@ def _no_surrogates(value: Any, where: str) -> None:
     """Refuse the first string with a lone surrogate, naming its place (depth is bounded by now)."""
     if isinstance(value, str):
         if found := _SURROGATE.search(value):
-            raise JsonError(f"{where or 'the document'}: {_shown(value, found.start())} has a lone surrogate "
-                            f"\\u{ord(found.group()):04x} (half of a character; not text)")
+            raise JsonError(f"{where or 'the document'}: a lone surrogate \\u{ord(found.group()):04x} at character "
+                            f"{found.start()} (half of a character; not text)")
     elif isinstance(value, dict):
         for key, item in value.items():
             _no_surrogates(key, where)
@@ -95,12 +100,6 @@ def _no_surrogates(value: Any, where: str) -> None:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _no_surrogates(item, f"{where}[{i}]")
-
-
-def _shown(text: str, at: int) -> str:
-    """The text around position ``at``, printable (the surrogate escaped)."""
-    part = text[max(0, at - 20) : at + 20]
-    return ascii(part) if len(text) <= 40 else ascii(part)[:-1] + "...'"
 
 
 def strict(value: Any) -> Any:

@@ -54,7 +54,8 @@ ends; ungrouped items stream as they are read, so memory grows with the
 grouped items only.
 
 XML is parsed by :mod:`.gmc_xml` (``iterparse``, each finished item cleared,
-so a feed of any length is read in flat memory); a large feed file is parsed
+so a feed of any length is read in flat memory), text line by line as it is
+read (:mod:`.lines`); a large XML feed file is parsed
 in a child process on a second core while this one maps and validates
 (:mod:`.child`).
 """
@@ -69,11 +70,13 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import chain
 from typing import Any, BinaryIO
 
 from products.feeds.base import FeedError, FeedItem
 from products.feeds.child import stream_from_child, worth_it
 from products.feeds.gmc_xml import REPEATED, xml_attributes
+from products.feeds.lines import text_lines
 from products.feeds.text import plain_text
 
 #: product_type / google_product_category words -> compliance kind; the first match wins, so
@@ -348,21 +351,20 @@ def _file_at_start(stream: BinaryIO) -> str | None:
 # --------------------------------------------------------------------------- text
 
 
-def read_gmc_text(data: bytes, *, source_name: str = "") -> Iterator[FeedItem]:
-    """The items of a tab- (or comma-) separated Merchant Center feed, UTF-8.
+def read_gmc_text(source: bytes | BinaryIO, *, source_name: str = "") -> Iterator[FeedItem]:
+    """The items of a tab- (or comma-) separated Merchant Center feed, UTF-8, read as they are consumed.
 
-    The header row names the attributes (``id``, ``g:id``, ``title``...); each
-    item's ``row`` is its line as a spreadsheet shows it (header = 1).  Raises
-    :class:`FeedError` for a file that is not UTF-8 or has no id or title column.
+    ``source`` is the document or a binary file (read from where it stands,
+    not closed).  The header row names the attributes (``id``, ``g:id``,
+    ``title``...); each item's ``row`` is its line as a spreadsheet shows it
+    (header = 1).  Raises :class:`FeedError` for a file that is not UTF-8
+    (naming the byte's offset) or has no id or title column.
     """
     where = source_name or "GMC feed"
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise FeedError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    end = text.find("\n")
-    delimiter = "\t" if "\t" in (text if end < 0 else text[:end]) else ","
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
+    lines = text_lines(stream, where=where, advice="save the feed as UTF-8 text")
+    first = next(lines, "")
+    rows = csv.reader(chain([first], lines), delimiter="\t" if "\t" in first else ",")
     header = [cell.strip().lower().removeprefix("g:") for cell in next(rows, [])]
     missing = [name for name in ("id", "title") if name not in header]
     if missing:

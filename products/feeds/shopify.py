@@ -36,6 +36,7 @@ import aiohttp
 from yarl import URL
 
 from products.feeds.base import FeedError, FeedItem
+from products.feeds.netpolicy import PUBLIC_ONLY, NetPolicy
 from products.feeds.remote import client_session, fetch, mask_secrets
 from products.feeds.text import html_to_text
 
@@ -130,6 +131,7 @@ async def fetch_shopify_json(
     session: aiohttp.ClientSession | None = None,
     limit: int = 250,
     max_pages: int = 400,
+    policy: NetPolicy = PUBLIC_ONLY,
     **fetch_kwargs: Any,
 ) -> list[dict]:
     """Every product of a store's public ``/products.json``, page after page.
@@ -139,7 +141,9 @@ async def fetch_shopify_json(
     header while the store sends ``Link`` headers, else ``?page=N`` until a
     page has no products.  More than ``max_pages`` requests, or a page that
     repeats products already read (a store ignoring ``page``), raise
-    :class:`FeedError`.  ``fetch_kwargs`` go to :func:`~products.feeds.remote.fetch`.
+    :class:`FeedError`.  Every page, wherever a ``Link`` points, obeys
+    ``policy`` (default: public addresses only).  ``fetch_kwargs`` go to
+    :func:`~products.feeds.remote.fetch`.
     """
     base = URL(store_url if "://" in store_url else f"https://{store_url}")
     if not base.path.endswith("/products.json"):
@@ -148,9 +152,9 @@ async def fetch_shopify_json(
     url = str(first)
     products: list[dict] = []
     seen: set[Any] = set()
-    async with client_session(session) as http:
+    async with client_session(session, policy) as http:
         for page in range(1, max_pages + 1):
-            got = await fetch(url, session=http, **fetch_kwargs)
+            got = await fetch(url, session=http, policy=policy, **fetch_kwargs)
             body = got.json()
             batch = body.get("products") if isinstance(body, dict) else None
             if not isinstance(batch, list):

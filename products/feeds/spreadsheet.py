@@ -9,7 +9,8 @@ the row number the merchant sees in the sheet.
 
 Reading
     CSV: UTF-8 (with or without BOM), else GB18030/GBK as Excel writes it
-    in China; comma, tab or semicolon, whichever the header line uses most.
+    in China, decided at the first non-ASCII byte (:mod:`.lines`); comma,
+    tab or semicolon, whichever the first line that has any uses most.
     XLSX: the first worksheet, cached formula results; numeric cells become
     text without float artefacts (``59.9``, ``120``), dates ISO 8601 text.
     The header is the first non-empty row that names an id, a title and a
@@ -60,6 +61,30 @@ keeps); every row becomes a variant: id from the row's sku, options from
 written), its own price, sale price and stock.  The product's price is the
 lowest variant price, its stock the sum of the variant stocks when all are
 given.  Rows with an empty group cell stay products of their own.
+
+Memory
+    Both readers stream: a file is read as its items are consumed, and
+    memory stays flat in the number of rows, except with a group column:
+    a group's rows may be anywhere in the sheet, so then every row is held
+    until the sheet ends.  Only the header search (the first rows) happens
+    at the call, so a sheet without a header fails there; a problem further
+    down (an undecodable byte, a damaged sheet part) raises
+    :class:`FeedError` while the items are read.
+
+    An XLSX workbook is checked before it is unpacked: at most 256 MiB
+    unpacked, no part packed more than 100:1, and more (:mod:`.workbook`,
+    which also reads its sheet in flat memory; the limits are a
+    :class:`~.workbook.WorkbookLimits`).  A refusal names the part and its
+    sizes.
+
+Formulas
+    An XLSX formula cell reads as the value the spreadsheet saved with it
+    (``=A2*0.8`` as ``63.2``, ``=HYPERLINK(url, "text")`` as ``text``); one
+    saved without a value reads as empty.  A cell whose text is a formula
+    (a CSV cell ``=HYPERLINK("http://x","click")``, ``@SUM(A1)``,
+    ``+cmd|' /C calc'!A0``) is passed on as text and rejected by the
+    product model, which refuses formulas in every text field of every
+    reader (:func:`products.model.looks_like_formula`).
 """
 
 from __future__ import annotations
@@ -68,13 +93,16 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import Any, NamedTuple
+from itertools import chain, islice
+from typing import Any, BinaryIO, NamedTuple
 
 from products.feeds.base import FeedError, FeedItem, guess_lang
 from products.feeds.cells import PARSE, money, norm, spec_pairs
+from products.feeds.lines import text_lines
+from products.feeds.workbook import XLSX_LIMITS, WorkbookLimits, first_sheet_rows
 
 _ALIASES = {  # field -> header names; currency comes before the money fields that may disagree with it
     "sku": ("商品编码", "商品ID", "货号", "商家编码", "SKU", "id", "product id"),
@@ -111,63 +139,65 @@ _FIELD_OF = {norm(alias): name for name, aliases in _ALIASES.items() for alias i
 # --------------------------------------------------------------------------- public readers
 
 
-def read_csv(data: bytes, *, source: str = "") -> Iterator[FeedItem]:
-    """Feed items from CSV bytes (see the module docstring for encodings and columns).
+def read_csv(data: bytes | BinaryIO, *, source: str = "") -> Iterator[FeedItem]:
+    """Feed items from CSV bytes or a binary file, read as they are consumed (module docstring).
 
-    Raises :class:`FeedError` right away when the bytes are not UTF-8 or
-    GB18030 text or when no header row names an id, a title and a price.
+    Raises :class:`FeedError` right away when the first lines are not UTF-8
+    or GB18030 text or when no header row names an id, a title and a price;
+    a problem further down (a byte the encoding cannot decode, a broken
+    quote) raises it while the items are read.  ``data`` is read from its
+    current position and not closed.
     """
     where = source or "CSV"
+    stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    lines = text_lines(stream, where=where, encodings=("utf-8", "gb18030"), advice="save it as CSV UTF-8")
+    head = list(islice(lines, _HEADER_SCAN))
+    return _items(_csv_rows(chain(head, lines), _delimiter(head), where), where)
+
+
+def read_xlsx(data: bytes | BinaryIO, *, source: str = "", limits: WorkbookLimits = XLSX_LIMITS) -> Iterator[FeedItem]:
+    """Feed items from the first worksheet of an XLSX workbook, read as they are consumed (module docstring).
+
+    Raises :class:`FeedError` right away for a workbook over ``limits``
+    (:mod:`.workbook`), for a file that is not a readable workbook and, as
+    :func:`read_csv`, for a sheet without a usable header row; a sheet
+    damaged further down raises it while the items are read.  The workbook
+    is closed when the items run out (or the iterator is closed).
+    """
+    where = source or "XLSX"
+    stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    rows = first_sheet_rows(stream, where, limits)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("gb18030")
-        except UnicodeDecodeError as exc:
-            raise FeedError(
-                f"{where}: cannot decode byte {data[exc.start:exc.start + 1]!r} at offset {exc.start}: "
-                "the file is neither UTF-8 nor GBK/GB18030 text; save it as CSV UTF-8"
-            ) from None
+        return _closing(_items(((n, [_cell_text(v) for v in cells]) for n, cells in rows), where), rows.close)
+    except BaseException:
+        rows.close()
+        raise
+
+
+# --------------------------------------------------------------------------- file level
+
+
+def _csv_rows(lines: Iterable[str], delimiter: str, where: str) -> Iterator[tuple[int, list[str]]]:
+    """CSV records numbered from 1, as a spreadsheet numbers rows (a quoted line break stays in its row)."""
     try:
-        rows = list(enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)), start=1))
+        yield from enumerate(csv.reader(lines, delimiter=delimiter), start=1)
     except csv.Error as exc:
         raise FeedError(f"{where}: not a readable CSV file ({exc})") from None
-    return _items(rows, where)
 
 
-def read_xlsx(data: bytes, *, source: str = "") -> Iterator[FeedItem]:
-    """Feed items from the first worksheet of an XLSX workbook (see the module docstring).
-
-    Raises :class:`FeedError` right away for a file openpyxl cannot read and,
-    as :func:`read_csv`, for a sheet without a usable header row.
-    """
-    import openpyxl
-
-    where = source or "XLSX"
+def _closing(items: Iterator[FeedItem], close: Callable[[], object]) -> Iterator[FeedItem]:
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # zipfile, XML and openpyxl errors alike: the workbook is unusable
-        raise FeedError(
-            f"{where}: not a readable .xlsx workbook ({type(exc).__name__}: {exc}); save it again as .xlsx"
-        ) from None
-    try:
-        sheet = book.worksheets[0]
-        sheet.reset_dimensions()  # some exporters write a wrong sheet size; read every stored row
-        values = enumerate(sheet.iter_rows(values_only=True), start=1)
-        rows = [(n, [_cell_text(v) for v in cells]) for n, cells in values]
-    except Exception as exc:  # a damaged sheet part surfaces only while reading
-        raise FeedError(f"{where}: the first worksheet cannot be read ({type(exc).__name__}: {exc})") from None
+        yield from items
     finally:
-        book.close()
-    return _items(rows, where)
+        close()
 
 
 # --------------------------------------------------------------------------- sheet level
 
 
-def _delimiter(text: str) -> str:
+def _delimiter(lines: list[str]) -> str:
     """Comma, tab or semicolon: the most frequent one on the first line that has any of them."""
-    for line in text.splitlines()[:_HEADER_SCAN]:
+    for line in lines:
         counts = {d: line.count(d) for d in ",\t;"}
         if any(counts.values()):
             return max(counts, key=counts.__getitem__)
@@ -213,17 +243,22 @@ def _columns(header: list[str]) -> _Columns:
 
 
 def _items(numbered: Iterable[tuple[int, list[str]]], where: str) -> Iterator[FeedItem]:
-    """Find the header (eagerly, so errors surface at the call) and return the item stream."""
-    rows = [(n, cells) for n, cells in numbered if any(c.strip() for c in cells)]
-    if not rows:
-        raise FeedError(f"{where}: no header row: the sheet is empty")
-    for pos, (_, header) in enumerate(rows[:_HEADER_SCAN]):
-        columns = _columns(header)
+    """Find the header (eagerly, so errors surface at the call) and return the item stream.
+
+    Only the rows up to the header are read here; the rest are read as the items are.
+    """
+    rows = ((n, cells) for n, cells in numbered if any(c.strip() for c in cells))
+    scanned = []
+    for _, cells in islice(rows, _HEADER_SCAN):
+        scanned.append(cells)
+        columns = _columns(cells)
         if all(f in columns.fields for f in _REQUIRED):
-            return _generate(columns, rows[pos + 1 :])
-    first = _columns(rows[0][1])
+            return _generate(columns, rows)
+    if not scanned:
+        raise FeedError(f"{where}: no header row: the sheet is empty")
+    first = _columns(scanned[0])
     missing = "/".join({"sku": "id"}.get(f, f) for f in _REQUIRED if f not in first.fields)
-    found = ", ".join(c.strip() for c in rows[0][1] if c.strip())
+    found = ", ".join(c.strip() for c in scanned[0] if c.strip())
     raise FeedError(
         f"{where}: no {missing} column in the header row (columns found: {found}); "
         "expected names such as 商品编码/SKU, 商品名称/title, 价格/price"
@@ -236,13 +271,14 @@ class _Row(NamedTuple):
     options: dict[str, str]
 
 
-def _generate(columns: _Columns, rows: list[tuple[int, list[str]]]) -> Iterator[FeedItem]:
+def _generate(columns: _Columns, rows: Iterable[tuple[int, list[str]]]) -> Iterator[FeedItem]:
     parsed = (_row(columns, n, cells) for n, cells in rows)
-    if columns.group is None:
+    if columns.group is None:  # one row, one item: nothing is kept
         for index, row in enumerate(parsed):
             row.item.index = index
             yield _finish(row.item)
         return
+    # a group's rows may be anywhere in the sheet: every row is kept until the sheet ends
     units: list[list[_Row]] = []  # products in order of first appearance
     groups: dict[str, list[_Row]] = {}
     for row in parsed:

@@ -35,6 +35,7 @@ import aiohttp
 from yarl import URL
 
 from products.feeds.base import FeedError, FeedItem
+from products.feeds.netpolicy import PUBLIC_ONLY, NetPolicy
 from products.feeds.remote import basic_auth_header, client_session, fetch, mask_secrets
 from products.feeds.shopify import image_list, make_item, roll_up_variants, split_tags, stock_count
 from products.feeds.text import html_to_text
@@ -70,6 +71,7 @@ async def fetch_woocommerce(
     session: aiohttp.ClientSession | None = None,
     per_page: int = 100,
     max_pages: int = 1000,
+    policy: NetPolicy = PUBLIC_ONLY,
     **fetch_kwargs: Any,
 ) -> list[dict]:
     """Every published product of a WooCommerce site, variable products with their variations.
@@ -79,7 +81,8 @@ async def fetch_woocommerce(
     the ``consumer_key`` / ``consumer_secret`` query parameters over plain
     http (as WooCommerce accepts there; error messages mask them).  Each
     product of type ``variable`` gets its ``/variations`` list, paged the
-    same way, under a ``_variations`` key.  ``fetch_kwargs`` go to
+    same way, under a ``_variations`` key.  Every request obeys ``policy``
+    (default: public addresses only).  ``fetch_kwargs`` go to
     :func:`~products.feeds.remote.fetch`.
     """
     api = URL(site_url.rstrip("/") + "/wp-json/wc/v3/products")
@@ -89,7 +92,8 @@ async def fetch_woocommerce(
                                    "Authorization": basic_auth_header(consumer_key, consumer_secret)}
     else:
         credentials = {"consumer_key": consumer_key, "consumer_secret": consumer_secret}
-    async with client_session(session) as http:
+    fetch_kwargs["policy"] = policy
+    async with client_session(session, policy) as http:
         url = api.update_query({**credentials, "status": "publish"})
         products = await _pages(http, url, per_page, max_pages, fetch_kwargs)
         limit = asyncio.Semaphore(VARIATION_CONCURRENCY)

@@ -12,7 +12,6 @@ The API key is sent as a bearer token and never appears in errors or reprs.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections.abc import AsyncIterator
@@ -20,6 +19,7 @@ from typing import Any
 
 import aiohttp
 
+from livehost.core import jsonio
 from scripts_gen.llm.base import BackendError, GenerationRequest, TextModel
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
@@ -219,7 +219,7 @@ async def _error_detail(resp: aiohttp.ClientResponse) -> str:
     except (TimeoutError, aiohttp.ClientError):
         return resp.reason or "no detail"
     try:
-        data = json.loads(raw)
+        data = jsonio.loads(raw)
         err = data.get("error") if isinstance(data, dict) else None
         if isinstance(err, dict) and err.get("message"):
             return str(err["message"])[:300]
@@ -232,9 +232,9 @@ async def _error_detail(resp: aiohttp.ClientResponse) -> str:
 
 def _json(raw: bytes, name: str) -> dict[str, Any]:
     try:
-        data = json.loads(raw)
-    except ValueError:
-        raise BackendError(name, f"not JSON: {raw[:200]!r}") from None
+        data = jsonio.loads(raw)
+    except jsonio.JsonError as e:
+        raise BackendError(name, f"not JSON ({e}): {raw[:200]!r}") from None
     if not isinstance(data, dict):
         raise BackendError(name, f"not a JSON object: {raw[:200]!r}")
     return data

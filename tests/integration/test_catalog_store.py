@@ -96,3 +96,20 @@ def test_scope_is_checked(livehost_home):
     with pytest.raises(ValueError, match="scope = 'a b'"):
         CatalogStore(store.sync(), "a b")
     store.close()
+
+
+def test_more_than_half_counts_items_not_their_problems(cs):
+    """The probe's case (issue 12, item 9): 10 good items and 4 with 3 errors each were refused as '12 of 22'."""
+    _import(cs, [_item(f"G{i}") for i in range(10)])
+    items = [_item(f"G{i}") for i in range(10)] + [
+        _item(f"B{i}", price="x", currency="dollars", stock=-1) for i in range(4)]
+    r = _import(cs, items)
+    assert r.accepted and r.imported == 10 and r.rejected_count == 4 and r.problem_count == 12, r.error
+    assert r.as_json()["rejected_count"] == 4 and len(r.as_json()["rejected"]) == 12
+
+
+def test_json_output_caps_the_changes_like_the_rejected_rows(cs):
+    _import(cs, [_item(f"A{i}") for i in range(1200)])
+    r = _import(cs, [_item(f"A{i}", price="21.00") for i in range(1200)])
+    shown = r.as_json()
+    assert shown["changes_count"] == 1200 and len(shown["changes"]) == 1000

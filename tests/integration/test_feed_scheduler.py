@@ -8,11 +8,15 @@ import pytest
 from aiohttp import web
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from products.feeds.netpolicy import NetPolicy
+from products.feeds.sources import FeedAccess
 from products.refresh import FeedScheduler, refresh_feed
 from products.store import CatalogStore
 from tests.env import store_from_env
 
 pytestmark = pytest.mark.integration
+
+LOOPBACK = FeedAccess(net=NetPolicy.allowing("127.0.0.1"))  # the feed server's address, refused by default
 
 
 def _doc(price="18.00", bad=False):
@@ -46,19 +50,19 @@ async def feed_server():
 async def test_refresh_uses_etag_and_keeps_the_last_good_catalog(feed_server, livehost_home):
     url = feed_server["url"]
     store = store_from_env()
-    first = await refresh_feed(url, "auto", "ch1", store)
+    first = await refresh_feed(url, "auto", "ch1", store, LOOPBACK)
     assert first["accepted"] and first["imported"] == 3
-    again = await refresh_feed(url, "auto", "ch1", store)
+    again = await refresh_feed(url, "auto", "ch1", store, LOOPBACK)
     assert again["not_modified"] and feed_server["requests"] == [None, '"v1"']
 
     feed_server.update(body=_doc(bad=True), etag='"v2"')
-    bad = await refresh_feed(url, "auto", "ch1", store)
+    bad = await refresh_feed(url, "auto", "ch1", store, LOOPBACK)
     assert not bad["accepted"] and "no valid product" in bad["error"]
 
     cs = CatalogStore(store.sync(), "ch1")
     assert cs.current_version() == first["version"] and cs.last_import()["accepted"] == "0"
     feed_server.update(body=_doc(price="16.00"), etag='"v3"')
-    good = await refresh_feed(url, "auto", "ch1", store)
+    good = await refresh_feed(url, "auto", "ch1", store, LOOPBACK)
     assert good["accepted"] and cs.load()["S0"].price == 16
     assert {c["type"] for c in good["changes"]} == {"price_changed"}
     store.close()

@@ -9,9 +9,10 @@ import pytest
 from aiohttp import web
 
 from products.feeds.base import FeedError
+from products.feeds.netpolicy import NetPolicy
 from products.feeds.remote import FetchError, fetch, mask_secrets
 
-FAST = {"backoff": 0.01}
+FAST = {"backoff": 0.01, "policy": NetPolicy.allowing("127.0.0.1")}  # the test servers' address, refused by default
 
 
 @pytest.fixture

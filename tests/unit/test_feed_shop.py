@@ -14,8 +14,11 @@ import pytest
 from aiohttp import web
 
 from products.feeds.base import FeedError, build_catalog
+from products.feeds.netpolicy import NetPolicy
 from products.feeds.shopify import fetch_shopify_json, read_shopify_csv, read_shopify_products
 from products.feeds.woocommerce import fetch_woocommerce, read_woocommerce
+
+LOOPBACK = NetPolicy.allowing("127.0.0.1")  # the test servers' address, refused by default
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "feeds" / "shopify_export.csv"
 CDN = "https://cdn.shopify.com/s/files/1/0001/products/"
@@ -66,7 +69,7 @@ async def test_shopify_follows_link_headers(serve):
         return web.json_response({"products": [_simple(i) for i in ids]}, headers=headers)
 
     base = await serve([web.get("/products.json", products)])
-    got = await fetch_shopify_json(base + "/", limit=2, backoff=0.01)
+    got = await fetch_shopify_json(base + "/", limit=2, backoff=0.01, policy=LOOPBACK)
     assert [p["id"] for p in got] == [1, 2, 3, 4, 5]
     assert seen == [{"limit": "2"}, {"limit": "2", "page_info": "p2"}, {"limit": "2", "page_info": "p3"}]
 
@@ -80,7 +83,7 @@ async def test_shopify_pages_by_number_until_empty(serve):
         return web.json_response({"products": [_simple(i) for i in pages.get(request.query.get("page", "1"), [])]})
 
     base = await serve([web.get("/products.json", products)])
-    got = await fetch_shopify_json(base, limit=2, backoff=0.01)
+    got = await fetch_shopify_json(base, limit=2, backoff=0.01, policy=LOOPBACK)
     assert [p["handle"] for p in got] == ["item-1", "item-2", "item-3"]
     assert seen == [None, "2", "3"]
     catalog = build_catalog(read_shopify_products(got), source="shopify")
@@ -97,9 +100,9 @@ async def test_shopify_store_ignoring_page_and_max_pages(serve):
 
     base = await serve([web.get("/a/products.json", same_page), web.get("/b/products.json", endless)])
     with pytest.raises(FeedError, match="page 2 repeats products"):
-        await fetch_shopify_json(base + "/a", backoff=0.01)
+        await fetch_shopify_json(base + "/a", backoff=0.01, policy=LOOPBACK)
     with pytest.raises(FeedError, match="more than 3 pages"):
-        await fetch_shopify_json(base + "/b", max_pages=3, backoff=0.01)
+        await fetch_shopify_json(base + "/b", max_pages=3, backoff=0.01, policy=LOOPBACK)
 
 
 TEE = {
@@ -274,9 +277,9 @@ async def test_woocommerce_https_basic_auth_pages_and_variations(serve, tls):
     expected = "Basic " + base64.b64encode(f"{KEY}:{SECRET}".encode()).decode()
     base = await serve(_woo_app(seen, lambda r: r.headers.get("Authorization") == expected), ssl_context=tls[0])
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls[1])) as session:
-        products = await fetch_woocommerce(base, KEY, SECRET, session=session, per_page=2, backoff=0.01)
+        products = await fetch_woocommerce(base, KEY, SECRET, session=session, per_page=2, backoff=0.01, policy=LOOPBACK)
         with pytest.raises(FeedError, match="HTTP 401") as err:
-            await fetch_woocommerce(base, KEY, "cs_wrong", session=session, backoff=0.01)
+            await fetch_woocommerce(base, KEY, "cs_wrong", session=session, backoff=0.01, policy=LOOPBACK)
     assert err.value.attempts == 1
     assert [p["id"] for p in products] == [11, 20, 30, 31]
     assert [v["id"] for v in products[1]["_variations"]] == [21, 22, 23] and "_variations" not in products[0]
@@ -314,11 +317,11 @@ async def test_woocommerce_http_uses_query_keys_and_masks_them(serve):
     seen = []
     keys_in_query = lambda r: (r.query.get("consumer_key"), r.query.get("consumer_secret")) == (KEY, SECRET)  # noqa: E731
     base = await serve(_woo_app(seen, keys_in_query))
-    products = await fetch_woocommerce(base + "/", KEY, SECRET, per_page=2, backoff=0.01)
+    products = await fetch_woocommerce(base + "/", KEY, SECRET, per_page=2, backoff=0.01, policy=LOOPBACK)
     assert len(products) == 4 and len(products[1]["_variations"]) == 3
     assert all(q["consumer_key"] == KEY for _, q in seen)
     with pytest.raises(FeedError) as err:
-        await fetch_woocommerce(base, KEY, "cs_wrong_secret", backoff=0.01)
+        await fetch_woocommerce(base, KEY, "cs_wrong_secret", backoff=0.01, policy=LOOPBACK)
     assert "consumer_secret=***" in str(err.value) and "cs_wrong_secret" not in str(err.value)
     assert KEY not in str(err.value)
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from livehost.app.cli import Edge
+from livehost.core import jsonio
 from livehost.core.audit import read_audit
 from livehost.core.clock import SAMPLE_RATE
 from livehost.core.store import Store
@@ -28,7 +28,7 @@ def audit(args: argparse.Namespace, edge: Edge) -> int:
         store.close()
     for e in entries:
         if args.json:
-            print(json.dumps(e.__dict__, ensure_ascii=False))
+            print(jsonio.dumps(e.__dict__))
         else:
             mark = f"CUT({e.reason})" if e.cut else "    "
             print(f"{e.pts_start / SAMPLE_RATE:9.2f}-{e.pts_end / SAMPLE_RATE:9.2f}s {mark:<14} {e.source:<8} {e.text}")

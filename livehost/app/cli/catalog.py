@@ -11,6 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 from livehost.app.cli import Edge
+from livehost.core import jsonio
 from livehost.core.store import Store
 from products.feeds.base import FeedError
 from products.feeds.sources import FORMATS, FeedAccess, is_url
@@ -73,19 +74,19 @@ async def _catalog_import(cs: CatalogStore, args: argparse.Namespace, access: Fe
                                      progress=progress, access=access)
     except FeedError as e:
         if args.json:
-            print(json.dumps({"imported": 0, "rejected": [], "version": cs.current_version(), "error": str(e)}, ensure_ascii=False))
+            print(jsonio.dumps({"imported": 0, "rejected": [], "version": cs.current_version(), "error": str(e)}))
         else:
             print(f"livehost: catalog import: {e}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(result.as_json(), ensure_ascii=False, default=str))
+        print(jsonio.dumps(result.as_json()))
     else:
         if result.valid >= 500:
             print(file=sys.stderr)
         for r in result.rejected:
             print(f"  rejected {r}")
-        if result.rejected_count > len(result.rejected):
-            print(f"  ... {result.rejected_count - len(result.rejected)} more rejected")
+        if result.problem_count > len(result.rejected):
+            print(f"  ... {result.problem_count - len(result.rejected)} more problems")
         if result.error:
             print(f"livehost: catalog import: {result.error}", file=sys.stderr)
         elif result.unchanged:
@@ -152,7 +153,7 @@ def _catalog_jobs(store: Store, args: argparse.Namespace) -> int:
         else:
             jobs = feeds.jobs()
             if args.json:
-                print(json.dumps(jobs, ensure_ascii=False))
+                print(jsonio.dumps(jobs))
             for j in jobs if not args.json else []:
                 print(f"{j['id']}  {j['trigger']:<28} {j['scope']:<10} {j['source']}")
         return 0
@@ -163,7 +164,7 @@ def _catalog_jobs(store: Store, args: argparse.Namespace) -> int:
 def _catalog_diff(cs: CatalogStore, args: argparse.Namespace) -> int:
     changes = cs.diff(args.old, args.new)
     if args.json:
-        print(json.dumps([asdict(c) for c in changes], ensure_ascii=False, default=str))
+        print(jsonio.dumps([asdict(c) for c in changes]))
         return 0
     if not changes:
         print(f"catalog [{cs.scope}]: no changes between the last two versions")
