@@ -53,15 +53,16 @@ async def refresh_feed(source: str, fmt: str, scope: str, store: Store, access: 
     try:
         opened = await open_source(source, fmt, etag=cache.get("etag") or None,
                                    last_modified=cache.get("last_modified") or None, access=access or _access)
+        if opened.not_modified:
+            return {"source": source, "not_modified": True, "version": cs.current_version(), "imported": 0}
+        # a reader finds some problems only while it reads (a bad byte deep in a CSV): the same error
+        result = await asyncio.to_thread(cs.import_products, validate_items(opened.items, dedupe=False),
+                                         source=source, format=opened.format)
     except FeedError as e:
         client.hset(keys.catalog(scope, "last_import"), mapping={
             "source": source, "error": str(e), "accepted": 0, "at": f"{datetime.now(UTC).timestamp():.3f}"})
         log.error("feed %s: %s; still selling version %s", source, e, cs.current_version())
         return {"source": source, "error": str(e), "version": cs.current_version(), "imported": 0}
-    if opened.not_modified:
-        return {"source": source, "not_modified": True, "version": cs.current_version(), "imported": 0}
-    result = await asyncio.to_thread(cs.import_products, validate_items(opened.items, dedupe=False), source=source,
-                                     format=opened.format)
     if result.accepted:
         client.hset(cache_key, mapping={"etag": opened.etag or "", "last_modified": opened.last_modified or ""})
     else:

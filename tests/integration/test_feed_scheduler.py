@@ -120,3 +120,18 @@ def test_jobs_stored_by_an_earlier_livehost_are_kept(livehost_home, tmp_path):
     finally:
         again.shutdown()
         store.close()
+
+
+async def test_a_reader_error_found_while_reading_is_recorded_not_raised(livehost_home, tmp_path):
+    """A bad byte deep in a CSV is found while the items are read (the reader streams): the refresh
+    records it like any feed error and the last good version keeps selling."""
+    path = tmp_path / "feed.csv"
+    rows = "".join(f"S{i},Item {i},18.00,USD\n" for i in range(5000))
+    path.write_bytes(b"sku,title,price,currency\n" + rows.encode() + b"S9,bad \xff\xfe row,1.00,USD\n")
+    store = store_from_env()
+    try:
+        summary = await refresh_feed(str(path), "csv", "ch-bytes", store)
+        assert summary["imported"] == 0 and "byte" in summary["error"]
+        assert "byte" in CatalogStore(store.sync(), "ch-bytes").last_import()["error"]
+    finally:
+        store.close()
