@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -71,3 +72,11 @@ def run(argv: list[str] | None, groups: Sequence[Group], console: ConsoleStarter
     except BrokenPipeError:  # `livehost ... | head`
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the rest of the output goes nowhere
         return 0
+
+
+def printable(text: str) -> str:
+    """Text from outside (a viewer, a feed) for a terminal: control characters (escape sequences) shown, not obeyed."""
+    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")

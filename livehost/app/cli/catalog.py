@@ -10,7 +10,7 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from livehost.app.cli import Edge
+from livehost.app.cli import Edge, printable
 from livehost.core import jsonio
 from livehost.core.store import Store
 from products.feeds.base import FeedError
@@ -84,11 +84,11 @@ async def _catalog_import(cs: CatalogStore, args: argparse.Namespace, access: Fe
         if result.valid >= 500:
             print(file=sys.stderr)
         for r in result.rejected:
-            print(f"  rejected {r}")
+            print(printable(f"  rejected {r}"))
         if result.problem_count > len(result.rejected):
             print(f"  ... {result.problem_count - len(result.rejected)} more problems")
         if result.error:
-            print(f"livehost: catalog import: {result.error}", file=sys.stderr)
+            print(printable(f"livehost: catalog import: {result.error}"), file=sys.stderr)
         elif result.unchanged:
             print(f"catalog [{cs.scope}] unchanged: version {result.version}, {result.imported} products ({result.format})")
         else:

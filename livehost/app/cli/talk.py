@@ -6,14 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import re
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from livehost.app.assembly import close_models, make_gate, make_models, make_responder, make_triage
-from livehost.app.cli import Edge
+from livehost.app.cli import Edge, printable
 from livehost.app.config import ChannelConfig, build_config, load_config
 from livehost.core import jsonio
 from livehost.core.config import ConfigError, merge
@@ -225,14 +224,6 @@ def _shown(value: Any) -> str:
     """A field's value for an error message: JSON, at most 60 characters."""
     text = jsonio.dumps(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def printable(text: str) -> str:
-    """A viewer's text for a terminal: control characters (escape sequences) shown, not obeyed."""
-    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 async def _replies(args: argparse.Namespace, config: ChannelConfig, catalog: Catalog, edge: Edge) -> int:
