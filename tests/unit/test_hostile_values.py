@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -106,3 +107,20 @@ def test_strict_json_reader():
     assert jsonio.loads('{"t": "\\ud83d\\ude00"}') == {"t": "😀"}
     assert jsonio.dumps({"a": float("nan"), "b": float("-inf"), "c": Decimal("1.50")}) == \
         '{"a": "NaN", "b": "-Infinity", "c": "1.50"}'
+
+
+def test_import_reports_are_strict_json_whatever_the_rejected_value():
+    """Issue 12, item 11: NaN and Infinity in rejected values made `--json` output that is not JSON."""
+    from products.model import RejectedItem
+    from products.store import ImportResult
+
+    result = ImportResult(source="x.json", format="json", rejected=[
+        RejectedItem(0, "A", "price", float("nan"), "must be a finite number"),
+        RejectedItem(1, "B", "stock", float("inf"), "must be a whole number"),
+        RejectedItem(2, "C", "price", Decimal("NaN"), "must be a finite number")], rejected_count=3)
+
+    def refuse(name):
+        raise AssertionError(f"bare {name}")
+
+    shown = json.loads(jsonio.dumps(result.as_json()), parse_constant=refuse)
+    assert [r["value"] for r in shown["rejected"]] == ["NaN", "Infinity", "NaN"]
