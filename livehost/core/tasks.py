@@ -24,3 +24,11 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task], deadline: float, owner:
     for t in pending:
         log.error("%s: task %r still running %.1f s after its cancel", owner, t.get_name(), deadline)
     return list(pending)
+
+
+def cancel_requested() -> bool:
+    """Whether the running task has been asked to stop.  A library that catches the ``CancelledError``
+    and raises its own error instead (redis-py does while it reconnects) leaves this as the only sign;
+    a retry loop checks it before trying again."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

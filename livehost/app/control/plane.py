@@ -30,6 +30,7 @@ from livehost.core import keys
 from livehost.core.metrics import PerMinute
 from livehost.core.states import ChannelState
 from livehost.core.store import as_text, as_texts
+from livehost.core.tasks import cancel_requested
 from streaming.preview import preview_jpeg
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,8 @@ async def publish(client: Any, runner: Controlled, every: float = 1.0) -> None:
             else:
                 on_air = False
         except (RedisError, OSError) as e:
+            if cancel_requested():
+                raise asyncio.CancelledError from e
             log.warning("channel %s: cannot publish state: %s", channel, e)
         await asyncio.sleep(every)
 
@@ -164,6 +167,8 @@ async def follow_commands(client: Any, runner: Controlled) -> None:
         try:
             got = await client.xread({keys.control(channel): last}, block=1000, count=50)
         except (RedisError, OSError) as e:
+            if cancel_requested():  # the cancel arrived inside redis-py, which turned it into this error
+                raise asyncio.CancelledError from e
             log.warning("channel %s: cannot read commands: %s", channel, e)
             await asyncio.sleep(1.0)
             continue
