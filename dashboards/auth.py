@@ -22,6 +22,7 @@ from aiohttp import web
 
 from dashboards.context import Console
 from dashboards.http import USER, ApiError
+from dashboards.http import form as read_form
 from dashboards.users import token_digest
 from livehost.core import keys
 from livehost.core.store import as_texts
@@ -73,8 +74,8 @@ def middleware(console: Console) -> Any:
             sent: object = request.headers.get("X-CSRF-Token")  # or a form field: checked to be text below
             if sent is None and request.content_type == "multipart/form-data" and path == UPLOAD_PATH:
                 sent = CSRF_IN_FORM  # the upload reader checks the form's field before the import runs
-            elif sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-                sent = (await request.post()).get("csrf_token")  # a small form: at most MAX_BODY bytes
+            elif sent is None and request.content_type == "application/x-www-form-urlencoded":
+                sent = (await read_form(request)).get("csrf_token")  # a small form: at most MAX_BODY bytes
             if sent is CSRF_IN_FORM:
                 who = {**who, "csrf_in_form": True}
             elif not isinstance(sent, str) or not hmac.compare_digest(sent, who["csrf"]):
@@ -115,7 +116,7 @@ async def login_page(console: Console, request: web.Request, error: str = "", st
 
 
 async def login(console: Console, request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await read_form(request)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(str(form.get("csrf_token", "")), cookie):
         return await login_page(console, request, "The form expired: please try again.", 403)

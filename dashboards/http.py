@@ -8,6 +8,7 @@ import json
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
@@ -42,29 +43,59 @@ MAX_UPLOAD = 64 << 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, f"body: larger than {limit >> 10} KiB; catalog files go to /api/catalog/import "
+                         "as a multipart upload", Connection="close")
+
+
+async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
+    """The request body, at most ``limit`` bytes, read in small pieces: 413 as soon as it is known to be
+    longer (by its Content-Length, or once ``limit`` + 1 bytes came), holding no more than that."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit)
+    data = bytearray()
+    while chunk := await request.content.read(min(1 << 16, limit + 1 - len(data))):
+        data += chunk
+        if len(data) > limit:
+            raise _too_large(limit)
+    return bytes(data)
+
+
+async def form(request: web.Request) -> dict[str, str]:
+    """A URL-encoded form (at most :data:`MAX_BODY` bytes), read once per request; 400 when it is not one."""
+    if (cached := request.get(_FORM)) is not None:
+        return cached
+    raw = await read_body(request)
+    try:
+        fields = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=100))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ApiError(400, f"body: not a readable form ({e})") from None
+    request[_FORM] = fields
+    return fields
+
+
+_FORM = web.RequestKey("livehost.form", dict)
+
+
 async def body(request: web.Request) -> dict[str, Any]:
-    """A JSON object or a form (without its CSRF field); ``{}`` when there is no body.
+    """A JSON object or a URL-encoded form (without its CSRF field); ``{}`` when there is no body.
 
     At most :data:`MAX_BODY` bytes (413 beyond); JSON through :func:`livehost.core.jsonio.loads`
-    (no deep nesting, NaN or lone surrogates): anything else is a 400 that says why.
+    (no deep nesting, NaN or lone surrogates): anything else is a 4xx that says why.
     """
-    if not request.body_exists:  # (not can_read_body: the CSRF check may have read a form already)
+    if not request.body_exists and request.get(_FORM) is None:
         return {}
     if request.content_type == "application/json":
         try:
-            data = jsonio.loads(await request.read(), depth=8)
+            data = jsonio.loads(await read_body(request), depth=8)
         except jsonio.JsonError as e:
             raise ApiError(400, f"body: {e}") from None
         if not isinstance(data, dict):
             raise ApiError(400, "body: expected a JSON object")
         return data
-    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
-        raise ApiError(415, f"body: {request.content_type!r}: send application/json or a form")
-    try:
-        form = await request.post()
-    except ValueError as e:  # a malformed form or multipart body
-        raise ApiError(400, f"body: not a readable form ({e})") from None
-    return {k: v for k, v in form.items() if k != "csrf_token"}
+    if request.content_type not in ("application/x-www-form-urlencoded", ""):
+        raise ApiError(415, f"body: {request.content_type!r}: send application/json or a URL-encoded form")
+    return {k: v for k, v in (await form(request)).items() if k != "csrf_token"}
 
 
 def text_field(data: dict[str, Any], name: str, *, required: bool = True, limit: int = 500) -> str:
