@@ -19,9 +19,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from products.limits import limits
 from products.money import format_money, spoken_money, to_money
@@ -65,11 +75,15 @@ def _whole(value: Any) -> Any:
     return value
 
 
-def _at_most_max_stock(value: int | None) -> int | None:
+def _at_most_max_stock(value: int) -> int:
     ceiling = limits().max_stock
-    if value is not None and value > ceiling:
+    if value > ceiling:
         raise ValueError(f"must be at most {ceiling:,} (LIVEHOST_MAX_STOCK)")
     return value
+
+
+#: A stock count: a whole number from 0 to :attr:`~products.limits.Limits.max_stock` (``12.0`` is 12).
+StockCount = Annotated[int, BeforeValidator(_whole), Field(ge=0), AfterValidator(_at_most_max_stock)]
 
 
 def _in_stock(availability: str | None, stock: int | None) -> bool:
@@ -163,7 +177,7 @@ class Variant(BaseModel):
     sale_price: Decimal | None = None
     sale_start: datetime | None = None  # the variant's sale window (time-zone aware); either end may be open
     sale_end: datetime | None = None
-    stock: int | None = Field(default=None, ge=0)  # None: the source gives no count
+    stock: StockCount | None = None  # None: the source gives no count
     availability: Availability | None = None  # None: the product's
     available_from: datetime | None = None  # a preorder's or backorder's date
 
@@ -176,16 +190,6 @@ class Variant(BaseModel):
     @classmethod
     def _tz(cls, value: datetime | None) -> datetime | None:
         return _aware(value)
-
-    @field_validator("stock", mode="before")
-    @classmethod
-    def _stock(cls, value: Any) -> Any:
-        return _whole(value)
-
-    @field_validator("stock")
-    @classmethod
-    def _stock_bound(cls, value: int | None) -> int | None:
-        return _at_most_max_stock(value)
 
     @model_validator(mode="after")
     def _sale_below_price(self) -> Variant:
@@ -224,7 +228,7 @@ class Product(BaseModel):
     price: Decimal
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     sale_price: Decimal | None = None
-    stock: int | None = Field(default=None, ge=0)  # None: the source gives no count (see availability)
+    stock: StockCount | None = None  # None: the source gives no count (see availability)
     sale_start: datetime | None = None  # the sale price applies from here (time-zone aware)...
     sale_end: datetime | None = None  # ...until here; either may be open
     availability: Availability | None = None  # None: in_stock when stock > 0
@@ -256,16 +260,6 @@ class Product(BaseModel):
     @classmethod
     def _currency(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
-
-    @field_validator("stock", mode="before")
-    @classmethod
-    def _stock(cls, value: Any) -> Any:
-        return _whole(value)
-
-    @field_validator("stock")
-    @classmethod
-    def _stock_bound(cls, value: int | None) -> int | None:
-        return _at_most_max_stock(value)
 
     @field_validator("specs", mode="before")
     @classmethod
