@@ -4,7 +4,7 @@ Channels publish and follow commands under ``livehost:channel:<id>`` and
 ``livehost:control:<id>``; what was said and what the gate refused under
 ``livehost:audit:<id>`` and ``livehost:gate:<id>``; catalogs under
 ``livehost:catalog:<scope>``; the console's login sessions under
-``livehost:console``.  See the README's "Under the hood" for what each holds.
+``livehost:console``; consent records under ``livehost:consent``.  See the README's "Under the hood" for what each holds.
 """
 
 from __future__ import annotations
@@ -17,6 +17,12 @@ TENANTS = f"{PREFIX}:channel-tenants"  # hash: channel -> tenant, kept after the
 ACTIONS = f"{PREFIX}:actions"  # stream: every control action with its user
 SCHEDULER_JOBS = f"{PREFIX}:scheduler:jobs"  # APScheduler's Redis job store
 SCHEDULER_RUN_TIMES = f"{PREFIX}:scheduler:run_times"
+CONSENT_EVENTS = f"{PREFIX}:consent:events"  # stream: consent granted, revoked, used, refused
+
+
+def consent(record_id: str) -> str:
+    """A consent record's JSON (its file under the home is the original)."""
+    return f"{PREFIX}:consent:{record_id}"
 
 
 # -- one channel -------------------------------------------------------------------------------
