@@ -25,7 +25,6 @@ flat when the N-item peak is below 1.5x the N/4 one.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import random
 import resource
@@ -38,6 +37,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.spawned import in_fresh_process  # noqa: E402
 
 ZH = ["保温杯", "羊毛围巾", "蓝牙耳机", "乌龙茶", "面霜", "儿童积木", "充电宝", "陶瓷马克杯"]
 EN = ["Travel mug", "Wool scarf", "Bluetooth earbuds", "Oolong tea", "Face cream", "Stacking blocks", "Power bank", "Mug"]
@@ -202,26 +203,9 @@ def _measure(which: str, path: str) -> dict[str, Any]:
     return out
 
 
-def _measure_into(which: str, path: str, send) -> None:
-    send.send(_measure(which, path))
-    send.close()
-
-
 def measure(which: str, path: Path) -> dict[str, Any]:
-    """Run one measurement in a fresh spawned process, so its peak memory is its own.
-
-    A plain process, not a pool worker: pool workers are daemons, which may not start the parsing child
-    (products.feeds.child) that livehost's reader uses for a large file.
-    """
-    ctx = multiprocessing.get_context("spawn")
-    receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_measure_into, args=(which, str(path), send))
-    proc.start()
-    send.close()
-    try:
-        return receive.recv()
-    finally:
-        proc.join()
+    """One measurement in a fresh spawned process, so that its peak memory is its own."""
+    return in_fresh_process(_measure, which, str(path))
 
 
 # --------------------------------------------------------------------------- report

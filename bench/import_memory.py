@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import csv
 import io
-import multiprocessing
 import random
 import resource
 import sys
@@ -39,6 +38,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.spawned import in_fresh_process  # noqa: E402
 
 ZH = ["保温杯", "羊毛围巾", "蓝牙耳机", "乌龙茶", "面霜", "儿童积木", "充电宝", "陶瓷马克杯"]
 EN = ["Travel mug", "Wool scarf", "Bluetooth earbuds", "Oolong tea", "Face cream", "Stacking blocks", "Power bank"]
@@ -148,22 +149,9 @@ def _measure(which: str, path: str) -> dict[str, Any]:
     return out
 
 
-def _measure_into(which: str, path: str, send) -> None:
-    send.send(_measure(which, path))
-    send.close()
-
-
 def measure(which: str, path: Path) -> dict[str, Any]:
     """One measurement in a fresh spawned process, so that its peak memory is its own."""
-    ctx = multiprocessing.get_context("spawn")
-    receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_measure_into, args=(which, str(path), send))
-    proc.start()
-    send.close()
-    try:
-        return receive.recv()
-    finally:
-        proc.join()
+    return in_fresh_process(_measure, which, str(path))
 
 
 # --------------------------------------------------------------------------- report

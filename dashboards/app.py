@@ -45,9 +45,7 @@ async def _errors(request: web.Request, handler: auth.Handler) -> web.StreamResp
     except RedisError as e:
         log.error("console: redis: %s", e)
         raise ApiError(503, f"store unavailable: {e}") from None
-    except web.HTTPRequestEntityTooLarge:  # a body over MAX_BODY (read(), post()): said as the API says things
-        raise ApiError(413, f"body: larger than {MAX_BODY >> 10} KiB; catalog files go to /api/catalog/import "
-                            "as a multipart upload") from None
+
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if response.content_type == "text/html":

@@ -23,7 +23,6 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -212,6 +211,3 @@ class ConsentBook:
         if record is not None:
             fields |= {"consent": record.id, "subject": record.subject, "scopes": ",".join(record.scopes)}
         self.r.xadd(keys.CONSENT_EVENTS, fields, maxlen=EVENTS_MAXLEN, approximate=True)
-
-    def __iter__(self) -> Iterator[ConsentRecord]:
-        return iter(self.records())
