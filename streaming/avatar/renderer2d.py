@@ -22,7 +22,7 @@ from .card import ProductCard, render_card
 from .fonts import load_font
 from .yuv import Sprite, planes, rgb_to_yuv420p
 
-__all__ = ["Avatar2D", "EYE_OPEN", "EYE_HALF", "EYE_CLOSED"]
+__all__ = ["Avatar2D", "EYE_OPEN", "EYE_HALF", "EYE_CLOSED", "label_layer", "card_sprite"]
 
 EYE_OPEN, EYE_HALF, EYE_CLOSED = fg.EYE_OPEN, fg.EYE_HALF, fg.EYE_CLOSED
 N_VISEMES = 9
@@ -46,6 +46,42 @@ def _even(v: float) -> int:
 
 def _even_up(v: float) -> int:
     return 2 * int(math.ceil(v / 2.0))
+
+
+def label_layer(W: int, H: int, label: str) -> tuple[_Layer, int, int]:
+    """The AI label (two lines when one is too wide), sized from the shorter side, at the top-left margin."""
+    ms = min(W, H)
+    ss = 2
+    fs = max(8, int(math.ceil(0.06 * ms)))
+    margin = max(2, int(round(0.03 * ms)))
+    font = load_font(fs * ss, bold=True)
+    text = label
+    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+    bbox = probe.multiline_textbbox((0, 0), text, font=font, spacing=int(0.2 * fs * ss))
+    if bbox[2] - bbox[0] + fs * ss > (W - 2 * margin) * ss and " / " in text:
+        text = text.replace(" / ", "\n")
+        bbox = probe.multiline_textbbox((0, 0), text, font=font, spacing=int(0.2 * fs * ss))
+    padx, pady = int(0.45 * fs * ss), int(0.3 * fs * ss)
+    bw = _even_up((bbox[2] - bbox[0] + 2 * padx) / ss) * ss
+    bh = _even_up((bbox[3] - bbox[1] + 2 * pady) / ss) * ss
+    img = Image.new("RGBA", (bw, bh), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.rounded_rectangle((0, 0, bw - 1, bh - 1), radius=int(0.22 * bh), fill=(12, 12, 16, 210))
+    d.multiline_text((padx - bbox[0], pady - bbox[1]), text, font=font,
+                     fill=(255, 255, 255, 255), spacing=int(0.2 * fs * ss))
+    x = _even(margin)
+    return downsample_premul(img, ss), x, x
+
+
+def card_sprite(card: ProductCard, W: int, H: int) -> tuple[Sprite, tuple[int, int, int, int]]:
+    """The product card drawn for a W x H frame, and the box it goes in (the lower part of the picture)."""
+    u = min(W, H * 9.0 / 16.0) / 720.0
+    ox, oy = (W - 720.0 * u) / 2.0, (H - 1280.0 * u) / 2.0
+    x0 = _even(ox + CARD_RECT[0] * u)
+    y0 = _even(oy + CARD_RECT[1] * u)
+    x1 = min(W, _even_up(ox + CARD_RECT[2] * u))
+    y1 = min(H, _even_up(oy + CARD_RECT[3] * u))
+    return Sprite(*render_card(card, x1 - x0, y1 - y0, u)), (x0, y0, x1, y1)
 
 
 class Avatar2D:
@@ -119,28 +155,7 @@ class Avatar2D:
         return c.finish(), px0, py0
 
     def _label_layer(self) -> tuple[_Layer, int, int]:
-        W, H = self.width, self.height
-        ms = min(W, H)
-        ss = 2
-        fs = max(8, int(math.ceil(0.06 * ms)))
-        margin = max(2, int(round(0.03 * ms)))
-        font = load_font(fs * ss, bold=True)
-        text = self.label
-        probe = ImageDraw.Draw(Image.new("L", (1, 1)))
-        bbox = probe.multiline_textbbox((0, 0), text, font=font, spacing=int(0.2 * fs * ss))
-        if bbox[2] - bbox[0] + fs * ss > (W - 2 * margin) * ss and " / " in text:
-            text = text.replace(" / ", "\n")
-            bbox = probe.multiline_textbbox((0, 0), text, font=font, spacing=int(0.2 * fs * ss))
-        padx, pady = int(0.45 * fs * ss), int(0.3 * fs * ss)
-        bw = _even_up((bbox[2] - bbox[0] + 2 * padx) / ss) * ss
-        bh = _even_up((bbox[3] - bbox[1] + 2 * pady) / ss) * ss
-        img = Image.new("RGBA", (bw, bh), (0, 0, 0, 0))
-        d = ImageDraw.Draw(img)
-        d.rounded_rectangle((0, 0, bw - 1, bh - 1), radius=int(0.22 * bh), fill=(12, 12, 16, 210))
-        d.multiline_text((padx - bbox[0], pady - bbox[1]), text, font=font,
-                         fill=(255, 255, 255, 255), spacing=int(0.2 * fs * ss))
-        x = _even(margin)
-        return downsample_premul(img, ss), x, x
+        return label_layer(self.width, self.height, self.label)
 
     def _pill_layers(self) -> tuple[_Layer, Sprite, int, int, int, int]:
         """'● LIVE' pill near the top-right; returns (pill layer, dot-on sprite, x, y,
@@ -221,12 +236,7 @@ class Avatar2D:
             self._base = self._base_nocard
             self.card_box = None
             return
-        u = self.u
-        x0 = _even(self.ox + CARD_RECT[0] * u)
-        y0 = _even(self.oy + CARD_RECT[1] * u)
-        x1 = min(self.width, _even_up(self.ox + CARD_RECT[2] * u))
-        y1 = min(self.height, _even_up(self.oy + CARD_RECT[3] * u))
-        sprite = Sprite(*render_card(card, x1 - x0, y1 - y0, u))
+        sprite, (x0, y0, x1, y1) = card_sprite(card, self.width, self.height)
         self.card_box = (x0, y0, x1, y1)
         bases = []
         for b in self._base_nocard:

@@ -1,0 +1,393 @@
+"""The photoreal host: a pack's base frames with the lower face re-synthesised from the mouth bank, in torch,
+batched across every channel of the process.
+
+Per frame: the loop walker picks the base frame; the viseme due at that frame picks a sample (blended with
+the previous viseme's on the frame where it changes: coarticulation); the sample is colour-matched to the
+base frame, warped from the canonical patch onto the base frame's face (a similarity fitted to the
+anchors) and blended under the feathered mask.  Only a square around the mouth is computed; the rest is
+the base frame as it is.  Tensors in, tensors out: ``grid_sample`` and arithmetic, on ``cpu`` or ``cuda``.
+
+One :class:`RenderService` per device takes the frames due from every channel, renders them in one batch
+and answers each by its deadline; a frame that cannot be served in time is dropped (the channel shows its
+last frame again) and counted, never quietly late.  The label and the product card are drawn onto every
+frame afterwards, in the channel's own thread, exactly as on the drawn host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from livehost.core.tasks import cancel_and_wait
+from streaming.avatar.card import ProductCard
+from streaming.avatar.face import ANCHORS, invert
+from streaming.avatar.pack import PATCH, AvatarPack, LoopWalker, patch_transform
+from streaming.avatar.renderer2d import card_sprite, label_layer
+from streaming.avatar.yuv import Sprite, planes
+from streaming.tts.visemes import Viseme
+
+log = logging.getLogger(__name__)
+
+
+class RenderError(Exception):
+    """The renderer cannot run as configured (device, pack size)."""
+
+
+def pick_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RenderError(f"render.device = {device!r}: no CUDA device is available (use auto or cpu)")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise RenderError(f"render.device = {device!r}: use auto, cpu or cuda[:N]")
+    return device
+
+
+class PackOnDevice:
+    """One pack's tensors on one device (the base frames are a view of the memory-mapped file on the CPU)."""
+
+    def __init__(self, pack: AvatarPack, device: str) -> None:
+        import torch
+
+        self.pack, self.device = pack, device
+        self.width, self.height = pack.width, pack.height
+        base = np.load(pack.path / "base.npy", mmap_mode="c")  # copy-on-write: torch wants a writable array
+        self.base = torch.from_numpy(base).to(device)  # (N, H*3/2, W) uint8
+        self.samples_y = torch.from_numpy(pack.samples_y).to(device).float()[:, None]  # (M, 1, P, P)
+        self.samples_uv = torch.from_numpy(pack.samples_uv).to(device).float()  # (M, 2, P/2, P/2)
+        self.sample_mean = torch.from_numpy(pack.sample_mean).to(device)
+        self.base_mean = torch.from_numpy(pack.base_mean).to(device)
+        self.mask = torch.from_numpy(pack.mask).to(device)[None, None]  # (1, 1, P, P)
+        # frame -> patch for every base frame, and the square of the frame the patch covers
+        points = np.zeros((len(pack.anchors), 16, 2), np.float32)
+        points[:, list(ANCHORS)] = pack.anchors
+        to_frame = [patch_transform(p) for p in points]
+        self.to_patch = torch.tensor(np.stack([invert(m) for m in to_frame]), dtype=torch.float32, device=device)
+        corners = np.array([[0, 0, 1], [PATCH, 0, 1], [0, PATCH, 1], [PATCH, PATCH, 1]], np.float64)
+        box = np.stack([corners @ m.T for m in to_frame])  # (N, 4, 2)
+        self.box_min = np.floor(box.min(1)).astype(np.int64)
+        self.box_size = int(np.ceil((box.max(1) - box.min(1)).max()))
+
+
+@dataclass
+class Job:
+    """One frame to render: base frame ``base`` of ``pack``, sample ``a`` at weight ``w`` plus sample ``b``."""
+
+    pack: PackOnDevice
+    base: int
+    a: int
+    b: int
+    w: float = 1.0
+
+
+class FaceRenderer:
+    """Renders batches of :class:`Job` into yuv420p frames, on one device."""
+
+    def __init__(self, device: str = "auto", threads: int = 1) -> None:
+        import torch
+
+        self.device = pick_device(device)
+        if self.device == "cpu" and threads:
+            torch.set_num_threads(threads)
+        self._packs: dict[str, PackOnDevice] = {}
+
+    def load(self, pack: AvatarPack) -> PackOnDevice:
+        key = str(pack.path.resolve())
+        if key not in self._packs:
+            self._packs[key] = PackOnDevice(pack, self.device)
+        return self._packs[key]
+
+    def render(self, jobs: Sequence[Job]) -> list[np.ndarray]:
+        import torch
+        import torch.nn.functional as F
+
+        if not jobs:
+            return []
+        dev = self.device
+        with torch.inference_mode():
+            B = len(jobs)
+            R = max(j.pack.box_size for j in jobs)
+            R = min(-(-R // 16) * 16, min(min(j.pack.width, j.pack.height) for j in jobs) // 2 * 2)
+            x0 = np.empty(B, np.int64)
+            y0 = np.empty(B, np.int64)
+            for k, j in enumerate(jobs):
+                bx, by = j.pack.box_min[j.base]
+                cx = bx + j.pack.box_size // 2 - R // 2
+                cy = by + j.pack.box_size // 2 - R // 2
+                x0[k] = int(np.clip(cx, 0, j.pack.width - R)) // 2 * 2
+                y0[k] = int(np.clip(cy, 0, j.pack.height - R)) // 2 * 2
+            to_patch = torch.stack([j.pack.to_patch[j.base] for j in jobs])  # (B, 2, 3)
+            a = [j.a for j in jobs]
+            b = [j.b for j in jobs]
+            w = torch.tensor([j.w for j in jobs], dtype=torch.float32, device=dev)
+            sy = torch.stack([j.pack.samples_y[j.a] for j in jobs]) * w[:, None, None, None] + \
+                torch.stack([j.pack.samples_y[j.b] for j in jobs]) * (1 - w)[:, None, None, None]
+            suv = torch.stack([j.pack.samples_uv[j.a] for j in jobs]) * w[:, None, None, None] + \
+                torch.stack([j.pack.samples_uv[j.b] for j in jobs]) * (1 - w)[:, None, None, None]
+            mean = torch.stack([j.pack.sample_mean[j.a] * j.w + j.pack.sample_mean[j.b] * (1 - j.w) for j in jobs])
+            shift = torch.stack([j.pack.base_mean[j.base] for j in jobs]) - mean  # (B, 3): match the base's colour
+            sy = sy + shift[:, 0, None, None, None]
+            suv = suv + shift[:, 1:, None, None]
+            masks = torch.cat([j.pack.mask for j in jobs])  # (B, 1, P, P)
+
+            def grid(step: int, n: int) -> torch.Tensor:
+                """Patch coordinates (normalised) of an n x n grid of pixels ``step`` apart from (x0, y0)."""
+                c = (torch.arange(n, device=dev, dtype=torch.float32) + 0.5) * step
+                gy, gx = torch.meshgrid(c, c, indexing="ij")
+                ox = torch.from_numpy(x0).to(dev).float()[:, None, None]
+                oy = torch.from_numpy(y0).to(dev).float()[:, None, None]
+                X, Y = gx[None] + ox, gy[None] + oy  # (B, n, n) frame coordinates
+                px = to_patch[:, 0, 0, None, None] * X + to_patch[:, 0, 1, None, None] * Y + to_patch[:, 0, 2, None, None]
+                py = to_patch[:, 1, 0, None, None] * X + to_patch[:, 1, 1, None, None] * Y + to_patch[:, 1, 2, None, None]
+                return torch.stack([px / PATCH * 2 - 1, py / PATCH * 2 - 1], -1)
+
+            g1 = grid(1, R)
+            warped = F.grid_sample(torch.cat([sy, masks], 1), g1, mode="bilinear", padding_mode="zeros",
+                                   align_corners=False)  # (B, 2, R, R): luma, mask
+            wy, m = warped[:, :1], warped[:, 1:]
+            wuv = F.grid_sample(suv, grid(2, R // 2), mode="bilinear", padding_mode="border", align_corners=False)
+            m2 = F.avg_pool2d(m, 2)
+            del a, b
+            out = []
+            for k, j in enumerate(jobs):
+                W, H = j.pack.width, j.pack.height
+                frame = j.pack.base[j.base].clone()  # (H*3/2, W)
+                flat = frame.view(-1)
+                yp = flat[: W * H].view(H, W)
+                up = flat[W * H: W * H + W * H // 4].view(H // 2, W // 2)
+                vp = flat[W * H + W * H // 4:].view(H // 2, W // 2)
+                ys, xs = int(y0[k]), int(x0[k])
+                roi = yp[ys:ys + R, xs:xs + R].float()
+                yp[ys:ys + R, xs:xs + R] = (roi + (wy[k, 0] - roi) * m[k, 0]).round_().clamp_(0, 255).to(torch.uint8)
+                for p, plane in enumerate((up, vp)):
+                    roi = plane[ys // 2:ys // 2 + R // 2, xs // 2:xs // 2 + R // 2].float()
+                    plane[ys // 2:ys // 2 + R // 2, xs // 2:xs // 2 + R // 2] = (
+                        roi + (wuv[k, p] - roi) * m2[k, 0]).round_().clamp_(0, 255).to(torch.uint8)
+                out.append(frame)
+            frames = torch.stack(out).cpu().numpy() if dev != "cpu" else [f.numpy() for f in out]
+            return list(frames)
+
+
+# -- the render service ----------------------------------------------------------------------------------------
+@dataclass
+class _Request:
+    job: Job
+    deadline: float
+    channel: str
+    done: asyncio.Future = field(repr=False)
+
+
+@dataclass
+class ServiceStats:
+    frames: int = 0
+    batches: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    last_batch_ms: float = 0.0
+    largest_batch: int = 0
+
+    @property
+    def mean_batch(self) -> float:
+        return self.frames / self.batches if self.batches else 0.0
+
+
+class RenderService:
+    """One per device: gathers the frames due from every channel for ``gather_s`` after the first, renders
+    them in one batch (at most ``max_batch``), answers each; a request past its deadline is answered None."""
+
+    def __init__(self, renderer: FaceRenderer, *, max_batch: int = 64, gather_s: float = 0.004,
+                 queue: int = 512) -> None:
+        self.renderer = renderer
+        self.max_batch, self.gather_s = max_batch, gather_s
+        self._queue: asyncio.Queue[_Request] = asyncio.Queue(maxsize=queue)
+        self._task: asyncio.Task | None = None
+        self.stats = ServiceStats()
+        self.users = 0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"render-service-{self.renderer.device}")
+
+    async def close(self, deadline: float = 5.0) -> None:
+        if self._task is not None:
+            await cancel_and_wait([self._task], deadline, "render service")
+            self._task = None
+        while not self._queue.empty():
+            r = self._queue.get_nowait()
+            if not r.done.done():
+                r.done.set_result(None)
+
+    async def render(self, job: Job, deadline: float, channel: str = "") -> np.ndarray | None:
+        """The frame, or None when it could not be rendered by ``deadline`` (``time.monotonic()``)."""
+        self.start()
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        try:
+            self._queue.put_nowait(_Request(job, deadline, channel, fut))
+        except asyncio.QueueFull:
+            self._drop(channel)
+            return None
+        return await fut
+
+    def _drop(self, channel: str) -> None:
+        self.stats.dropped[channel] = self.stats.dropped.get(channel, 0) + 1
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            await asyncio.sleep(self.gather_s)
+            batch = [first]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            now = time.monotonic()
+            live = []
+            for r in batch:
+                if r.done.done():
+                    continue  # its channel stopped waiting
+                if r.deadline < now:
+                    self._drop(r.channel)
+                    r.done.set_result(None)
+                else:
+                    live.append(r)
+            if not live:
+                continue
+            t0 = time.monotonic()
+            try:
+                frames = await asyncio.to_thread(self.renderer.render, [r.job for r in live])
+            except Exception as e:  # noqa: BLE001 - one bad batch must not end every channel's picture
+                log.error("render service: a batch of %d failed: %r", len(live), e)
+                frames = [None] * len(live)
+            self.stats.last_batch_ms = (time.monotonic() - t0) * 1000
+            self.stats.batches += 1
+            self.stats.frames += len(live)
+            self.stats.largest_batch = max(self.stats.largest_batch, len(live))
+            for r, f in zip(live, frames, strict=True):
+                if not r.done.done():
+                    r.done.set_result(f)
+
+
+_SERVICES: dict[tuple[int, str], RenderService] = {}
+
+
+def shared_service(device: str = "auto") -> RenderService:
+    """The render service of this event loop for ``device`` (created on first use)."""
+    dev = pick_device(device)
+    key = (id(asyncio.get_running_loop()), dev)
+    svc = _SERVICES.get(key)
+    if svc is None:
+        svc = _SERVICES[key] = RenderService(FaceRenderer(dev))
+    return svc
+
+
+async def release_service(svc: RenderService) -> None:
+    """A host stops using ``svc``; the last one out closes it."""
+    svc.users -= 1
+    if svc.users <= 0:
+        for k, v in list(_SERVICES.items()):
+            if v is svc:
+                del _SERVICES[k]
+        await svc.close()
+
+
+# -- the host --------------------------------------------------------------------------------------------------
+class Overlays:
+    """The AI label and the product card, drawn on every frame (fixed-point blends on the yuv planes)."""
+
+    def __init__(self, width: int, height: int, label: str) -> None:
+        self.width, self.height = width, height
+        layer, x, y = label_layer(width, height, label)
+        self.label = Sprite(*layer)
+        self.label_at = (x, y)
+        self.label_box = (x, y, x + self.label.w, y + self.label.h)
+        self.card: tuple[Sprite, tuple[int, int, int, int]] | None = None
+
+    def set_card(self, card: ProductCard | None) -> None:
+        self.card = card_sprite(card, self.width, self.height) if card is not None else None
+
+    @property
+    def card_box(self) -> tuple[int, int, int, int] | None:
+        return self.card[1] if self.card else None
+
+    def apply(self, frame: np.ndarray) -> np.ndarray:
+        yp, up, vp = planes(frame, self.width, self.height)
+        if self.card is not None:
+            sprite, (x0, y0, _, _) = self.card
+            sprite.blend(yp, up, vp, x0, y0)
+        self.label.blend(yp, up, vp, *self.label_at)
+        return frame
+
+
+class PhotorealHost:
+    """A channel's photoreal host: ``await draw(index, mouth, speaking)`` gives its next yuv420p frame."""
+
+    def __init__(self, pack: AvatarPack, service: RenderService, *, width: int, height: int, fps: int = 25,
+                 seed: int = 0, label: str = "AI生成 / AI generated", channel: str = "",
+                 budget_frames: float = 2.0) -> None:
+        if (pack.width, pack.height) != (width, height):
+            raise RenderError(f"avatar {pack.name!r} is {pack.width}x{pack.height}; the channel is {width}x{height} "
+                              f"(build the pack with --size {width}x{height})")
+        if int(pack.manifest["fps"]) != fps:
+            raise RenderError(f"avatar {pack.name!r} is {pack.manifest['fps']} fps; the channel runs at {fps}")
+        self.pack, self.service, self.channel = pack, service, channel
+        self.width, self.height, self.fps = width, height, fps
+        self.on_device = service.renderer.load(pack)
+        self.walker = LoopWalker(pack, seed=seed)
+        self.rng = np.random.default_rng(seed + 1)
+        self.overlays = Overlays(width, height, label)
+        self.budget = budget_frames / fps
+        self._viseme = int(Viseme.REST)
+        self._sample = self._pick(self._viseme)
+        self._previous = self._sample
+        self._last: np.ndarray | None = None
+        self.dropped = 0
+        self.frames = 0
+        service.users += 1
+
+    @property
+    def card(self) -> Any:
+        return self.overlays.card
+
+    @property
+    def label_box(self) -> tuple[int, int, int, int]:
+        return self.overlays.label_box
+
+    @property
+    def card_box(self) -> tuple[int, int, int, int] | None:
+        return self.overlays.card_box
+
+    def set_card(self, card: ProductCard | None) -> None:
+        self.overlays.set_card(card)
+
+    def _pick(self, viseme: int) -> int:
+        choices = self.pack.by_viseme[viseme]
+        return int(choices[int(self.rng.integers(0, len(choices)))])
+
+    def job(self, mouth: int, speaking: bool) -> Job:
+        """The next frame's job: the walker's base frame and the mouth for ``mouth`` (REST when silent)."""
+        v = int(mouth) if speaking else int(Viseme.REST)
+        w = 1.0
+        if v != self._viseme:  # a new shape: one frame halfway between (coarticulation), then the new one
+            self._previous, self._sample, self._viseme = self._sample, self._pick(v), v
+            w = 0.6
+        return Job(self.on_device, self.walker.step(), self._sample, self._previous, w)
+
+    async def draw(self, index: int, mouth: int, speaking: bool) -> np.ndarray:
+        frame = await self.service.render(self.job(mouth, speaking), time.monotonic() + self.budget, self.channel)
+        self.frames += 1
+        if frame is None:
+            self.dropped += 1
+            if self._last is None:  # nothing shown yet: wait for this one frame rather than show nothing
+                frame = (await asyncio.to_thread(self.service.renderer.render, [self.job(mouth, speaking)]))[0]
+            else:
+                return self._last.copy()
+        self._last = await asyncio.to_thread(self.overlays.apply, frame)
+        return self._last
+
+    async def aclose(self) -> None:
+        await release_service(self.service)
