@@ -39,3 +39,16 @@ class OutputConfig(Strict):
 
 class VoiceConfig(Strict):
     engine: Literal["auto", "espeak", "piper"] = "auto"
+
+
+class RenderConfig(Strict):
+    device: str = Field(default="auto", description="where photoreal hosts render: auto (a GPU when there is one), cpu, cuda[:N]")
+    budget_frames: float = Field(default=2.0, ge=0.5, le=25, description="a frame not rendered within this many frame "
+                                 "periods is dropped (the last one is shown again) and counted")
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if v not in ("auto", "cpu") and not re.fullmatch(r"cuda(:\d+)?", v):
+            raise ValueError(f"{v!r}: use auto, cpu, cuda or cuda:N")
+        return v

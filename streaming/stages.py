@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from livehost.core.clock import SAMPLE_RATE
 from livehost.core.frames import Frame, MediaFrame, OnAir, SystemFrame, TickFrame
 from livehost.core.pipeline import Stage
-from streaming.avatar import Avatar2D, ProductCard
+from streaming.avatar import Host, ProductCard
 from streaming.output.sinks import Output
 
 log = logging.getLogger(__name__)
@@ -31,9 +31,12 @@ class CardFrame(SystemFrame):
 
 
 class RenderStage(Stage):
-    """TickFrame -> MediaFrame: draws the host with the tick's mouth shape and the product card."""
+    """TickFrame -> MediaFrame: draws the host with the tick's mouth shape and the product card.
 
-    def __init__(self, avatar: Avatar2D, card_for: Callable[[str], ProductCard | None], *, maxsize: int = 4) -> None:
+    The host is the drawn 2D one or a photoreal one (:class:`~streaming.avatar.Host`); a photoreal host's
+    frames come from the process's batched render service, which may drop one that is late (``dropped``)."""
+
+    def __init__(self, avatar: Host, card_for: Callable[[str], ProductCard | None], *, maxsize: int = 4) -> None:
         super().__init__("render", maxsize=maxsize)
         self.avatar = avatar
         self.card_for = card_for
@@ -41,7 +44,11 @@ class RenderStage(Stage):
         self.holding: ProductCard | None = None  # shown instead of the product while an operator has taken over
         self.shown_holding: ProductCard | None = None  # the holding card on the last frame drawn
 
-    def _render(self, tick: TickFrame) -> MediaFrame:
+    @property
+    def dropped(self) -> int:
+        return self.avatar.dropped
+
+    def _card(self, tick: TickFrame) -> None:
         holding = self.holding
         if holding is not None:
             if holding is not self.shown_holding:
@@ -51,12 +58,18 @@ class RenderStage(Stage):
             self.shown_holding = None
             self._sku = tick.sku
             self.avatar.set_card(self.card_for(tick.sku) if tick.sku else None)
-        picture = self.avatar.render(tick.index, tick.mouth, speaking=tick.speaking)
-        return MediaFrame(tick.pts, tick.index, tick.audio, picture, tick.events)
+
+    def _card_due(self, tick: TickFrame) -> bool:
+        if self.holding is not None:
+            return self.holding is not self.shown_holding
+        return self.shown_holding is not None or tick.sku != self._sku
 
     async def process(self, frame: Frame) -> None:
         if isinstance(frame, TickFrame):
-            frame = await asyncio.to_thread(self._render, frame)
+            if self._card_due(frame):
+                await asyncio.to_thread(self._card, frame)
+            picture = await self.avatar.draw(frame.index, frame.mouth, frame.speaking)
+            frame = MediaFrame(frame.pts, frame.index, frame.audio, picture, frame.events)
         elif isinstance(frame, CardFrame):
             self.holding, self._sku = frame.holding, None
         await self.push(frame)

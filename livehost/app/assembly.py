@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from livehost.app import avatars
 from livehost.app.config import ChannelConfig
 from livehost.core.config import ConfigError
+from livehost.core.consent import ConsentBook, ConsentRecord
 from livehost.core.store import Store
 from products.catalog import CatalogError, load_catalog, read_catalog, sample_catalog_path
 from products.feeds.sources import FeedAccess
@@ -28,7 +31,8 @@ from scripts_gen.prompts import PromptSet
 from scripts_gen.responder import Responder
 from scripts_gen.triage import Triage
 from scripts_gen.writer import PhraseHistory
-from streaming.avatar import Avatar2D
+from streaming.avatar import Avatar2D, Host
+from streaming.avatar.photoreal import PhotorealHost, RenderError, shared_service
 from streaming.output.encoder import EncodeSettings
 from streaming.output.sinks import FileOutput, Output, RtmpOutput
 
@@ -134,5 +138,22 @@ def make_output(config: ChannelConfig) -> Output:
     return RtmpOutput(out.url, settings) if out.is_rtmp else FileOutput(out.url, settings)
 
 
-def make_avatar(config: ChannelConfig) -> Avatar2D:
-    return Avatar2D(config.width, config.height, fps=config.fps, seed=config.seed)
+def make_avatar(config: ChannelConfig, store: Store | None = None, home: Path | None = None,
+                use: str = "") -> tuple[Host, ConsentRecord | None]:
+    """The channel's host and, for a photoreal one, the consent record that allows its face.
+
+    A photoreal host renders on the process's shared render service for ``render.device``; it is refused
+    (a :class:`ConfigError` naming the avatar and why) without a valid consent record, which needs the store."""
+    if config.avatar is None:
+        return Avatar2D(config.width, config.height, fps=config.fps, seed=config.seed), None
+    if store is None or home is None:
+        raise ConfigError(f"avatar = {config.avatar!r}: a photoreal host needs the store (its consent record)")
+    pack = avatars.load_pack(home, config.avatar)
+    record = avatars.face_consent(ConsentBook(store.sync(), home), pack, use or f"channel {config.id}")
+    try:
+        host = PhotorealHost(pack, shared_service(config.render.device), width=config.width, height=config.height,
+                             fps=config.fps, seed=config.seed, channel=config.id,
+                             budget_frames=config.render.budget_frames)
+    except RenderError as e:
+        raise ConfigError(f"avatar = {config.avatar!r}: {e}") from None
+    return host, record

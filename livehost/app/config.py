@@ -19,7 +19,7 @@ from livehost.core.clock import SAMPLE_RATE
 from livehost.core.config import ConfigError, Strict, describe, merge
 from products.show import ShowConfig
 from scripts_gen.config import CommentsConfig, LlmConfig, check_platform
-from streaming.config import OutputConfig, VoiceConfig
+from streaming.config import OutputConfig, RenderConfig, VoiceConfig
 
 __all__ = ["ChannelConfig", "ConfigError", "build_config", "load_config", "read_mapping"]
 
@@ -35,6 +35,9 @@ class ChannelConfig(Strict):
         "auto", description="the catalog's format when its name and first bytes do not say")
     lang: Literal["auto", "zh", "en"] = Field("auto", description="auto: each product's own language")
     voice: VoiceConfig = VoiceConfig()
+    avatar: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                               description="a photoreal avatar pack (livehost avatar create NAME); default: the drawn host")
+    render: RenderConfig = RenderConfig()
     size: str = "720x1280"
     fps: int = 25
     seed: int = 0

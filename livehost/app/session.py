@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from livehost.app import assembly
+from livehost.app.avatars import GRACE_SECONDS, WATCH_SECONDS, ConsentWatch
 from livehost.app.comments import CommentDesk
 from livehost.app.config import ChannelConfig
 from livehost.app.show_timer import ShowTimer
@@ -29,6 +30,7 @@ from livehost.app.talk import SellingTalk
 from livehost.core.approved import Source
 from livehost.core.audit import AuditTrail, RedisSink
 from livehost.core.clock import MediaClock
+from livehost.core.consent import ConsentBook, ConsentError
 from livehost.core.frames import ErrorFrame, Frame, InterruptFrame, MediaFrame, OnAir, ReleaseFrame, StartFrame
 from livehost.core.ledger import Ledger
 from livehost.core.pipeline import Pipeline
@@ -58,7 +60,7 @@ class ChannelSession:
                  now: Callable[[], datetime] | None = None, settings: Settings | None = None) -> None:
         """``settings``: the process's (feed access, secrets for text models); ``now``: the channel's clock."""
         settings = settings or Settings()
-        self.config, self.store = config, store
+        self.config, self.store, self.settings = config, store, settings
         self.clock = MediaClock(config.fps)
         self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
         self.show = RunOfShow(config.show)
@@ -83,7 +85,8 @@ class ChannelSession:
         self.output.add_listener(self._on_output_state)
         self.playout = Playout(self.clock, self.queue)
         self.playout_stage = PlayoutStage(self.playout)
-        self.render = RenderStage(assembly.make_avatar(config), self.card_for)
+        host, self.face_consent = assembly.make_avatar(config, store, settings.home)
+        self.render = RenderStage(host, self.card_for)
         self.encode = EncodeStage(self.output, realtime=True if config.output.realtime is None else config.output.realtime)
         tts_stage = TtsStage(self.queue, tts or make_tts(config.voice.engine))
         self.pipeline = Pipeline([tts_stage, self.playout_stage, self.render, self.encode], observers=[self.ledger, self])
@@ -103,6 +106,7 @@ class ChannelSession:
         self.last_picture: np.ndarray | None = None  # the newest rendered frame (yuv420p), for the console's preview
         self.throughput = Throughput()
         self.started_wall: float | None = None
+        self.consent_every = WATCH_SECONDS  # how often a photoreal host's consent is read again
 
     # -- what the pipeline shows and reports -------------------------------------------------
     def card_for(self, sku: str) -> ProductCard | None:
@@ -282,6 +286,10 @@ class ChannelSession:
                                  for m in self.models)]
         if self.follower is not None:
             self._tasks.append(asyncio.create_task(self.follower.run(), name="catalog"))
+        if self.face_consent is not None and self.store is not None:
+            watch = ConsentWatch(ConsentBook(self.store.sync(), self.settings.home), self.face_consent, self._consent_lost,
+                                 use=f"channel {self.config.id}", every=self.consent_every)
+            self._tasks.append(asyncio.create_task(watch.run(), name="consent"))
         self.show_timer.start()
         await self.output.start()
         self.pipeline.start()
@@ -306,10 +314,23 @@ class ChannelSession:
     def request_stop(self) -> None:
         self._stopping.set()
 
+    def _consent_lost(self, reason: str) -> None:
+        """The photoreal host's consent is gone: a holding card and silence now, off air shortly after."""
+        log.error("channel %s: %s; taking the host off air", self.config.id, reason)
+        self.last_error = reason
+        self.takeover(None)
+        loop = asyncio.get_running_loop()
+        loop.call_later(GRACE_SECONDS, self._fail, ConsentError(reason))
+
+    def _fail(self, error: BaseException) -> None:
+        self._failure = self._failure or error
+        self._stopping.set()
+
     async def _shutdown(self, deadline: float = 10.0) -> None:
         self._stopping.set()
         await self.pipeline.stop(self.playout_stage.pts, deadline=deadline)
         await self.output.close()
+        await self.render.avatar.aclose()
         self.ledger.settle_all()
         await self.trail.drain()
         self.show_timer.stop()

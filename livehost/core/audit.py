@@ -21,6 +21,7 @@ import redis
 
 from livehost.core import keys
 from livehost.core.store import as_texts, stream_entries
+from livehost.core.tasks import cancel_requested
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,8 @@ class AuditTrail:
                 if self.sink is not None:
                     await self.sink.write(key, fields, maxlen)
             except Exception as e:  # noqa: BLE001 - the store may blip; the show goes on
+                if cancel_requested():  # redis-py turned our cancel into its own error: end, do not wait on
+                    raise asyncio.CancelledError from e
                 log.error("audit write failed: %r (%s)", e, fields.get("text", ""))
             finally:
                 self._pending.task_done()

@@ -206,6 +206,10 @@ class ConsentBook:
             raise
         self.r.set(keys.consent(record.id), text)
 
+    def note(self, kind: str, record: ConsentRecord, **extra: str) -> None:
+        """An event about a record that is not a grant, revocation or check (a channel stopped for it...)."""
+        self._event(kind, record, **extra)
+
     def _event(self, kind: str, record: ConsentRecord | None, **extra: str) -> None:
         fields: dict[Any, Any] = {"event": kind, "at": f"{time.time():.3f}", **{k: v for k, v in extra.items() if v}}
         if record is not None:

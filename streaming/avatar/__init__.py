@@ -6,11 +6,29 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
+import numpy as np
+
 from .card import ProductCard
 from .fonts import CJKFontError, find_cjk_font, load_font, use_fonts
 from .renderer2d import EYE_CLOSED, EYE_HALF, EYE_OPEN, Avatar2D
 
+
+class Host(Protocol):
+    """What a channel draws its host with: the drawn :class:`Avatar2D` or a photoreal host."""
+
+    dropped: int  # frames that could not be drawn in time (the previous one was shown again)
+
+    def set_card(self, card: ProductCard | None) -> None: ...
+
+    async def draw(self, index: int, mouth: int, speaking: bool) -> np.ndarray: ...
+
+    async def aclose(self) -> None: ...
+
+
 __all__ = [
+    "Host",
     "Avatar2D",
     "ProductCard",
     "CJKFontError",

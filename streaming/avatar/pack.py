@@ -34,7 +34,7 @@ from PIL import Image, ImageDraw
 from livehost.core import jsonio
 from streaming.avatar.face import ANCHORS, POINTS, Face, FaceTracker, TrackerError, apply, measure, similarity
 from streaming.avatar.fonts import load_font
-from streaming.avatar.yuv import planes, rgb_to_yuv420p
+from streaming.avatar.yuv import planes
 from streaming.tts.visemes import Viseme
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,8 @@ def blend_mask() -> np.ndarray:
     """The feathered lower-face mask in the patch (1 inside, 0 outside): below the nose, around mouth and jaw."""
     c = np.arange(PATCH) + 0.5
     x, y = patch_to_iod(c[None, :], c[:, None])
-    e = np.sqrt((x / 0.62) ** 2 + ((y - 1.08) / 0.72) ** 2)
-    inside = np.clip((1.0 - e) / 0.18, 0, 1) * np.clip((y - 0.64) / 0.12, 0, 1)
+    e = np.sqrt((x / 0.5) ** 2 + ((y - 1.06) / 0.66) ** 2)
+    inside = np.clip((1.0 - e) / 0.25, 0, 1) * np.clip((y - 0.64) / 0.12, 0, 1)
     return (inside * inside * (3 - 2 * inside)).astype(np.float32)  # smoothstep: no visible edge
 
 
@@ -274,8 +274,8 @@ def _plan(tr: _Track, width: int, height: int, fps: int, path: Path) -> tuple[_P
     scale = max(width / sw, height / sh)
     main = [max(tr.faces[j], key=lambda f: measure(f.points).iod) if tr.faces[j] else None for j in source_of]
     xs = [float(f.points[list(ANCHORS)][:, 0].mean()) for f in main if f is not None]
-    x_off = int(np.clip(np.median(xs) * scale - width / 2, 0, sw * scale - width))
-    y_off = int(round((sh * scale - height) / 2))
+    x_off = int(np.clip(np.median(xs) * scale - width / 2, 0, sw * scale - width)) // 2 * 2
+    y_off = int(round((sh * scale - height) / 2)) // 2 * 2
     pts = np.full((n, len(POINTS), 2), np.nan, np.float32)
     for k, f in enumerate(main):
         if f is not None:
@@ -387,10 +387,10 @@ def _bank(plan: _Plan, tr: _Track) -> tuple[dict[Viseme, list[int]], dict[str, s
     n = len(plan.source_of)
     feats = np.full((n, 3), np.nan)
     yaw = np.zeros(n)
-    for k in np.flatnonzero(plan.usable):
-        s = measure(plan.points[k])
-        feats[k] = (s.opening, s.width, tr.teeth[plan.source_of[k]])
-        yaw[k] = abs(s.yaw)
+    for f in np.flatnonzero(plan.usable):
+        s = measure(plan.points[f])
+        feats[f] = (s.opening, s.width, tr.teeth[plan.source_of[f]])
+        yaw[f] = abs(s.yaw)
     ok = np.flatnonzero(plan.usable)
     closed = ok[feats[ok, 0] < 0.02]
     neutral = float(np.median(feats[closed, 1])) if len(closed) else float(np.median(feats[ok, 1]))
@@ -426,25 +426,52 @@ def _bank(plan: _Plan, tr: _Track) -> tuple[dict[Viseme, list[int]], dict[str, s
 
 
 # -- pass 2: cut -----------------------------------------------------------------------------------------------
-def _warp_patch(rgb: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """Cut the canonical patch (PATCH x PATCH RGB float) out of ``rgb`` with ``m`` (patch -> frame)."""
+def _warp_patch(yuv: np.ndarray, width: int, height: int, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cut the canonical patch out of a yuv420p frame with ``m`` (patch -> frame): (Y (P, P), UV (2, P/2, P/2))."""
     import torch
     import torch.nn.functional as F
 
-    h, w = rgb.shape[:2]
-    c = np.arange(PATCH) + 0.5
-    u, v = np.meshgrid(c, c)
-    xy = np.stack([u, v], -1) @ m[:, :2].T + m[:, 2]
-    grid = torch.from_numpy(np.stack([xy[..., 0] / w * 2 - 1, xy[..., 1] / h * 2 - 1], -1)[None].astype(np.float32))
-    img = torch.from_numpy(rgb).permute(2, 0, 1)[None].float()
-    out = F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    return out[0].permute(1, 2, 0).numpy()
+    yp, up, vp = planes(yuv, width, height)
+
+    def cut(plane: np.ndarray, n: int, step: int) -> np.ndarray:
+        c = (np.arange(n) + 0.5) * step
+        u, v = np.meshgrid(c, c)
+        xy = np.stack([u, v], -1) @ m[:, :2].T + m[:, 2]
+        grid = np.stack([xy[..., 0] / width * 2 - 1, xy[..., 1] / height * 2 - 1], -1)[None].astype(np.float32)
+        img = torch.from_numpy(np.ascontiguousarray(plane)).float()[None, None]
+        out = F.grid_sample(img, torch.from_numpy(grid), mode="bilinear", padding_mode="border", align_corners=False)
+        return np.clip(out[0, 0].numpy() + 0.5, 0, 255).astype(np.uint8)
+
+    return cut(yp, PATCH, 1), np.stack([cut(up, PATCH // 2, 2), cut(vp, PATCH // 2, 2)])
 
 
-def _yuv_patch(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    yuv = rgb_to_yuv420p(rgb)
-    y, u, v = planes(yuv, PATCH, PATCH)
-    return y.copy(), np.stack([u, v])
+def _patch_rgb(y: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    import av
+
+    packed = np.concatenate([y.ravel(), uv[0].ravel(), uv[1].ravel()]).reshape(PATCH * 3 // 2, PATCH)
+    return np.asarray(av.VideoFrame.from_ndarray(packed, format="yuv420p").to_ndarray(format="rgb24"))
+
+
+def _crop_yuv(frame: Any, scale: float, x_off: int, y_off: int, width: int, height: int) -> np.ndarray:
+    """The frame scaled by ``scale`` and cropped to width x height at (x_off, y_off), as packed yuv420p."""
+    sw = max(int(round(frame.width * scale)) // 2 * 2, width + x_off)
+    sh = max(int(round(frame.height * scale)) // 2 * 2, height + y_off)
+    big = frame.reformat(width=sw, height=sh, format="yuv420p").to_ndarray()
+    yp, up, vp = planes(big, sw, sh)
+    out = np.empty((height * 3 // 2, width), np.uint8)
+    oy, ou, ov = planes(out, width, height)
+    oy[...] = yp[y_off:y_off + height, x_off:x_off + width]
+    xo, yo = x_off // 2, y_off // 2
+    ou[...] = up[yo:yo + height // 2, xo:xo + width // 2]
+    ov[...] = vp[yo:yo + height // 2, xo:xo + width // 2]
+    return out
+
+
+def _small_rgb(yuv: np.ndarray, width: int, height: int) -> np.ndarray:
+    import av
+
+    return np.asarray(av.VideoFrame.from_ndarray(yuv, format="yuv420p").to_ndarray(
+        width=width // 4 // 2 * 2, height=height // 4 // 2 * 2, format="rgb24"))
 
 
 def _masked_mean(y: np.ndarray, uv: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -584,21 +611,17 @@ def _cut(video: Path, out: Path, plan: _Plan, graph: dict[str, Any], chosen: dic
         ks = wanted_src.get(j)
         if not ks:
             continue
-        sw, sh = int(round(frame.width * scale)) // 2 * 2, int(round(frame.height * scale)) // 2 * 2
-        big = frame.to_ndarray(width=max(sw, width + x_off), height=max(sh, height + y_off), format="rgb24")
-        rgb = np.ascontiguousarray(big[y_off:y_off + height, x_off:x_off + width])
+        yuv = _crop_yuv(frame, scale, x_off, y_off, width, height)
         for k in ks:
-            m = patch_transform(plan.points[k])
-            patch_rgb = _warp_patch(rgb, m)
-            py, puv = _yuv_patch(patch_rgb)
+            py, puv = _warp_patch(yuv, width, height, patch_transform(plan.points[k]))
             if k in base_slot:
                 i = base_slot[k]
-                base[i] = rgb_to_yuv420p(rgb)
+                base[i] = yuv
                 base_mean[i] = _masked_mean(py, puv, mask)
                 if i % thumb_every == 0 and len(thumbs) < 24:
-                    thumbs.append(rgb[::4, ::4].copy())
+                    thumbs.append(_small_rgb(yuv, width, height))
             if k in sample_frames:
-                sample_y[k], sample_uv[k], sample_rgb[k] = py, puv, patch_rgb
+                sample_y[k], sample_uv[k], sample_rgb[k] = py, puv, _patch_rgb(py, puv)
         done += 1
         if progress is not None:
             progress("cutting", done, todo)

@@ -258,6 +258,7 @@ class RenderService:
             if not live:
                 continue
             t0 = time.monotonic()
+            frames: list[np.ndarray] | list[None]
             try:
                 frames = await asyncio.to_thread(self.renderer.render, [r.job for r in live])
             except Exception as e:  # noqa: BLE001 - one bad batch must not end every channel's picture

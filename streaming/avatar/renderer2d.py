@@ -10,6 +10,7 @@ small regions (well under a millisecond at 720x1280).
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable
 
@@ -299,6 +300,14 @@ class Avatar2D:
         return hx + r[0], hy + r[1], hx + r[2], hy + r[3]
 
     # -------------------------------------------------------------- render ----
+    dropped = 0  # drawn on the CPU in the channel's own thread: never late by design of the pipeline
+
+    async def draw(self, index: int, mouth: int, speaking: bool) -> np.ndarray:
+        return await asyncio.to_thread(self.render, index, mouth, speaking=speaking)
+
+    async def aclose(self) -> None:
+        pass
+
     def render(self, frame_index: int, viseme: int, *, speaking: bool = False) -> np.ndarray:
         """Return a NEW yuv420p frame (H*3//2, W) uint8 for this frame index and viseme."""
         try:

@@ -20,6 +20,8 @@ def add_parsers(sub: Any) -> None:
     d.add_argument("--size", help="WIDTHxHEIGHT (default 720x1280)")
     d.add_argument("--fps", type=int, help="frames per second (default 25)")
     d.add_argument("--voice", choices=["auto", "espeak", "piper"], help="TTS engine (default auto)")
+    d.add_argument("--avatar", help="a photoreal avatar pack (livehost avatar create); default: the drawn host")
+    d.add_argument("--device", help="where a photoreal host renders: auto, cpu, cuda[:N] (default auto)")
     d.add_argument("--catalog", help="catalog JSON file (default: bundled sample)")
     d.add_argument("--lang", choices=["auto", "zh", "en"], help="only products in this language")
     d.add_argument("--seed", type=int, help="script phrasing seed")
@@ -58,6 +60,8 @@ def _demo_config(args: argparse.Namespace) -> ChannelConfig:
         "size": args.size,
         "fps": args.fps,
         "voice.engine": args.voice,
+        "avatar": args.avatar,
+        "render.device": args.device,
         "catalog": args.catalog,
         "lang": args.lang,
         "seed": args.seed,
