@@ -305,7 +305,7 @@ def _plan(tr: _Track, width: int, height: int, fps: int, path: Path) -> tuple[_P
         lo, hi = max(0, k - 12), min(n, k + 13)
         if not reasons[k] and abs(luma[k] - np.median(luma[lo:hi])) > 10:
             reasons[k] = "lighting jump"
-        if not reasons[k] and k and shapes[k - 1] is not None:  # anchors that jump: a hand, hair, a glitch
+        if not reasons[k] and k and not reasons[k - 1]:  # anchors that jump from a good frame: a hand, hair, a glitch
             m = similarity(pts[k - 1][list(ANCHORS)], pts[k][list(ANCHORS)])
             moved = np.linalg.norm(apply(m, pts[k - 1]) - pts[k], axis=1)
             if moved[list(ANCHORS)].max() > 0.12 * s.iod:
@@ -644,6 +644,7 @@ def _cut(video: Path, out: Path, plan: _Plan, graph: dict[str, Any], chosen: dic
         "fps": fps, "patch": {"size": PATCH, "x0": PATCH_X0, "y0": PATCH_Y0, "span": PATCH_SPAN},
         "source": {"name": video.name, "sha256": sha, "seconds": report.seconds, "tracker": tracker},
         "consent": report.consent, "base_frames": len(frames), "visemes": visemes, "fallback": fallback,
+        "sample_frames": [int(plan.source_of[k]) for k in order],  # each sample's frame in the recording
         "crop": {"scale": scale, "x": x_off, "y": y_off},
     }
     (out / "pack.json").write_text(jsonio.dumps(manifest, indent=1), encoding="utf-8")

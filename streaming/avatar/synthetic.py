@@ -257,7 +257,7 @@ def write_recording(path: str | Path, seconds: float, *, width: int = 720, heigh
         stream = out.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"crf": "18", "preset": "veryfast"}
-        stream.time_base = Fraction(1, 1000)
+        stream.codec_context.time_base = stream.time_base = Fraction(1, 1000)
         t_ms = 0
         for i, pose in enumerate(presenter.poses(frames)):
             rgb, faces_pts = presenter.frame(pose)
