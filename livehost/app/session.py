@@ -49,6 +49,7 @@ from scripts_gen.planner import ScriptPlanner
 from streaming.avatar import ProductCard
 from streaming.cards import holding_card, product_card
 from streaming.stages import CardFrame, EncodeStage, RenderStage
+from streaming.subtitles import SubtitleStage
 from streaming.tts import TtsBackend, make_tts
 from streaming.tts.stage import TtsStage
 
@@ -57,8 +58,10 @@ log = logging.getLogger(__name__)
 
 class ChannelSession:
     def __init__(self, config: ChannelConfig, store: Store | None = None, *, tts: TtsBackend | None = None,
-                 now: Callable[[], datetime] | None = None, settings: Settings | None = None) -> None:
-        """``settings``: the process's (feed access, secrets for text models); ``now``: the channel's clock."""
+                 now: Callable[[], datetime] | None = None, settings: Settings | None = None,
+                 subtitles: SubtitleStage | None = None) -> None:
+        """``settings``: the process's (feed access, secrets for text models); ``now``: the channel's clock;
+        ``subtitles``: a stage that keeps (and may burn in) the spoken sentences, between render and encode."""
         settings = settings or Settings()
         self.config, self.store, self.settings = config, store, settings
         self.clock = MediaClock(config.fps)
@@ -89,7 +92,8 @@ class ChannelSession:
         self.render = RenderStage(host, self.card_for)
         self.encode = EncodeStage(self.output, realtime=True if config.output.realtime is None else config.output.realtime)
         tts_stage = TtsStage(self.queue, tts or make_tts(config.voice.engine))
-        self.pipeline = Pipeline([tts_stage, self.playout_stage, self.render, self.encode], observers=[self.ledger, self])
+        stages = [tts_stage, self.playout_stage, self.render, *([subtitles] if subtitles else []), self.encode]
+        self.pipeline = Pipeline(stages, observers=[self.ledger, self])
         self.show_timer = ShowTimer(config.id, self.show.tz, lambda a, b: self.show.boundaries(a, b, self.base_catalog),
                                     self._on_show_change)
         self.follower: CatalogFollower | None = None

@@ -212,8 +212,11 @@ class RenderService:
         self.users = 0
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"render-service-{self.renderer.device}")
+        """Run the batching task on the running loop (again, after a loop that ran it has gone)."""
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._queue = asyncio.Queue(maxsize=self._queue.maxsize)
+            self._task = loop.create_task(self._run(), name=f"render-service-{self.renderer.device}")
 
     async def close(self, deadline: float = 5.0) -> None:
         if self._task is not None:
@@ -273,16 +276,15 @@ class RenderService:
                     r.done.set_result(f)
 
 
-_SERVICES: dict[tuple[int, str], RenderService] = {}
+_SERVICES: dict[str, RenderService] = {}
 
 
 def shared_service(device: str = "auto") -> RenderService:
-    """The render service of this event loop for ``device`` (created on first use)."""
+    """The process's render service for ``device`` (created on first use; its task starts with the first frame)."""
     dev = pick_device(device)
-    key = (id(asyncio.get_running_loop()), dev)
-    svc = _SERVICES.get(key)
+    svc = _SERVICES.get(dev)
     if svc is None:
-        svc = _SERVICES[key] = RenderService(FaceRenderer(dev))
+        svc = _SERVICES[dev] = RenderService(FaceRenderer(dev))
     return svc
 
 

@@ -23,7 +23,7 @@ from .card import ProductCard, render_card
 from .fonts import load_font
 from .yuv import Sprite, planes, rgb_to_yuv420p
 
-__all__ = ["Avatar2D", "EYE_OPEN", "EYE_HALF", "EYE_CLOSED", "label_layer", "card_sprite"]
+__all__ = ["Avatar2D", "EYE_OPEN", "EYE_HALF", "EYE_CLOSED", "label_layer", "card_sprite", "card_box"]
 
 EYE_OPEN, EYE_HALF, EYE_CLOSED = fg.EYE_OPEN, fg.EYE_HALF, fg.EYE_CLOSED
 N_VISEMES = 9
@@ -74,14 +74,18 @@ def label_layer(W: int, H: int, label: str) -> tuple[_Layer, int, int]:
     return downsample_premul(img, ss), x, x
 
 
-def card_sprite(card: ProductCard, W: int, H: int) -> tuple[Sprite, tuple[int, int, int, int]]:
-    """The product card drawn for a W x H frame, and the box it goes in (the lower part of the picture)."""
+def card_box(W: int, H: int) -> tuple[int, int, int, int]:
+    """Where the product card goes in a W x H frame (the lower part of the picture)."""
     u = min(W, H * 9.0 / 16.0) / 720.0
     ox, oy = (W - 720.0 * u) / 2.0, (H - 1280.0 * u) / 2.0
-    x0 = _even(ox + CARD_RECT[0] * u)
-    y0 = _even(oy + CARD_RECT[1] * u)
-    x1 = min(W, _even_up(ox + CARD_RECT[2] * u))
-    y1 = min(H, _even_up(oy + CARD_RECT[3] * u))
+    return (_even(ox + CARD_RECT[0] * u), _even(oy + CARD_RECT[1] * u),
+            min(W, _even_up(ox + CARD_RECT[2] * u)), min(H, _even_up(oy + CARD_RECT[3] * u)))
+
+
+def card_sprite(card: ProductCard, W: int, H: int) -> tuple[Sprite, tuple[int, int, int, int]]:
+    """The product card drawn for a W x H frame, and the box it goes in."""
+    x0, y0, x1, y1 = card_box(W, H)
+    u = min(W, H * 9.0 / 16.0) / 720.0
     return Sprite(*render_card(card, x1 - x0, y1 - y0, u)), (x0, y0, x1, y1)
 
 
