@@ -39,6 +39,8 @@ def decode(path: str | Path, *, width: int = 90, height: int = 160,
         streams = [vs, *container.streams.audio[:1]]
         for packet in container.demux(*streams):
             for frame in packet.decode():
+                if not isinstance(frame, av.VideoFrame | av.AudioFrame):
+                    continue
                 t = float(frame.time or 0.0)
                 if seconds is not None and t > seconds:
                     continue
