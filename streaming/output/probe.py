@@ -61,9 +61,9 @@ def decode(path: str | Path, *, width: int = 90, height: int = 160,
         audio = audio / 32768.0
     energy = np.zeros(len(frames), np.float32)
     for i, t in enumerate(times):
-        a = int((t - (audio_start or 0.0)) * rate)
-        b = int(a + rate / fps)
-        seg = audio[max(a, 0):max(b, 0)]
+        first = int((t - (audio_start or 0.0)) * rate)
+        last = int(first + rate / fps)
+        seg = audio[max(first, 0):max(last, 0)]
         energy[i] = float(np.sqrt(np.mean(seg**2))) if len(seg) else 0.0
     return np.stack(frames), energy, fps
 
