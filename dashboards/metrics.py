@@ -36,6 +36,8 @@ def prometheus(states: list[dict[str, str]]) -> str:
             ("kbps", "livehost_channel_bitrate_kbps", "gauge", "output bitrate, kbit/s", 1),
             ("frames_sent", "livehost_channel_frames_sent_total", "counter", "frames sent this run", 1),
             ("frames_dropped", "livehost_channel_frames_dropped_total", "counter", "frames dropped this run", 1),
+            ("render_dropped", "livehost_channel_render_dropped_total", "counter",
+             "frames the host could not render in time this run (the previous frame was shown again)", 1),
             ("av_offset_ms", "livehost_channel_av_offset_seconds", "gauge", "audio ahead of video in the output", 1e-3),
             ("queue_depth", "livehost_channel_speech_queue_depth", "gauge", "sentences waiting to be spoken", 1),
             ("comments_per_minute", "livehost_channel_comments_per_minute", "gauge", "viewer comments per minute", 1),

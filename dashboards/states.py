@@ -7,7 +7,7 @@ from typing import Any
 
 from livehost.core.states import ChannelState as S
 
-_NUMBERS = ("uptime_seconds", "media_seconds", "fps", "kbps", "frames_sent", "frames_dropped", "queue_depth", "spoken",
+_NUMBERS = ("uptime_seconds", "media_seconds", "fps", "kbps", "frames_sent", "frames_dropped", "render_dropped", "queue_depth", "spoken",
             "cut", "reconnects", "comments_per_minute", "reply_p50_ms", "reply_p95_ms", "av_offset_ms", "errors",
             "updated")
 PROBLEM_STATES = tuple(s.value for s in (S.FAILED, S.RECONNECTING, S.TAKEOVER, S.PAUSED, S.STOPPED, S.STARTING))
@@ -34,6 +34,8 @@ def alerts(s: dict[str, Any]) -> list[str]:
         found.append("output reconnecting")
     if (s.get("frames_dropped") or 0) > 0:
         found.append(f"{int(s['frames_dropped'])} frames dropped")
+    if (s.get("render_dropped") or 0) > 0:
+        found.append(f"{int(s['render_dropped'])} frames not rendered in time (host repeated a frame)")
     if s.get("av_offset_ms") is not None and abs(s["av_offset_ms"]) > 100:
         found.append(f"A/V offset {s['av_offset_ms']:.0f} ms")
     if (s.get("reply_p95_ms") or 0) > 5000:

@@ -144,6 +144,8 @@ async def _progress(runner: ChannelRunner) -> None:
                 f"  spoken {s.spoken:>4}  cut {s.cut:>3}")
         if s.frames_dropped:
             line += f"  dropped {s.frames_dropped}"
+        if s.render_dropped:
+            line += f"  late renders {s.render_dropped}"
         if s.speaking:
             line += f"  ▶ {s.speaking}"
         print(line, flush=True)

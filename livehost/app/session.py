@@ -245,7 +245,7 @@ class ChannelSession:
             state=self.state, media_seconds=self.clock.seconds(self.playout_stage.pts),
             frames_sent=self.encode.frames_sent, frames_dropped=self.encode.frames_dropped, fps=fps, kbps=kbps,
             speaking=speaking.speech.text if speaking else None, spoken=self.ledger.spoken, cut=self.ledger.cut,
-            queue_depth=len(self.queue), reconnects=self.output.reconnects,
+            queue_depth=len(self.queue), reconnects=self.output.reconnects, render_dropped=self.render.dropped,
         )
 
     # -- what the host may say changes ----------------------------------------------------------

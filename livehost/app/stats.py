@@ -22,6 +22,7 @@ class ChannelStats:
     cut: int
     queue_depth: int
     reconnects: int
+    render_dropped: int = 0  # frames the host could not draw in time (the previous one was shown again)
 
 
 class Throughput:

@@ -125,8 +125,6 @@ class FaceRenderer:
                 x0[k] = int(np.clip(cx, 0, j.pack.width - R)) // 2 * 2
                 y0[k] = int(np.clip(cy, 0, j.pack.height - R)) // 2 * 2
             to_patch = torch.stack([j.pack.to_patch[j.base] for j in jobs])  # (B, 2, 3)
-            a = [j.a for j in jobs]
-            b = [j.b for j in jobs]
             w = torch.tensor([j.w for j in jobs], dtype=torch.float32, device=dev)
             sy = torch.stack([j.pack.samples_y[j.a] for j in jobs]) * w[:, None, None, None] + \
                 torch.stack([j.pack.samples_y[j.b] for j in jobs]) * (1 - w)[:, None, None, None]
@@ -155,7 +153,6 @@ class FaceRenderer:
             wy, m = warped[:, :1], warped[:, 1:]
             wuv = F.grid_sample(suv, grid(2, R // 2), mode="bilinear", padding_mode="border", align_corners=False)
             m2 = F.avg_pool2d(m, 2)
-            del a, b
             out = []
             for k, j in enumerate(jobs):
                 W, H = j.pack.width, j.pack.height

@@ -298,6 +298,7 @@ async def test_metrics_need_a_token_and_show_only_the_tokens_tenant(fleet):
         status, text = await _get(http, fleet, "root", "/metrics")
         assert status == 200
         for series in ("livehost_channel_fps", "livehost_channel_bitrate_kbps", "livehost_channel_frames_dropped_total",
+                       "livehost_channel_render_dropped_total",
                        "livehost_channel_av_offset_seconds", "livehost_channel_speech_queue_depth",
                        "livehost_channel_errors_total", 'livehost_channel_reply_latency_seconds_bucket{channel="shop-a"'):
             assert series in text, series

@@ -104,6 +104,9 @@ def test_fleet_order_puts_problems_on_top_and_alerts_say_why():
     assert alerts(public_state(_state(frames_dropped="12", av_offset_ms="250")))[:2] == ["12 frames dropped",
                                                                                          "A/V offset 250 ms"]
     assert alerts(public_state(_state(state="failed", last_error="x")))[0] == "failed: x"
+    late = public_state(_state(render_dropped="3"))
+    assert late["render_dropped"] == 3.0
+    assert alerts(late) == ["3 frames not rendered in time (host repeated a frame)"]
 
 
 def test_openapi_document_is_json_with_roles():

@@ -76,6 +76,7 @@ def snapshot(session: ChannelSession, comments_per_minute: float = 0.0) -> dict[
         "kbps": round(stats.kbps, 1),
         "frames_sent": stats.frames_sent,
         "frames_dropped": stats.frames_dropped,
+        "render_dropped": stats.render_dropped,
         "queue_depth": stats.queue_depth,
         "speaking": stats.speaking or "",
         "next": json.dumps(upcoming, ensure_ascii=False),
