@@ -17,7 +17,7 @@ system-packages:
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[piper,llm,photoreal,face,test]'
+	$(VENV)/bin/pip install --quiet -e '.[piper,llm,photoreal,neural,face,test]'
 	@touch $(STAMP)
 
 demo: setup

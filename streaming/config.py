@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from livehost.core.config import Strict
 
@@ -43,6 +43,10 @@ class VoiceConfig(Strict):
 
 class RenderConfig(Strict):
     device: str = Field(default="auto", description="where photoreal hosts render: auto (a GPU when there is one), cpu, cuda[:N]")
+    backend: Literal["samples", "neural"] = Field(
+        default="samples", description="samples: the pack's mouth bank (the default); neural: a MuseTalk-1.5-compatible "
+        "model from neural_model")
+    neural_model: str | None = Field(default=None, description="folder with musetalk.json, unet.pth, vae/ and whisper/")
     budget_frames: float = Field(default=2.0, ge=0.5, le=25, description="a frame not rendered within this many frame "
                                  "periods is dropped (the last one is shown again) and counted")
 
@@ -52,3 +56,9 @@ class RenderConfig(Strict):
         if v not in ("auto", "cpu") and not re.fullmatch(r"cuda(:\d+)?", v):
             raise ValueError(f"{v!r}: use auto, cpu, cuda or cuda:N")
         return v
+
+    @model_validator(mode="after")
+    def _neural(self) -> RenderConfig:
+        if self.backend == "neural" and not self.neural_model:
+            raise ValueError("backend = 'neural' needs neural_model (a local folder: nothing is downloaded)")
+        return self

@@ -68,7 +68,7 @@ class RenderStage(Stage):
         if isinstance(frame, TickFrame):
             if self._card_due(frame):
                 await asyncio.to_thread(self._card, frame)
-            picture = await self.avatar.draw(frame.index, frame.mouth, frame.speaking)
+            picture = await self.avatar.draw(frame.index, frame.mouth, frame.speaking, frame.events)
             frame = MediaFrame(frame.pts, frame.index, frame.audio, picture, frame.events)
         elif isinstance(frame, CardFrame):
             self.holding, self._sku = frame.holding, None

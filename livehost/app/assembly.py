@@ -32,6 +32,7 @@ from scripts_gen.responder import Responder
 from scripts_gen.triage import Triage
 from scripts_gen.writer import PhraseHistory
 from streaming.avatar import Avatar2D, Host
+from streaming.avatar.neural import NeuralHost
 from streaming.avatar.photoreal import PhotorealHost, RenderError, shared_service
 from streaming.output.encoder import EncodeSettings
 from streaming.output.sinks import FileOutput, Output, RtmpOutput
@@ -150,10 +151,12 @@ def make_avatar(config: ChannelConfig, store: Store | None = None, home: Path | 
         raise ConfigError(f"avatar = {config.avatar!r}: a photoreal host needs the store (its consent record)")
     pack = avatars.load_pack(home, config.avatar)
     record = avatars.face_consent(ConsentBook(store.sync(), home), pack, use or f"channel {config.id}")
+    r = config.render
+    kind = NeuralHost if r.backend == "neural" else PhotorealHost
     try:
-        host = PhotorealHost(pack, shared_service(config.render.device), width=config.width, height=config.height,
-                             fps=config.fps, seed=config.seed, channel=config.id,
-                             budget_frames=config.render.budget_frames)
+        service = shared_service(r.device, r.neural_model if r.backend == "neural" else None)
+        host: Host = kind(pack, service, width=config.width, height=config.height, fps=config.fps, seed=config.seed,
+                          channel=config.id, budget_frames=r.budget_frames)
     except RenderError as e:
         raise ConfigError(f"avatar = {config.avatar!r}: {e}") from None
     return host, record

@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,7 +23,10 @@ class Host(Protocol):
 
     def set_card(self, card: ProductCard | None) -> None: ...
 
-    async def draw(self, index: int, mouth: int, speaking: bool) -> np.ndarray: ...
+    async def draw(self, index: int, mouth: int, speaking: bool, events: Sequence[Any] = ()) -> np.ndarray:
+        """Frame ``index`` with this mouth shape; ``events``: the sentence starts and ends in it (a voice-driven
+        host reads the sentence's audio from them)."""
+        ...
 
     async def aclose(self) -> None: ...
 

@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -174,9 +174,19 @@ class FaceRenderer:
 
 
 # -- the render service ----------------------------------------------------------------------------------------
+class BatchRenderer(Protocol):
+    """What a render service drives: jobs in, yuv420p frames out, in one call per batch."""
+
+    device: str
+
+    def load(self, pack: AvatarPack) -> Any: ...
+
+    def render(self, jobs: Sequence[Any]) -> list[np.ndarray]: ...
+
+
 @dataclass
 class _Request:
-    job: Job
+    job: Any
     deadline: float
     channel: str
     done: asyncio.Future = field(repr=False)
@@ -199,7 +209,7 @@ class RenderService:
     """One per device: gathers the frames due from every channel for ``gather_s`` after the first, renders
     them in one batch (at most ``max_batch``), answers each; a request past its deadline is answered None."""
 
-    def __init__(self, renderer: FaceRenderer, *, max_batch: int = 64, gather_s: float = 0.004,
+    def __init__(self, renderer: BatchRenderer, *, max_batch: int = 64, gather_s: float = 0.004,
                  queue: int = 512) -> None:
         self.renderer = renderer
         self.max_batch, self.gather_s = max_batch, gather_s
@@ -224,7 +234,7 @@ class RenderService:
             if not r.done.done():
                 r.done.set_result(None)
 
-    async def render(self, job: Job, deadline: float, channel: str = "") -> np.ndarray | None:
+    async def render(self, job: Any, deadline: float, channel: str = "") -> np.ndarray | None:
         """The frame, or None when it could not be rendered by ``deadline`` (``time.monotonic()``)."""
         self.start()
         fut: asyncio.Future = asyncio.get_running_loop().create_future()
@@ -276,12 +286,20 @@ class RenderService:
 _SERVICES: dict[str, RenderService] = {}
 
 
-def shared_service(device: str = "auto") -> RenderService:
-    """The process's render service for ``device`` (created on first use; its task starts with the first frame)."""
+def shared_service(device: str = "auto", neural_model: str | None = None) -> RenderService:
+    """The process's render service for ``device`` and backend (the sample-based one, or the neural model at
+    ``neural_model``), created on first use; its task starts with the first frame."""
     dev = pick_device(device)
-    svc = _SERVICES.get(dev)
+    key = f"{dev}|{neural_model or ''}"
+    svc = _SERVICES.get(key)
     if svc is None:
-        svc = _SERVICES[dev] = RenderService(FaceRenderer(dev))
+        if neural_model is None:
+            renderer: BatchRenderer = FaceRenderer(dev)
+        else:
+            from streaming.avatar.neural import NeuralModel, NeuralRenderer
+
+            renderer = NeuralRenderer(NeuralModel(neural_model, dev))
+        svc = _SERVICES[key] = RenderService(renderer)
     return svc
 
 
@@ -336,6 +354,8 @@ class PhotorealHost:
             raise RenderError(f"avatar {pack.name!r} is {pack.manifest['fps']} fps; the channel runs at {fps}")
         self.pack, self.service, self.channel = pack, service, channel
         self.width, self.height, self.fps = width, height, fps
+        if not isinstance(service.renderer, FaceRenderer):
+            raise RenderError("a sample-based host needs the sample-based render service")
         self.on_device = service.renderer.load(pack)
         self.walker = LoopWalker(pack, seed=seed)
         self.rng = np.random.default_rng(seed + 1)
@@ -377,7 +397,7 @@ class PhotorealHost:
             w = 0.6
         return Job(self.on_device, self.walker.step(), self._sample, self._previous, w)
 
-    async def draw(self, index: int, mouth: int, speaking: bool) -> np.ndarray:
+    async def draw(self, index: int, mouth: int, speaking: bool, events: Sequence[Any] = ()) -> np.ndarray:
         frame = await self.service.render(self.job(mouth, speaking), time.monotonic() + self.budget, self.channel)
         self.frames += 1
         if frame is None:

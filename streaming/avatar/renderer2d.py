@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -306,7 +306,7 @@ class Avatar2D:
     # -------------------------------------------------------------- render ----
     dropped = 0  # drawn on the CPU in the channel's own thread: never late by design of the pipeline
 
-    async def draw(self, index: int, mouth: int, speaking: bool) -> np.ndarray:
+    async def draw(self, index: int, mouth: int, speaking: bool, events: Sequence[object] = ()) -> np.ndarray:
         return await asyncio.to_thread(self.render, index, mouth, speaking=speaking)
 
     async def aclose(self) -> None:

@@ -138,3 +138,28 @@ async def test_revoking_consent_takes_the_running_host_off_air(recording, liveho
     assert took_card < 5 and stopped < 60, (took_card, stopped)
     assert session.last_error and "was revoked" in session.last_error
     assert any(e["event"] == "stopped" and e.get("use") == "channel pr" for e in events), events
+
+
+def test_the_neural_backend_runs_a_channel_from_a_local_model(recording, livehost_home, tmp_path):
+    """`render.backend: neural` with a MuseTalk-layout folder (a tiny random model built here): the channel runs
+    and its frames come from the model; a folder without the model is refused before anything starts."""
+    from tests.unit.test_neural import build_tiny_model
+
+    _grant(recording)
+    assert _create(recording).returncode == 0
+    build_tiny_model(tmp_path / "musetalk")
+    config = tmp_path / "channel.yaml"
+    config.write_text(f"avatar: lin\nsize: {W}x{H}\nrender: {{device: cpu, backend: neural, neural_model: "
+                      f"{tmp_path / 'musetalk'}}}\nvoice: {{engine: espeak}}\n", encoding="utf-8")
+    out = tmp_path / "neural.mp4"
+    run = _cli("demo", "--config", str(config), "--output", str(out), "--duration", "4", "--fast", "--no-console", "-q")
+    assert run.returncode == 0, run.stderr
+    import av
+
+    with av.open(str(out)) as c:
+        n = sum(1 for _ in c.decode(video=0))
+    assert n == 100
+    config.write_text(config.read_text().replace(str(tmp_path / "musetalk"), str(tmp_path / "nowhere")))
+    bad = _cli("demo", "--config", str(config), "--output", str(tmp_path / "b.mp4"), "--duration", "2", "--fast",
+               "--no-console", "-q")
+    assert bad.returncode != 0 and "is missing (the model folder)" in bad.stderr
