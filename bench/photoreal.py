@@ -10,6 +10,9 @@
       with a second pack (and GPU memory where measured), against the bare process
   (e) lip-sync on the written file: the probe's best lag (frames, ms) and correlation for the
       drawn host and the photoreal host, from a demo run of SECONDS
+  (f) the neural backend at MuseTalk 1.5's real size (its published UNet config, the SD VAE, whisper-tiny;
+      random weights built here): frames per second at batch 1 and 4 (CPU) and up to 64 on a GPU,
+      against the sample-based renderer on the same device
 
     .venv/bin/python bench/photoreal.py [--record 120] [--seconds 30] [--device cpu|cuda] [--skip a,e]
 """
@@ -215,12 +218,71 @@ def bench_lipsync(folder: Path, seconds: float) -> None:
               f"written {seconds / took:.1f}x faster than real time (whole process)")
 
 
+def build_real_size_model(folder: Path) -> None:
+    """MuseTalk 1.5's shapes with random weights: its UNet config, sd-vae-ft-mse's, whisper-tiny's."""
+    import json
+
+    import torch
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
+
+    torch.manual_seed(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    unet = UNet2DConditionModel(
+        act_fn="silu", attention_head_dim=8, block_out_channels=(320, 640, 1280, 1280), cross_attention_dim=384,
+        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",), downsample_padding=1, flip_sin_to_cos=True,
+        freq_shift=0, in_channels=8, layers_per_block=2, mid_block_scale_factor=1, norm_eps=1e-5, norm_num_groups=32,
+        out_channels=4, sample_size=64, up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3)
+    (folder / "musetalk.json").write_text(json.dumps(dict(unet.config), default=list))
+    torch.save(unet.state_dict(), folder / "unet.pth")
+    AutoencoderKL(down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+                  block_out_channels=(128, 256, 512, 512), layers_per_block=2, latent_channels=4,
+                  sample_size=256).save_pretrained(folder / "vae")
+    WhisperModel(WhisperConfig(d_model=384, encoder_layers=4, encoder_attention_heads=6, decoder_layers=4,
+                               decoder_attention_heads=6, encoder_ffn_dim=1536, decoder_ffn_dim=1536)).save_pretrained(
+        folder / "whisper")
+    WhisperFeatureExtractor().save_pretrained(folder / "whisper")
+
+
+def bench_neural(folder: Path, pack_dir: Path, device: str) -> None:
+    import torch
+
+    from streaming.avatar.neural import NeuralJob, NeuralModel, NeuralRenderer
+
+    build_real_size_model(folder / "musetalk")
+    pack = AvatarPack.load(pack_dir)
+    print("(f) neural backend at MuseTalk 1.5's size (random weights), frames/s")
+    for dev in ["cpu"] + (["cuda"] if device == "cuda" else []):
+        torch.set_num_threads(os.cpu_count() or 1)
+        model = NeuralModel(folder / "musetalk", dev)
+        r = NeuralRenderer(model)
+        p = r.load(pack)
+        prompt = model.silence(25)
+        sizes = (1, 4) if dev == "cpu" else (1, 8, 32, 64)
+        base = None
+        for b in sizes:
+            jobs = [NeuralJob(p, k % len(pack.base), prompt) for k in range(b)]
+            r.render(jobs)  # the base frames' latents are computed once, then kept
+            if dev == "cuda":
+                torch.cuda.synchronize()
+            reps = 2 if dev == "cpu" else max(3, 64 // b)
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                r.render(jobs)
+            if dev == "cuda":
+                torch.cuda.synchronize()
+            fps = reps * b / (time.perf_counter() - t0)
+            base = base or fps
+            name = torch.cuda.get_device_name() if dev == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+            print(f"    {dev} batch {b:>2}: {fps:8.2f} frames/s  x{fps / base:.2f}   [{name}]  (loaded in {model.load_seconds:.0f} s)")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--record", type=float, default=120.0, help="seconds of 1080p recording for (a)")
     p.add_argument("--seconds", type=float, default=30.0, help="seconds of demo for (e)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--skip", default="", help="comma-separated parts to skip (a,b,c,d,e)")
+    p.add_argument("--skip", default="", help="comma-separated parts to skip (a,b,d,e,f; c runs with b)")
     args = p.parse_args()
     skip = set(args.skip.split(",")) - {""}
     with tempfile.TemporaryDirectory() as d:
@@ -235,6 +297,8 @@ def main() -> int:
             bench_memory(folder)
         if "e" not in skip:
             bench_lipsync(folder, args.seconds)
+        if "f" not in skip:
+            bench_neural(folder, first, args.device)
     return 0
 
 
