@@ -34,6 +34,8 @@ from streaming.tts.visemes import Viseme
 
 log = logging.getLogger(__name__)
 
+COARTICULATION = (0.55, 0.85)  # the new shape's weight on the first frames after a change (then 1)
+
 
 class RenderError(Exception):
     """The renderer cannot run as configured (device, pack size)."""
@@ -364,6 +366,7 @@ class PhotorealHost:
         self._viseme = int(Viseme.REST)
         self._sample = self._pick(self._viseme)
         self._previous = self._sample
+        self._into = len(COARTICULATION)  # frames since the shape last changed
         self._last: np.ndarray | None = None
         self.dropped = 0
         self.frames = 0
@@ -391,10 +394,10 @@ class PhotorealHost:
     def job(self, mouth: int, speaking: bool) -> Job:
         """The next frame's job: the walker's base frame and the mouth for ``mouth`` (REST when silent)."""
         v = int(mouth) if speaking else int(Viseme.REST)
-        w = 1.0
-        if v != self._viseme:  # a new shape: one frame halfway between (coarticulation), then the new one
-            self._previous, self._sample, self._viseme = self._sample, self._pick(v), v
-            w = 0.6
+        if v != self._viseme:  # a new shape: the lips get there over two frames (coarticulation)
+            self._previous, self._sample, self._viseme, self._into = self._sample, self._pick(v), v, 0
+        w = COARTICULATION[self._into] if self._into < len(COARTICULATION) else 1.0
+        self._into += 1
         return Job(self.on_device, self.walker.step(), self._sample, self._previous, w)
 
     async def draw(self, index: int, mouth: int, speaking: bool, events: Sequence[Any] = ()) -> np.ndarray:

@@ -260,3 +260,14 @@ def test_mediapipe_finds_the_synthetic_face_where_it_truly_is(recording, tmp_pat
     report = build_pack(video, "mp", tmp_path, MediaPipeTracker(), width=W, height=H, base_seconds=8)
     assert report.tracker == "mediapipe" and report.usable > 0.8 * report.frames, report.lines()
     assert len(report.missing) <= 2, report.lines()
+
+
+def test_a_new_mouth_shape_is_reached_over_two_frames_and_silence_closes_the_mouth(pack):
+    p, _ = pack
+    host = PhotorealHost(p, RenderService(FaceRenderer("cpu")), width=W, height=H)
+    rest = host.job(int(Viseme.AA), False)
+    assert rest.a in p.by_viseme[int(Viseme.REST)] and rest.w == 1.0
+    first, second, third = (host.job(int(Viseme.AA), True) for _ in range(3))
+    assert [first.w, second.w, third.w] == [0.55, 0.85, 1.0]
+    assert first.a in p.by_viseme[int(Viseme.AA)] and first.b in p.by_viseme[int(Viseme.REST)]
+    assert host.job(int(Viseme.AA), False).a in p.by_viseme[int(Viseme.REST)]  # speaking stopped: closed
