@@ -81,7 +81,8 @@ class NeuralModel:
             self.unet = UNet2DConditionModel(**{k: v for k, v in config.items() if not k.startswith("_")})
             state = torch.load(_need(folder / "unet.pth", "the UNet weights"), map_location="cpu", weights_only=True)
             self.unet.load_state_dict(state)
-            self.vae = AutoencoderKL.from_pretrained(_need(vae_dir, "the VAE folder"), local_files_only=True)
+            self.vae = AutoencoderKL.from_pretrained(_need(vae_dir, "the VAE folder"), local_files_only=True,
+                                                     low_cpu_mem_usage=False)  # no `accelerate` needed
             self.whisper = WhisperModel.from_pretrained(_need(whisper_dir, "the Whisper folder"),
                                                         local_files_only=True).encoder
             self.features = WhisperFeatureExtractor.from_pretrained(whisper_dir, local_files_only=True)
