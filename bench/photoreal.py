@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -121,29 +122,38 @@ def bench_render(pack_dir: Path, device: str) -> None:
             torch.set_num_threads(os.cpu_count() or 1)
         rr = FaceRenderer(dev, threads=0 if dev == "cpu" else 1)
         dd = rr.load(pack)
-        base = None
-        for b in (1, 8, 32, 64):
-            jobs = [Job(dd, int(rng.integers(0, len(pack.base))), pack.by_viseme[visemes[k % 9]][0],
-                        pack.by_viseme[visemes[(k + 1) % 9]][0], 0.6) for k in range(b)]
-            rr.render(jobs)
-            if dev == "cuda":
-                torch.cuda.synchronize()
-            reps = max(3, 200 // b)
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                rr.render(jobs)
-            if dev == "cuda":
-                torch.cuda.synchronize()
-            fps = reps * b / (time.perf_counter() - t0)
-            base = base or fps
-            name = torch.cuda.get_device_name() if dev == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-            print(f"    {dev} batch {b:>2}: {fps:8.1f} frames/s  x{fps / base:.2f}   [{name}]")
+        throughput(rr.render, lambda b, dd=dd: [
+            Job(dd, int(rng.integers(0, len(pack.base))), pack.by_viseme[visemes[k % 9]][0],
+                pack.by_viseme[visemes[(k + 1) % 9]][0], 0.6) for k in range(b)], (1, 8, 32, 64), dev, 200)
+
+
+def throughput(render: Any, jobs_for: Any, sizes: tuple[int, ...], dev: str, frames: int, note: str = "") -> None:
+    """Frames per second of ``render`` at each batch size (after one untimed batch), with the ratio to the first."""
+    import torch
+
+    base = None
+    for b in sizes:
+        jobs = jobs_for(b)
+        render(jobs)
+        if dev == "cuda":
+            torch.cuda.synchronize()
+        reps = max(2, frames // b)
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            render(jobs)
+        if dev == "cuda":
+            torch.cuda.synchronize()
+        fps = reps * b / (time.perf_counter() - t0)
+        base = base or fps
+        name = torch.cuda.get_device_name() if dev == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+        print(f"    {dev} batch {b:>2}: {fps:8.2f} frames/s  x{fps / base:.2f}   [{name}]{note}")
 
 
 def _memory(pack_dirs: list[str]) -> dict[str, tuple[float, float]]:
     import gc
 
-    from streaming.avatar.photoreal import FaceRenderer, PhotorealHost, RenderService
+    from streaming.avatar.photoreal import FaceRenderer, PhotorealHost
+    from streaming.avatar.service import RenderService
 
     out = {"bare": rss_mib()}
 
@@ -259,22 +269,9 @@ def bench_neural(folder: Path, pack_dir: Path, device: str) -> None:
         p = r.load(pack)
         prompt = model.silence(25)
         sizes = (1, 4) if dev == "cpu" else (1, 8, 32, 64)
-        base = None
-        for b in sizes:
-            jobs = [NeuralJob(p, k % len(pack.base), prompt) for k in range(b)]
-            r.render(jobs)  # the base frames' latents are computed once, then kept
-            if dev == "cuda":
-                torch.cuda.synchronize()
-            reps = 2 if dev == "cpu" else max(3, 64 // b)
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                r.render(jobs)
-            if dev == "cuda":
-                torch.cuda.synchronize()
-            fps = reps * b / (time.perf_counter() - t0)
-            base = base or fps
-            name = torch.cuda.get_device_name() if dev == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-            print(f"    {dev} batch {b:>2}: {fps:8.2f} frames/s  x{fps / base:.2f}   [{name}]  (loaded in {model.load_seconds:.0f} s)")
+        throughput(r.render, lambda b, p=p, prompt=prompt: [NeuralJob(p, k % len(pack.base), prompt) for k in range(b)],
+                   sizes, dev,
+                   2 if dev == "cpu" else 64, f"  (loaded in {model.load_seconds:.0f} s)")
 
 
 def main() -> int:

@@ -32,8 +32,9 @@ from scripts_gen.responder import Responder
 from scripts_gen.triage import Triage
 from scripts_gen.writer import PhraseHistory
 from streaming.avatar import Avatar2D, Host
-from streaming.avatar.neural import NeuralHost
-from streaming.avatar.photoreal import PhotorealHost, RenderError, shared_service
+from streaming.avatar.neural import NeuralHost, NeuralModel, NeuralRenderer
+from streaming.avatar.photoreal import FaceRenderer, PhotorealHost
+from streaming.avatar.service import BatchRenderer, RenderError, pick_device, shared_service
 from streaming.output.encoder import EncodeSettings
 from streaming.output.sinks import FileOutput, Output, RtmpOutput
 
@@ -154,7 +155,13 @@ def make_avatar(config: ChannelConfig, store: Store | None = None, home: Path | 
     r = config.render
     kind = NeuralHost if r.backend == "neural" else PhotorealHost
     try:
-        service = shared_service(r.device, r.neural_model if r.backend == "neural" else None)
+        device = pick_device(r.device)
+        neural = r.neural_model if r.backend == "neural" else None
+
+        def renderer() -> BatchRenderer:
+            return NeuralRenderer(NeuralModel(neural, device)) if neural else FaceRenderer(device)
+
+        service = shared_service(f"{device}|{neural or 'samples'}", renderer)
         host: Host = kind(pack, service, width=config.width, height=config.height, fps=config.fps, seed=config.seed,
                           channel=config.id, budget_frames=r.budget_frames)
     except RenderError as e:

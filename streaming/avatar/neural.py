@@ -33,10 +33,10 @@ import numpy as np
 
 from livehost.core.clock import SAMPLE_RATE
 from livehost.core.frames import SentenceEnded, SentenceStarted
-from streaming.avatar.card import ProductCard
 from streaming.avatar.face import P
-from streaming.avatar.pack import AvatarPack, LoopWalker
-from streaming.avatar.photoreal import Overlays, PackOnDevice, RenderError, RenderService, pick_device, release_service
+from streaming.avatar.pack import AvatarPack
+from streaming.avatar.photoreal import BatchedHost, PackOnDevice
+from streaming.avatar.service import RenderError, RenderService, pick_device
 
 log = logging.getLogger(__name__)
 
@@ -284,40 +284,23 @@ class NeuralRenderer:
             return out
 
 
-class NeuralHost:
+class NeuralHost(BatchedHost):
     """A channel's neural host: the pack's loop for the picture, the model for the mouth, the voice of each
     sentence turned into the model's features when it starts."""
 
     def __init__(self, pack: AvatarPack, service: RenderService, *, width: int, height: int, fps: int = 25,
                  seed: int = 0, label: str = "AI生成 / AI generated", channel: str = "",
                  budget_frames: float = 2.0) -> None:
-        if (pack.width, pack.height) != (width, height):
-            raise RenderError(f"avatar {pack.name!r} is {pack.width}x{pack.height}; the channel is {width}x{height}")
         renderer = service.renderer
         if not isinstance(renderer, NeuralRenderer):
             raise RenderError("a neural host needs the neural render service")
-        self.pack, self.service, self.channel, self.fps = pack, service, channel, fps
+        super().__init__(pack, service, width=width, height=height, fps=fps, seed=seed, label=label, channel=channel,
+                         budget_frames=budget_frames)
         self.model = renderer.model
         self.on_device = renderer.load(pack)
-        self.walker = LoopWalker(pack, seed=seed)
-        self.overlays = Overlays(width, height, label)
-        self.budget = budget_frames / fps
         self._silence = self.model.silence(fps)
         self._sentence: tuple[int, Any] | None = None  # (first frame index, prompts)
-        self._last: np.ndarray | None = None
-        self.dropped = self.frames = 0
         service.users += 1
-
-    @property
-    def label_box(self) -> tuple[int, int, int, int]:
-        return self.overlays.label_box
-
-    @property
-    def card_box(self) -> tuple[int, int, int, int] | None:
-        return self.overlays.card_box
-
-    def set_card(self, card: ProductCard | None) -> None:
-        self.overlays.set_card(card)
 
     async def hear(self, index: int, events: Sequence[Any]) -> None:
         """A sentence starting in frame ``index``: its features for every frame it spans (one encoder pass)."""
@@ -339,15 +322,4 @@ class NeuralHost:
 
     async def draw(self, index: int, mouth: int, speaking: bool, events: Sequence[Any] = ()) -> np.ndarray:
         await self.hear(index, events)
-        frame = await self.service.render(self.job(index), time.monotonic() + self.budget, self.channel)
-        self.frames += 1
-        if frame is None:
-            self.dropped += 1
-            if self._last is not None:
-                return self._last.copy()
-            frame = (await asyncio.to_thread(self.service.renderer.render, [self.job(index)]))[0]
-        self._last = await asyncio.to_thread(self.overlays.apply, frame)
-        return self._last
-
-    async def aclose(self) -> None:
-        await release_service(self.service)
+        return await self._show(lambda: self.job(index))

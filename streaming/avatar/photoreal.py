@@ -7,9 +7,8 @@ base frame, warped from the canonical patch onto the base frame's face (a simila
 anchors) and blended under the feathered mask.  Only a square around the mouth is computed; the rest is
 the base frame as it is.  Tensors in, tensors out: ``grid_sample`` and arithmetic, on ``cpu`` or ``cuda``.
 
-One :class:`RenderService` per device takes the frames due from every channel, renders them in one batch
-and answers each by its deadline; a frame that cannot be served in time is dropped (the channel shows its
-last frame again) and counted, never quietly late.  The label and the product card are drawn onto every
+Frames are rendered by the process's :class:`~streaming.avatar.service.RenderService` for the device,
+batched with every other channel's.  The label and the product card are drawn onto every
 frame afterwards, in the channel's own thread, exactly as on the drawn host.
 """
 
@@ -18,39 +17,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from livehost.core.tasks import cancel_and_wait
 from streaming.avatar.card import ProductCard
 from streaming.avatar.face import ANCHORS, invert
 from streaming.avatar.pack import PATCH, AvatarPack, LoopWalker, patch_transform
 from streaming.avatar.renderer2d import card_sprite, label_layer
+from streaming.avatar.service import RenderError, RenderService, pick_device, release_service
 from streaming.avatar.yuv import Sprite, planes
 from streaming.tts.visemes import Viseme
 
 log = logging.getLogger(__name__)
 
 COARTICULATION = (0.55, 0.85)  # the new shape's weight on the first frames after a change (then 1)
-
-
-class RenderError(Exception):
-    """The renderer cannot run as configured (device, pack size)."""
-
-
-def pick_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RenderError(f"render.device = {device!r}: no CUDA device is available (use auto or cpu)")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise RenderError(f"render.device = {device!r}: use auto, cpu or cuda[:N]")
-    return device
 
 
 class PackOnDevice:
@@ -175,146 +158,6 @@ class FaceRenderer:
             return list(frames)
 
 
-# -- the render service ----------------------------------------------------------------------------------------
-class BatchRenderer(Protocol):
-    """What a render service drives: jobs in, yuv420p frames out, in one call per batch."""
-
-    device: str
-
-    def load(self, pack: AvatarPack) -> Any: ...
-
-    def render(self, jobs: Sequence[Any]) -> list[np.ndarray]: ...
-
-
-@dataclass
-class _Request:
-    job: Any
-    deadline: float
-    channel: str
-    done: asyncio.Future = field(repr=False)
-
-
-@dataclass
-class ServiceStats:
-    frames: int = 0
-    batches: int = 0
-    dropped: dict[str, int] = field(default_factory=dict)
-    last_batch_ms: float = 0.0
-    largest_batch: int = 0
-
-    @property
-    def mean_batch(self) -> float:
-        return self.frames / self.batches if self.batches else 0.0
-
-
-class RenderService:
-    """One per device: gathers the frames due from every channel for ``gather_s`` after the first, renders
-    them in one batch (at most ``max_batch``), answers each; a request past its deadline is answered None."""
-
-    def __init__(self, renderer: BatchRenderer, *, max_batch: int = 64, gather_s: float = 0.004,
-                 queue: int = 512) -> None:
-        self.renderer = renderer
-        self.max_batch, self.gather_s = max_batch, gather_s
-        self._queue: asyncio.Queue[_Request] = asyncio.Queue(maxsize=queue)
-        self._task: asyncio.Task | None = None
-        self.stats = ServiceStats()
-        self.users = 0
-
-    def start(self) -> None:
-        """Run the batching task on the running loop (again, after a loop that ran it has gone)."""
-        loop = asyncio.get_running_loop()
-        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
-            self._queue = asyncio.Queue(maxsize=self._queue.maxsize)
-            self._task = loop.create_task(self._run(), name=f"render-service-{self.renderer.device}")
-
-    async def close(self, deadline: float = 5.0) -> None:
-        if self._task is not None:
-            await cancel_and_wait([self._task], deadline, "render service")
-            self._task = None
-        while not self._queue.empty():
-            r = self._queue.get_nowait()
-            if not r.done.done():
-                r.done.set_result(None)
-
-    async def render(self, job: Any, deadline: float, channel: str = "") -> np.ndarray | None:
-        """The frame, or None when it could not be rendered by ``deadline`` (``time.monotonic()``)."""
-        self.start()
-        fut: asyncio.Future = asyncio.get_running_loop().create_future()
-        try:
-            self._queue.put_nowait(_Request(job, deadline, channel, fut))
-        except asyncio.QueueFull:
-            self._drop(channel)
-            return None
-        return await fut
-
-    def _drop(self, channel: str) -> None:
-        self.stats.dropped[channel] = self.stats.dropped.get(channel, 0) + 1
-
-    async def _run(self) -> None:
-        while True:
-            first = await self._queue.get()
-            await asyncio.sleep(self.gather_s)
-            batch = [first]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            now = time.monotonic()
-            live = []
-            for r in batch:
-                if r.done.done():
-                    continue  # its channel stopped waiting
-                if r.deadline < now:
-                    self._drop(r.channel)
-                    r.done.set_result(None)
-                else:
-                    live.append(r)
-            if not live:
-                continue
-            t0 = time.monotonic()
-            frames: list[np.ndarray] | list[None]
-            try:
-                frames = await asyncio.to_thread(self.renderer.render, [r.job for r in live])
-            except Exception as e:  # noqa: BLE001 - one bad batch must not end every channel's picture
-                log.error("render service: a batch of %d failed: %r", len(live), e)
-                frames = [None] * len(live)
-            self.stats.last_batch_ms = (time.monotonic() - t0) * 1000
-            self.stats.batches += 1
-            self.stats.frames += len(live)
-            self.stats.largest_batch = max(self.stats.largest_batch, len(live))
-            for r, f in zip(live, frames, strict=True):
-                if not r.done.done():
-                    r.done.set_result(f)
-
-
-_SERVICES: dict[str, RenderService] = {}
-
-
-def shared_service(device: str = "auto", neural_model: str | None = None) -> RenderService:
-    """The process's render service for ``device`` and backend (the sample-based one, or the neural model at
-    ``neural_model``), created on first use; its task starts with the first frame."""
-    dev = pick_device(device)
-    key = f"{dev}|{neural_model or ''}"
-    svc = _SERVICES.get(key)
-    if svc is None:
-        if neural_model is None:
-            renderer: BatchRenderer = FaceRenderer(dev)
-        else:
-            from streaming.avatar.neural import NeuralModel, NeuralRenderer
-
-            renderer = NeuralRenderer(NeuralModel(neural_model, dev))
-        svc = _SERVICES[key] = RenderService(renderer)
-    return svc
-
-
-async def release_service(svc: RenderService) -> None:
-    """A host stops using ``svc``; the last one out closes it."""
-    svc.users -= 1
-    if svc.users <= 0:
-        for k, v in list(_SERVICES.items()):
-            if v is svc:
-                del _SERVICES[k]
-        await svc.close()
-
-
 # -- the host --------------------------------------------------------------------------------------------------
 class Overlays:
     """The AI label and the product card, drawn on every frame (fixed-point blends on the yuv planes)."""
@@ -343,12 +186,12 @@ class Overlays:
         return frame
 
 
-class PhotorealHost:
-    """A channel's photoreal host: ``await draw(index, mouth, speaking)`` gives its next yuv420p frame."""
+class BatchedHost:
+    """What the photoreal hosts share: a pack of the channel's size, its loop, the overlays, and frames asked of
+    the render service by a deadline (a late one shows the previous frame again and is counted)."""
 
-    def __init__(self, pack: AvatarPack, service: RenderService, *, width: int, height: int, fps: int = 25,
-                 seed: int = 0, label: str = "AI生成 / AI generated", channel: str = "",
-                 budget_frames: float = 2.0) -> None:
+    def __init__(self, pack: AvatarPack, service: RenderService, *, width: int, height: int, fps: int,
+                 seed: int, label: str, channel: str, budget_frames: float) -> None:
         if (pack.width, pack.height) != (width, height):
             raise RenderError(f"avatar {pack.name!r} is {pack.width}x{pack.height}; the channel is {width}x{height} "
                               f"(build the pack with --size {width}x{height})")
@@ -356,25 +199,12 @@ class PhotorealHost:
             raise RenderError(f"avatar {pack.name!r} is {pack.manifest['fps']} fps; the channel runs at {fps}")
         self.pack, self.service, self.channel = pack, service, channel
         self.width, self.height, self.fps = width, height, fps
-        if not isinstance(service.renderer, FaceRenderer):
-            raise RenderError("a sample-based host needs the sample-based render service")
-        self.on_device = service.renderer.load(pack)
         self.walker = LoopWalker(pack, seed=seed)
-        self.rng = np.random.default_rng(seed + 1)
         self.overlays = Overlays(width, height, label)
         self.budget = budget_frames / fps
-        self._viseme = int(Viseme.REST)
-        self._sample = self._pick(self._viseme)
-        self._previous = self._sample
-        self._into = len(COARTICULATION)  # frames since the shape last changed
         self._last: np.ndarray | None = None
         self.dropped = 0
         self.frames = 0
-        service.users += 1
-
-    @property
-    def card(self) -> Any:
-        return self.overlays.card
 
     @property
     def label_box(self) -> tuple[int, int, int, int]:
@@ -386,6 +216,40 @@ class PhotorealHost:
 
     def set_card(self, card: ProductCard | None) -> None:
         self.overlays.set_card(card)
+
+    async def _show(self, job: Callable[[], Any]) -> np.ndarray:
+        """The frame for ``job()`` from the service, with the label and card; the previous one when it is late."""
+        frame = await self.service.render(job(), time.monotonic() + self.budget, self.channel)
+        self.frames += 1
+        if frame is None:
+            self.dropped += 1
+            if self._last is not None:
+                return self._last.copy()
+            frame = (await asyncio.to_thread(self.service.renderer.render, [job()]))[0]  # nothing shown yet: wait
+        self._last = await asyncio.to_thread(self.overlays.apply, frame)
+        return self._last
+
+    async def aclose(self) -> None:
+        await release_service(self.service)
+
+
+class PhotorealHost(BatchedHost):
+    """A channel's sample-based photoreal host: ``await draw(index, mouth, speaking)`` gives its next frame."""
+
+    def __init__(self, pack: AvatarPack, service: RenderService, *, width: int, height: int, fps: int = 25,
+                 seed: int = 0, label: str = "AI生成 / AI generated", channel: str = "",
+                 budget_frames: float = 2.0) -> None:
+        if not isinstance(service.renderer, FaceRenderer):
+            raise RenderError("a sample-based host needs the sample-based render service")
+        super().__init__(pack, service, width=width, height=height, fps=fps, seed=seed, label=label, channel=channel,
+                         budget_frames=budget_frames)
+        self.on_device = service.renderer.load(pack)
+        self.rng = np.random.default_rng(seed + 1)
+        self._viseme = int(Viseme.REST)
+        self._sample = self._pick(self._viseme)
+        self._previous = self._sample
+        self._into = len(COARTICULATION)  # frames since the shape last changed
+        service.users += 1
 
     def _pick(self, viseme: int) -> int:
         choices = self.pack.by_viseme[viseme]
@@ -401,16 +265,4 @@ class PhotorealHost:
         return Job(self.on_device, self.walker.step(), self._sample, self._previous, w)
 
     async def draw(self, index: int, mouth: int, speaking: bool, events: Sequence[Any] = ()) -> np.ndarray:
-        frame = await self.service.render(self.job(mouth, speaking), time.monotonic() + self.budget, self.channel)
-        self.frames += 1
-        if frame is None:
-            self.dropped += 1
-            if self._last is None:  # nothing shown yet: wait for this one frame rather than show nothing
-                frame = (await asyncio.to_thread(self.service.renderer.render, [self.job(mouth, speaking)]))[0]
-            else:
-                return self._last.copy()
-        self._last = await asyncio.to_thread(self.overlays.apply, frame)
-        return self._last
-
-    async def aclose(self) -> None:
-        await release_service(self.service)
+        return await self._show(lambda: self.job(mouth, speaking))

@@ -12,7 +12,8 @@ import pytest
 
 from streaming.avatar.face import POINTS, Face, GroundTruthTracker, TrackerError, apply, invert, measure, similarity
 from streaming.avatar.pack import AvatarPack, LoopWalker, PackError, build_pack
-from streaming.avatar.photoreal import FaceRenderer, Job, PhotorealHost, RenderError, RenderService
+from streaming.avatar.photoreal import FaceRenderer, Job, PhotorealHost
+from streaming.avatar.service import RenderError, RenderService
 from streaming.avatar.synthetic import write_recording
 from streaming.avatar.yuv import planes
 from streaming.tts.visemes import Viseme
