@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -26,9 +28,10 @@ ROOT = Path(__file__).resolve().parents[2]
 W, H = 360, 640
 
 
-def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def _cli(*args: str, timeout: float = 300, home: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LIVEHOST_HOME": str(home)} if home is not None else None
     return subprocess.run([sys.executable, "-m", "livehost", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=timeout)
+                          timeout=timeout, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +44,34 @@ def recording(tmp_path_factory):
     return video, evidence
 
 
-def _grant(recording) -> str:
+def _grant(recording, home: Path | None = None) -> str:
     video, evidence = recording
     added = _cli("consent", "add", "--subject", "Synthetic Presenter", "--scope", "face", "--granted-by",
                  "Synthetic Presenter", "--expires", "2099-12-31", "--evidence", str(evidence), "--recording",
-                 str(video), "--json")
+                 str(video), "--json", home=home)
     assert added.returncode == 0, added.stderr
     return json.loads(added.stdout)["id"]
 
 
-def _create(recording, name="lin", *extra: str) -> subprocess.CompletedProcess:
+def _create(recording, name="lin", *extra: str, home: Path | None = None) -> subprocess.CompletedProcess:
     video, _ = recording
     return _cli("avatar", "create", name, "--video", str(video), "--landmarks", f"{video}.landmarks.json",
-                "--size", f"{W}x{H}", "--base-seconds", "8", *extra)
+                "--size", f"{W}x{H}", "--base-seconds", "8", *extra, home=home)
+
+
+@pytest.fixture(scope="module")
+def built(recording, tmp_path_factory):
+    """The pack, built once in a home of its own (its consent recorded there)."""
+    home = tmp_path_factory.mktemp("builder")
+    _grant(recording, home)
+    made = _create(recording, home=home)
+    assert made.returncode == 0, made.stderr
+    return home / "avatars" / "lin"
+
+
+def _install(built: Path, home: Path) -> None:
+    """The built pack, copied into this test's home (the channel still needs this home's own consent record)."""
+    shutil.copytree(built, home / "avatars" / "lin")
 
 
 def test_no_pack_without_consent_then_a_pack_a_user_can_inspect(recording, livehost_home):
@@ -76,9 +94,10 @@ def test_no_pack_without_consent_then_a_pack_a_user_can_inspect(recording, liveh
     assert "used" in events and "refused" in events
 
 
-def test_demo_with_the_avatar_moves_the_lips_with_the_voice_and_labels_every_frame(recording, livehost_home, tmp_path):
+def test_demo_with_the_avatar_moves_the_lips_with_the_voice_and_labels_every_frame(recording, built, livehost_home,
+                                                                                   tmp_path):
     _grant(recording)
-    assert _create(recording).returncode == 0
+    _install(built, livehost_home)
     out = tmp_path / "demo.mp4"
     demo = _cli("demo", "--avatar", "lin", "--size", f"{W}x{H}", "--device", "cpu", "--output", str(out),
                 "--duration", "12", "--fast", "--no-console", "-q", "--voice", "espeak")
@@ -95,9 +114,9 @@ def test_demo_with_the_avatar_moves_the_lips_with_the_voice_and_labels_every_fra
     assert ((label > 200).sum(axis=(1, 2)) > 30).all(), "a frame without the AI label"
 
 
-def test_a_channel_does_not_start_without_valid_consent(recording, livehost_home, tmp_path):
+def test_a_channel_does_not_start_without_valid_consent(recording, built, livehost_home, tmp_path):
     consent = _grant(recording)
-    assert _create(recording).returncode == 0
+    _install(built, livehost_home)
     assert _cli("consent", "revoke", consent, "--reason", "test").returncode == 0
     demo = _cli("demo", "--avatar", "lin", "--size", f"{W}x{H}", "--output", str(tmp_path / "x.mp4"), "--duration",
                 "2", "--fast", "--no-console", "-q")
@@ -109,9 +128,9 @@ def test_a_channel_does_not_start_without_valid_consent(recording, livehost_home
     assert missing.returncode != 0 and "avatar = 'nobody'" in missing.stderr and "not found" in missing.stderr
 
 
-async def test_revoking_consent_takes_the_running_host_off_air(recording, livehost_home, tmp_path):
+async def test_revoking_consent_takes_the_running_host_off_air(recording, built, livehost_home, tmp_path):
     consent = _grant(recording)
-    assert _create(recording).returncode == 0
+    _install(built, livehost_home)
     store = store_from_env()
     config = build_config({"id": "pr", "avatar": "lin", "size": f"{W}x{H}", "render": {"device": "cpu"},
                            "output": {"url": str(tmp_path / "out.flv"), "realtime": True}})
@@ -140,13 +159,13 @@ async def test_revoking_consent_takes_the_running_host_off_air(recording, liveho
     assert any(e["event"] == "stopped" and e.get("use") == "channel pr" for e in events), events
 
 
-def test_the_neural_backend_runs_a_channel_from_a_local_model(recording, livehost_home, tmp_path):
+def test_the_neural_backend_runs_a_channel_from_a_local_model(recording, built, livehost_home, tmp_path):
     """`render.backend: neural` with a MuseTalk-layout folder (a tiny random model built here): the channel runs
     and its frames come from the model; a folder without the model is refused before anything starts."""
     from tests.unit.test_neural import build_tiny_model
 
     _grant(recording)
-    assert _create(recording).returncode == 0
+    _install(built, livehost_home)
     build_tiny_model(tmp_path / "musetalk")
     config = tmp_path / "channel.yaml"
     config.write_text(f"avatar: lin\nsize: {W}x{H}\nrender: {{device: cpu, backend: neural, neural_model: "
