@@ -24,6 +24,17 @@ from streaming.config import OutputConfig, RenderConfig, VoiceConfig
 __all__ = ["ChannelConfig", "ConfigError", "build_config", "load_config", "read_mapping"]
 
 
+def parse_size(v: str) -> tuple[int, int]:
+    """(width, height) of a WIDTHxHEIGHT canvas; ValueError saying what is wrong."""
+    m = re.fullmatch(r"(\d+)x(\d+)", v.strip())
+    if not m:
+        raise ValueError(f"{v!r} is not WIDTHxHEIGHT, e.g. 720x1280")
+    w, h = int(m[1]), int(m[2])
+    if w % 2 or h % 2 or not (64 <= w <= 3840 and 64 <= h <= 3840):
+        raise ValueError(f"{v!r}: width and height must be even and between 64 and 3840")
+    return w, h
+
+
 class ChannelConfig(Strict):
     id: str = Field("demo", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     tenant: str = Field("default", pattern=r"^[A-Za-z0-9_-]{1,64}$",
@@ -58,12 +69,7 @@ class ChannelConfig(Strict):
     @field_validator("size")
     @classmethod
     def _size(cls, v: str) -> str:
-        m = re.fullmatch(r"(\d+)x(\d+)", v.strip())
-        if not m:
-            raise ValueError(f"{v!r} is not WIDTHxHEIGHT, e.g. 720x1280")
-        w, h = int(m[1]), int(m[2])
-        if w % 2 or h % 2 or not (64 <= w <= 3840 and 64 <= h <= 3840):
-            raise ValueError(f"{v!r}: width and height must be even and between 64 and 3840")
+        w, h = parse_size(v)
         return f"{w}x{h}"
 
     @field_validator("fps")

@@ -37,6 +37,7 @@ from streaming.avatar.face import P
 from streaming.avatar.pack import AvatarPack
 from streaming.avatar.photoreal import BatchedHost, PackOnDevice
 from streaming.avatar.service import RenderError, RenderService, pick_device
+from streaming.avatar.yuv import planes
 
 log = logging.getLogger(__name__)
 
@@ -225,10 +226,10 @@ class NeuralRenderer:
 
         W, H, s = p.width, p.height, p.side
         x0, y0 = (int(v) for v in p.box[base])
-        flat = p.frames.base[base].view(-1)
-        y = flat[: W * H].view(H, W)[y0:y0 + s, x0:x0 + s].float()
-        u = flat[W * H: W * H + W * H // 4].view(H // 2, W // 2)[y0 // 2:(y0 + s) // 2, x0 // 2:(x0 + s) // 2].float()
-        v = flat[W * H + W * H // 4:].view(H // 2, W // 2)[y0 // 2:(y0 + s) // 2, x0 // 2:(x0 + s) // 2].float()
+        yp, up, vp = planes(p.frames.base[base], W, H)
+        y = yp[y0:y0 + s, x0:x0 + s].float()
+        u = up[y0 // 2:(y0 + s) // 2, x0 // 2:(x0 + s) // 2].float()
+        v = vp[y0 // 2:(y0 + s) // 2, x0 // 2:(x0 + s) // 2].float()
         u = F.interpolate(u[None, None], size=(s, s), mode="bilinear", align_corners=False)[0, 0]
         v = F.interpolate(v[None, None], size=(s, s), mode="bilinear", align_corners=False)[0, 0]
         rgb = _yuv_to_rgb(y[None], u[None], v[None])
@@ -271,10 +272,7 @@ class NeuralRenderer:
                 m2 = F.avg_pool2d(m[None, None], 2)[0, 0]
                 fu2, fv2 = F.avg_pool2d(fu[:, None], 2)[0, 0], F.avg_pool2d(fv[:, None], 2)[0, 0]
                 frame = p.frames.base[j.base].clone()
-                flat = frame.view(-1)
-                yp = flat[: W * H].view(H, W)
-                up = flat[W * H: W * H + W * H // 4].view(H // 2, W // 2)
-                vp = flat[W * H + W * H // 4:].view(H // 2, W // 2)
+                yp, up, vp = planes(frame, W, H)
                 roi = yp[y0:y0 + s, x0:x0 + s].float()
                 yp[y0:y0 + s, x0:x0 + s] = (roi + (fy[0] - roi) * m).round().clamp(0, 255).to(torch.uint8)
                 for plane, new in ((up, fu2), (vp, fv2)):

@@ -142,10 +142,7 @@ class FaceRenderer:
             for k, j in enumerate(jobs):
                 W, H = j.pack.width, j.pack.height
                 frame = j.pack.base[j.base].clone()  # (H*3/2, W)
-                flat = frame.view(-1)
-                yp = flat[: W * H].view(H, W)
-                up = flat[W * H: W * H + W * H // 4].view(H // 2, W // 2)
-                vp = flat[W * H + W * H // 4:].view(H // 2, W // 2)
+                yp, up, vp = planes(frame, W, H)
                 ys, xs = int(y0[k]), int(x0[k])
                 roi = yp[ys:ys + R, xs:xs + R].float()
                 yp[ys:ys + R, xs:xs + R] = (roi + (wy[k, 0] - roi) * m[k, 0]).round_().clamp_(0, 255).to(torch.uint8)

@@ -6,6 +6,8 @@ construction time; per frame only integer numpy ops on small regions are used.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 # BT.601, limited ("TV") range: what libx264 assumes for plain yuv420p.
@@ -43,8 +45,8 @@ def rgb_to_yuv420p(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
-def planes(buf: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Views (Y, U, V) into a packed yuv420p buffer of shape (H*3//2, W)."""
+def planes(buf: Any, w: int, h: int) -> tuple[Any, Any, Any]:
+    """Views (Y, U, V) into a packed yuv420p buffer of shape (H*3//2, W): a numpy array or a torch tensor."""
     flat = buf.reshape(-1)
     ys = w * h
     cs = ys // 4

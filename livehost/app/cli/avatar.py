@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 import time
@@ -11,6 +12,7 @@ from typing import Any
 
 from livehost.app.avatars import avatars_folder
 from livehost.app.cli import Edge, printable
+from livehost.app.config import parse_size
 from livehost.core import jsonio
 from livehost.core.config import ConfigError
 from livehost.core.consent import ConsentBook, ConsentError, file_sha256
@@ -52,17 +54,12 @@ def add_parsers(sub: Any) -> None:
 
 def _size(text: str) -> tuple[int, int]:
     try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ConfigError(f"size = {text!r}: give WIDTHxHEIGHT, e.g. 720x1280") from None
-    if w % 2 or h % 2 or not (64 <= w <= 3840 and 64 <= h <= 3840):
-        raise ConfigError(f"size = {text!r}: width and height must be even and between 64 and 3840")
-    return w, h
+        return parse_size(text)
+    except ValueError as e:
+        raise ConfigError(f"size = {e}") from None
 
 
 def _name(name: str) -> str:
-    import re
-
     if not re.fullmatch(NAME, name):
         raise ConfigError(f"name = {name!r}: use 1 to 64 letters, digits, - or _")
     return name
