@@ -17,7 +17,9 @@ system-packages:
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[piper,llm,photoreal,neural,face,test]'
+	$(VENV)/bin/pip install --quiet -e '.[piper,llm,photoreal,neural,face,voice,test]'
+	@# torchaudio 2.11's CUDA-built extension cannot load on a CPU torch 2.13; without it torchaudio runs in Python
+	rm -f $(VENV)/lib/python3*/site-packages/torchaudio/lib/_torchaudio.abi3.so
 	@touch $(STAMP)
 
 demo: setup

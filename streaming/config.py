@@ -38,7 +38,35 @@ class OutputConfig(Strict):
 
 
 class VoiceConfig(Strict):
-    engine: Literal["auto", "espeak", "piper"] = "auto"
+    engine: Literal["auto", "espeak", "piper", "coqui"] = Field(
+        default="auto", description="auto: Piper for English where installed, espeak-ng otherwise; coqui: a cloned "
+        "voice from a local Coqui model folder and a reference sample (needs a consent record granting voice)")
+    model: str | None = Field(default=None, description="coqui: the model folder (a Coqui TTS model such as "
+                              "YourTTS or XTTS, or OpenVoice v2's converter folder)")
+    reference: str | None = Field(default=None, description="coqui: audio or video of the person speaking (3-60 s "
+                                  "used); its SHA-256 is matched against consent records granting voice")
+    subject: str | None = Field(default=None, description="coqui: whose voice; used to find the consent record when "
+                                "the reference is not the recording a record names")
+    device: str = Field(default="cpu", description="coqui: cpu or cuda[:N]")
+    threads: int = Field(default=1, ge=1, le=64, description="coqui: torch threads for the voice on the CPU (the "
+                         "process's torch setting: the photoreal renderer shares it)")
+    allow_noncommercial: bool = Field(default=False, description="coqui: allow weights whose licence forbids "
+                                      "commercial use (XTTS v2)")
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if v != "cpu" and not re.fullmatch(r"cuda(:\d+)?", v):
+            raise ValueError(f"{v!r}: use cpu, cuda or cuda:N")
+        return v
+
+    @model_validator(mode="after")
+    def _coqui(self) -> VoiceConfig:
+        if self.engine == "coqui" and (not self.model or not self.reference):
+            raise ValueError("engine coqui needs model (a local folder) and reference (a sample of the voice)")
+        if self.engine != "coqui" and (self.model or self.reference or self.subject):
+            raise ValueError(f"model, reference and subject are for engine coqui, not {self.engine!r}")
+        return self
 
 
 class RenderConfig(Strict):

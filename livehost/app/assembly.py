@@ -37,6 +37,7 @@ from streaming.avatar.photoreal import FaceRenderer, PhotorealHost
 from streaming.avatar.service import BatchRenderer, RenderError, pick_device, shared_service
 from streaming.output.encoder import EncodeSettings
 from streaming.output.sinks import FileOutput, Output, RtmpOutput
+from streaming.tts import TtsBackend, TtsError, make_tts
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,28 @@ def make_output(config: ChannelConfig) -> Output:
     settings = EncodeSettings(config.width, config.height, config.fps, out.video_bitrate_kbps, out.audio_bitrate_kbps,
                               out.keyframe_seconds, out.preset)
     return RtmpOutput(out.url, settings) if out.is_rtmp else FileOutput(out.url, settings)
+
+
+def make_voice(config: ChannelConfig, store: Store | None = None, home: Path | None = None,
+               use: str = "") -> tuple[TtsBackend, ConsentRecord | None]:
+    """The channel's voice and, for a cloned one, the consent record that allows it (checked before the model
+    is loaded; a :class:`ConfigError` naming the voice and why without one, or when the model cannot be used)."""
+    v = config.voice
+    if v.engine != "coqui":
+        return make_tts(v.engine), None
+    if store is None or home is None:
+        raise ConfigError("voice.engine = 'coqui': a cloned voice needs the store (its consent record)")
+    record = avatars.voice_consent(ConsentBook(store.sync(), home), v, use or f"channel {config.id}")
+    try:
+        tts = make_tts("coqui", model=v.model, reference=v.reference, device=v.device,
+                       allow_noncommercial=v.allow_noncommercial, threads=v.threads)
+    except TtsError as e:
+        raise ConfigError(str(e)) from None
+    speaks = getattr(tts, "backends", {}).get(config.lang)
+    if speaks is not None and not speaks.name.startswith("coqui"):
+        tts.close()
+        raise ConfigError(f"voice.model = {v.model!r}: the model cannot speak the channel's language {config.lang!r}")
+    return tts, record
 
 
 def make_avatar(config: ChannelConfig, store: Store | None = None, home: Path | None = None,

@@ -1,5 +1,9 @@
-"""Photoreal hosts in a channel: the pack by name, the consent that allows its face, and the watch that takes
-the host off air when that consent is revoked or expires.
+"""Photoreal hosts and cloned voices in a channel: the pack by name, the consent that allows the face or the
+voice, and the watch that takes the host off air when that consent is revoked or expires.
+
+A cloned voice (``voice.engine: coqui``) needs a valid record granting ``voice``: the one whose recording is
+the reference sample itself (matched by SHA-256), or, for a sample cut from elsewhere, the newest record
+for ``voice.subject``.
 
 Packs live under ``$LIVEHOST_HOME/avatars/NAME``.  A channel with ``avatar: NAME`` starts only when a valid
 consent record grants ``face`` for the recording the pack was made from (matched by its SHA-256); while it
@@ -16,9 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from livehost.core.config import ConfigError
-from livehost.core.consent import ConsentBook, ConsentError, ConsentRecord
+from livehost.core.consent import ConsentBook, ConsentError, ConsentRecord, file_sha256
 from livehost.core.tasks import cancel_requested
 from streaming.avatar.pack import AvatarPack, PackError
+from streaming.config import VoiceConfig
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,24 @@ def load_pack(home: Path, name: str) -> AvatarPack:
         return AvatarPack.load(avatars_folder(home) / name)
     except PackError as e:
         raise ConfigError(f"avatar = {name!r}: {e}") from None
+
+
+def voice_consent(book: ConsentBook, voice: VoiceConfig, use: str) -> ConsentRecord:
+    """The valid record granting ``voice`` for the reference sample (by its SHA-256, as a record's recording),
+    or else for ``voice.subject``; :class:`ConfigError` naming why none does."""
+    assert voice.reference is not None
+    reference = Path(voice.reference)
+    if not reference.is_file():
+        raise ConfigError(f"voice.reference = {str(reference)!r}: no such file")
+    sha = file_sha256(reference)
+    by_recording = any(r.recording_sha256 == sha for r in book.records())
+    try:
+        if by_recording or not voice.subject:
+            return book.require("voice", recording_sha256=sha, use=use)
+        return book.require("voice", subject=voice.subject, use=use)
+    except ConsentError as e:
+        hint = "" if by_recording or voice.subject else " (or name the person with voice.subject)"
+        raise ConfigError(f"voice.reference = {reference.name!r}: {e}{hint}") from None
 
 
 def face_consent(book: ConsentBook, pack: AvatarPack, use: str) -> ConsentRecord:

@@ -88,6 +88,11 @@ class ChannelConfig(Strict):
         return int(self.size.split("x")[1])
 
     @property
+    def needs_consent(self) -> bool:
+        """A real person's face (a photoreal avatar) or voice (a cloned one): the store must hold the consent."""
+        return self.avatar is not None or self.voice.engine == "coqui"
+
+    @property
     def spoken_lang(self) -> str | None:
         """The one language the channel speaks, if it is set to one."""
         return self.lang if self.lang in ("zh", "en") else None

@@ -50,7 +50,7 @@ from streaming.avatar import ProductCard
 from streaming.cards import holding_card, product_card
 from streaming.stages import CardFrame, EncodeStage, RenderStage
 from streaming.subtitles import SubtitleStage
-from streaming.tts import TtsBackend, make_tts
+from streaming.tts import TtsBackend
 from streaming.tts.stage import TtsStage
 
 log = logging.getLogger(__name__)
@@ -88,10 +88,14 @@ class ChannelSession:
         self.output.add_listener(self._on_output_state)
         self.playout = Playout(self.clock, self.queue)
         self.playout_stage = PlayoutStage(self.playout)
-        host, self.face_consent = assembly.make_avatar(config, store, settings.home)
+        host, face = assembly.make_avatar(config, store, settings.home)
+        voice_consent = None
+        if tts is None:
+            tts, voice_consent = assembly.make_voice(config, store, settings.home)
+        self.consents = [r for r in (face, voice_consent) if r is not None]  # watched while on air
         self.render = RenderStage(host, self.card_for)
         self.encode = EncodeStage(self.output, realtime=True if config.output.realtime is None else config.output.realtime)
-        tts_stage = TtsStage(self.queue, tts or make_tts(config.voice.engine))
+        tts_stage = TtsStage(self.queue, tts)
         stages = [tts_stage, self.playout_stage, self.render, *([subtitles] if subtitles else []), self.encode]
         self.pipeline = Pipeline(stages, observers=[self.ledger, self])
         self.show_timer = ShowTimer(config.id, self.show.tz, lambda a, b: self.show.boundaries(a, b, self.base_catalog),
@@ -110,7 +114,7 @@ class ChannelSession:
         self.last_picture: np.ndarray | None = None  # the newest rendered frame (yuv420p), for the console's preview
         self.throughput = Throughput()
         self.started_wall: float | None = None
-        self.consent_every = WATCH_SECONDS  # how often a photoreal host's consent is read again
+        self.consent_every = WATCH_SECONDS  # how often the consent for a photoreal host or cloned voice is read again
 
     # -- what the pipeline shows and reports -------------------------------------------------
     def card_for(self, sku: str) -> ProductCard | None:
@@ -290,10 +294,11 @@ class ChannelSession:
                                  for m in self.models)]
         if self.follower is not None:
             self._tasks.append(asyncio.create_task(self.follower.run(), name="catalog"))
-        if self.face_consent is not None and self.store is not None:
-            watch = ConsentWatch(ConsentBook(self.store.sync(), self.settings.home), self.face_consent, self._consent_lost,
+        for record in self.consents:  # only a channel with a store has any
+            assert self.store is not None
+            watch = ConsentWatch(ConsentBook(self.store.sync(), self.settings.home), record, self._consent_lost,
                                  use=f"channel {self.config.id}", every=self.consent_every)
-            self._tasks.append(asyncio.create_task(watch.run(), name="consent"))
+            self._tasks.append(asyncio.create_task(watch.run(), name=f"consent {record.id}"))
         self.show_timer.start()
         await self.output.start()
         self.pipeline.start()
@@ -319,7 +324,7 @@ class ChannelSession:
         self._stopping.set()
 
     def _consent_lost(self, reason: str) -> None:
-        """The photoreal host's consent is gone: a holding card and silence now, off air shortly after."""
+        """A consent the host's face or voice needs is gone: a holding card and silence now, off air shortly after."""
         log.error("channel %s: %s; taking the host off air", self.config.id, reason)
         self.last_error = reason
         self.takeover(None)

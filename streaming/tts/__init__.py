@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from streaming.tts.base import SAMPLE_RATE, Phone, TtsBackend, TtsError, Utterance
 
-ENGINES = ("auto", "espeak", "piper")
+log = logging.getLogger(__name__)
+
+ENGINES = ("auto", "espeak", "piper", "coqui")
 
 
 class ByLanguage(TtsBackend):
@@ -25,13 +29,33 @@ class ByLanguage(TtsBackend):
             b.close()
 
 
-def make_tts(engine: str = "auto") -> TtsBackend:
-    """``auto``: Piper for English where installed, espeak-ng for Chinese (and English otherwise)."""
+def make_tts(engine: str = "auto", *, model: str | None = None, reference: str | None = None, device: str = "cpu",
+             allow_noncommercial: bool = False, threads: int = 1) -> TtsBackend:
+    """``auto``: Piper for English where installed, espeak-ng for Chinese (and English otherwise).
+
+    ``coqui``: the reference speaker's voice from the Coqui model folder ``model`` (see
+    :mod:`streaming.tts.coqui`), over the ``auto`` voices; a language the model cannot speak keeps the
+    ``auto`` voice (logged)."""
     from streaming.tts.espeak import EspeakTts
     from streaming.tts.piper import PiperTts, piper_available
 
     if engine not in ENGINES:
         raise ValueError(f"voice.engine: unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+    if engine == "coqui":
+        from streaming.tts.coqui import CoquiTts
+
+        if not model or not reference:
+            raise TtsError("voice: the coqui engine needs voice.model (a local model folder) and voice.reference")
+        cloned = CoquiTts(model, reference, make_tts("auto"), device=device, allow_noncommercial=allow_noncommercial,
+                          threads=threads)
+        routes: dict[str, TtsBackend] = {}
+        for lang in ("zh", "en"):
+            if cloned.speaks(lang):
+                routes[lang] = cloned
+            else:
+                log.warning("voice: %s cannot speak %r; that language keeps the default voice", cloned.name, lang)
+                routes[lang] = make_tts("auto")
+        return ByLanguage(routes)
     if engine == "espeak":
         espeak = EspeakTts()
         return ByLanguage({"zh": espeak, "en": espeak})

@@ -86,7 +86,7 @@ async def _render(config: ChannelConfig, store: Store | None, args: argparse.Nam
 def video(args: argparse.Namespace, edge: Edge) -> int:
     config = _config(args)
     out = Path(config.output.url)
-    store = Store(edge.settings.redis_url, edge.settings.home) if config.avatar else None
+    store = Store(edge.settings.redis_url, edge.settings.home) if config.needs_consent else None
     try:
         session, subtitles, took = asyncio.run(_render(config, store, args, edge))
     finally:
