@@ -47,6 +47,7 @@ def prometheus(states: list[dict[str, str]]) -> str:
         ):
             if s.get(key) not in ("", None):
                 add(name, kind, help_, labels, _num(float(s[key]) * scale))
+        _chat(add, labels, json.loads(s["chat"]) if s.get("chat") else None)
         hist = json.loads(s["reply_histogram"]) if s.get("reply_histogram") else None
         if hist:
             name = "livehost_channel_reply_latency_seconds"
@@ -61,6 +62,25 @@ def prometheus(states: list[dict[str, str]]) -> str:
             lines += [f"# HELP {base} {help_}", f"# TYPE {base} {kind}"]
         lines += rows
     return "\n".join(lines) + "\n"
+
+
+def _chat(add: Any, labels: str, chat: dict[str, Any] | None) -> None:
+    """The channel's chat rooms: connected, events by kind, lag, refused pushes, replies posted."""
+    for room in (chat or {}).get("connectors", []):
+        room_labels = f'{labels},platform="{_label(str(room.get("platform", "")))}",room="{_label(str(room.get("name", "")))}"'
+        add("livehost_chat_connected", "gauge", "1 while the chat connector is connected", room_labels,
+            int(room.get("state") == "live"))
+        for kind, n in sorted((room.get("events") or {}).items()):
+            add("livehost_chat_events_total", "counter", "chat events heard, by kind", f'{room_labels},kind="{_label(kind)}"', n)
+        for reason, n in sorted((room.get("rejected") or {}).items()):
+            add("livehost_chat_rejected_total", "counter", "chat events refused (bad signature, malformed, duplicate)",
+                f'{room_labels},reason="{_label(reason)}"', n)
+        for q, key in (("0.5", "lag_p50"), ("0.95", "lag_p95")):
+            if room.get(key) is not None:
+                add("livehost_chat_lag_seconds", "gauge", "platform time to received, recent events",
+                    f'{room_labels},quantile="{q}"', _num(float(room[key])))
+        add("livehost_chat_replies_total", "counter", "host replies posted in chat", room_labels,
+            int(room.get("replies_sent") or 0))
 
 
 def _label(v: str) -> str:

@@ -18,7 +18,7 @@ def public_state(state: dict[str, str]) -> dict[str, Any]:
     for k, v in state.items():
         if k in _NUMBERS:
             out[k] = float(v) if v not in ("", None) else None
-        elif k in ("next", "reply_histogram"):
+        elif k in ("next", "reply_histogram", "chat"):
             out[k] = json.loads(v) if v else None
         else:
             out[k] = v
@@ -40,6 +40,9 @@ def alerts(s: dict[str, Any]) -> list[str]:
         found.append(f"A/V offset {s['av_offset_ms']:.0f} ms")
     if (s.get("reply_p95_ms") or 0) > 5000:
         found.append(f"slow replies (p95 {s['reply_p95_ms'] / 1000:.1f} s)")
+    for room in (s.get("chat") or {}).get("connectors", []):
+        if room.get("state") in ("failed", "backing off"):
+            found.append(f"chat {room.get('name')}: {room.get('state')}: {room.get('reason') or 'see the log'}")
     if s.get("last_error") and s.get("state") != "failed":
         found.append(s["last_error"])
     return found

@@ -13,10 +13,10 @@ import sys
 import dashboards.cli
 from dashboards.app import WebConsole
 from livehost.app import cli
-from livehost.app.cli import audit, avatar, catalog, channels, consent, talk, video
+from livehost.app.cli import audit, avatar, catalog, channels, chat, consent, talk, video
 
 #: ``livehost --help`` lists the commands in this order
-GROUPS = (channels, dashboards.cli, audit, talk, catalog, consent, avatar, video)
+GROUPS = (channels, dashboards.cli, audit, talk, catalog, chat, consent, avatar, video)
 
 
 def main(argv: list[str] | None = None) -> int:

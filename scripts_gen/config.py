@@ -57,6 +57,8 @@ class CommentsConfig(Strict):
     flood_threshold: int = Field(default=200, ge=2, le=100_000)
     flood_window_seconds: float = Field(default=10.0, gt=0, le=3600)
     greet_every_seconds: float = Field(default=20.0, gt=0, le=3600, description="batched welcomes at most this often")
+    thanks_every_seconds: float = Field(default=15.0, gt=0, le=3600, description="batched thanks for gifts, follows "
+                                        "and likes from chat at most this often")
 
     def triage_kwargs(self) -> dict[str, Any]:
         return {"max_queue": self.max_queue, "max_age": self.max_age_seconds, "per_user": self.per_user,

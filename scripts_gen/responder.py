@@ -261,6 +261,38 @@ class Responder:
                              f"greeting {len(comments)} viewer(s)", (), "", time.perf_counter() - started)
         return None
 
+    def thank(self, gifts: Sequence[tuple[str, str]], followers: Sequence[str], likes: int, sku: str | None, key: str,
+              *, limit: int = 3) -> Reply | None:
+        """One thanks for what the room gave since the last: ``gifts`` as (viewer, gift name), new ``followers``,
+        and a count of ``likes``.  Gifts first, then follows, then likes; names and gift names that cannot be
+        read out safely are left out (the gate checks every one, and the sentence)."""
+        if not gifts and not followers and likes <= 0:
+            return None
+        started = time.perf_counter()
+        product = self.catalog.get(sku) if sku else None
+        lang = self._lang(product)
+        sku_ = product.sku if product else None
+
+        def readable(names: Sequence[str]) -> list[str]:
+            return [n for n in dict.fromkeys(safe_name(x) for x in names)
+                    if n and self.gate.check(n, lang, sku=sku_).passed][:limit]
+
+        givers = readable([who for who, _ in gifts])
+        named = readable([g for _, g in gifts])
+        gift = named[0] if named and len(set(g for _, g in gifts)) == 1 else ""
+        first = Comment("", "", time.monotonic(), key)
+        for context in ({"names": givers, "gift": gift, "followers": readable(followers), "likes": likes, "anyone": False},
+                        {"names": [], "gift": "", "followers": [], "likes": likes, "anyone": bool(gifts or followers)}):
+            if not context["names"] and not context["followers"] and likes <= 0 and not context.get("anyone"):
+                continue
+            decision = self._first_passing("thanks", lang, product, context, key)
+            if decision is not None:
+                speech = self.gate.speech(decision, source=Source.REPLY, source_id=f"thanks:{key}")
+                return Reply(first, Action.GREET, Intent.GREETING, speech, decision, sku_, lang, "template",
+                             f"thanks for {len(gifts)} gift(s), {len(followers)} follow(s), {likes} like(s)", (), "",
+                             time.perf_counter() - started)
+        return None
+
     # ---------------------------------------------------------------- internals
 
     def about_product(self, normalized: str) -> Intent | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -90,3 +90,61 @@ class RenderConfig(Strict):
         if self.backend == "neural" and not self.neural_model:
             raise ValueError("backend = 'neural' needs neural_model (a local folder: nothing is downloaded)")
         return self
+
+
+# -- chat connectors ---------------------------------------------------------------------------------
+_ENV = r"[A-Za-z_][A-Za-z0-9_]*"
+_LISTEN = r"[^\s:]*:\d{1,5}"
+
+
+class _Chat(Strict):
+    name: str | None = Field(default=None, max_length=40, description="a label for the console (default: the platform)")
+    reply_in_chat: bool = Field(default=False, description="post the host's gated answers in chat, addressed to the viewer")
+
+    @property
+    def label(self) -> str:
+        return self.name or str(getattr(self, "platform", "chat"))
+
+
+class TwitchChat(_Chat):
+    platform: Literal["twitch"]
+    transport: Literal["irc"] = Field(default="irc", description="IRC over WebSocket")
+    channel: str = Field(pattern=r"^#?[A-Za-z0-9_]{2,25}$", description="the channel's login")
+    nick: str = Field(pattern=r"^[A-Za-z0-9_]{2,25}$", description="the bot account's login")
+    token_env: str = Field(pattern=_ENV, description="environment variable with the bot's OAuth token (chat:read, "
+                           "chat:edit)")
+    url: str | None = Field(default=None, pattern=r"^wss?://", description="endpoint override (default Twitch's)")
+
+
+class WebhookChat(_Chat):
+    platform: Literal["webhook"]
+    secret_env: str = Field(pattern=_ENV, description="environment variable with the HMAC-SHA256 key")
+    listen: str = Field(default="127.0.0.1:8781", pattern=_LISTEN)
+    path: str = Field(default="/chat/webhook", pattern=r"^/[\w/.-]*$")
+    room: str = Field(default="relay", max_length=64)
+
+
+class DouyinChat(_Chat):
+    platform: Literal["douyin"]
+    secret_env: str = Field(pattern=_ENV, description="environment variable with the app's push secret")
+    listen: str = Field(default="127.0.0.1:8782", pattern=_LISTEN, description="where the callback is served "
+                        "(behind a TLS reverse proxy: Douyin pushes to a public HTTPS URL)")
+    path: str = Field(default="/douyin/push", pattern=r"^/[\w/.-]*$")
+
+
+class WebSocketChat(_Chat):
+    platform: Literal["websocket"]
+    url: str | None = Field(default=None, pattern=r"^wss?://", description="connect to a relay here")
+    listen: str | None = Field(default=None, pattern=_LISTEN, description="or let a relay connect here")
+    path: str = Field(default="/chat/ws", pattern=r"^/[\w/.-]*$")
+    secret_env: str | None = Field(default=None, pattern=_ENV, description="a bearer token both sides know")
+    room: str = Field(default="relay", max_length=64)
+
+    @model_validator(mode="after")
+    def _one_side(self) -> WebSocketChat:
+        if (self.url is None) == (self.listen is None):
+            raise ValueError("give url (livehost connects to the relay) or listen (the relay connects), not both")
+        return self
+
+
+ChatConfig = Annotated[TwitchChat | WebhookChat | DouyinChat | WebSocketChat, Field(discriminator="platform")]

@@ -93,6 +93,23 @@ function channelPage() {
       node.textContent = node.dataset.format === "duration" ? fmt.duration(v) : typeof v === "number" ? fmt.num(v, v % 1 ? 1 : 0) : (v == null ? "–" : v);
     });
     document.getElementById("next").replaceChildren(...(s.next || []).map((t) => el("li", {}, t)));
+    showChat(s.chat);
+  }
+  function showChat(chat) {
+    const card = document.getElementById("chat-card");
+    const rooms = (chat && chat.connectors) || [];
+    card.hidden = rooms.length === 0;
+    const counts = (o) => Object.entries(o || {}).map(([k, v]) => `${k} ${v}`).join(", ") || "–";
+    const secs = (v) => (v == null ? "–" : v.toFixed(2));
+    document.querySelector("#chat tbody").replaceChildren(...rooms.map((r) => {
+      let state = r.state;
+      if (r.state === "backing off" && r.next_try) state += ` (next try ${fmt.time(r.next_try)})`;
+      if (r.reason && r.state !== "live") state += `: ${r.reason}`;
+      return el("tr", { class: `chat-${r.state.replace(" ", "-")}` }, el("td", {}, r.name), el("td", {}, r.platform),
+        el("td", {}, state), el("td", {}, counts(chat.per_minute)), el("td", {}, counts(r.events)),
+        el("td", {}, `${secs(r.lag_p50)} / ${secs(r.lag_p95)}`), el("td", {}, counts(r.rejected)),
+        el("td", {}, r.reply_in_chat ? `${r.replies_sent} (${r.replies_dropped} dropped)` : "off"));
+    }));
   }
   const transcript = document.querySelector("#transcript tbody");
   function addTranscript(entries) {

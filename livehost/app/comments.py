@@ -31,9 +31,11 @@ LATENCIES = 500  # recent reply latencies kept for p50 / p95
 class CommentDesk:
     def __init__(self, channel: str, config: CommentsConfig, triage: Triage, responder: Responder, queue: SpeechQueue,
                  *, answering: Callable[[], bool], current_sku: Callable[[], str | None],
-                 record: Callable[[dict[str, Any]], None]) -> None:
+                 record: Callable[[dict[str, Any]], None],
+                 replied: Callable[[str, str], None] | None = None) -> None:
         """``answering()``: whether the host answers now (not paused, on air); ``record``: the audit trail's
-        :meth:`~livehost.core.audit.AuditTrail.decision` for model drafts that were not used."""
+        :meth:`~livehost.core.audit.AuditTrail.decision` for model drafts that were not used; ``replied(comment
+        id, text)``: told of each answer queued to be spoken (the chat desk posts it in the room too)."""
         self.channel = channel
         self.config = config
         self.triage = triage
@@ -42,6 +44,7 @@ class CommentDesk:
         self.answering = answering
         self.current_sku = current_sku
         self.record = record
+        self.replied = replied
         self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.reply_seconds: deque[float] = deque(maxlen=LATENCIES)  # comment in -> approved reply
         self.histogram = LatencyHistogram()  # the same, cumulative since start (Prometheus)
@@ -96,6 +99,8 @@ class CommentDesk:
                     took = time.monotonic() - triaged.comment.at
                     self.reply_seconds.append(took)
                     self.histogram.observe(took)
+                    if self.replied is not None and reply.text:
+                        self.replied(triaged.comment.id, reply.text)
                 self._note(triaged.comment.id, reply, spoken)
             if time.monotonic() - last_greet >= self.config.greet_every_seconds:
                 waiting = self.triage.take_greetings(time.monotonic())

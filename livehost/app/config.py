@@ -19,7 +19,7 @@ from livehost.core.clock import SAMPLE_RATE
 from livehost.core.config import ConfigError, Strict, describe, merge
 from products.show import ShowConfig
 from scripts_gen.config import CommentsConfig, LlmConfig, check_platform
-from streaming.config import OutputConfig, RenderConfig, VoiceConfig
+from streaming.config import ChatConfig, OutputConfig, RenderConfig, VoiceConfig
 
 __all__ = ["ChannelConfig", "ConfigError", "build_config", "load_config", "read_mapping"]
 
@@ -57,9 +57,20 @@ class ChannelConfig(Strict):
     show: ShowConfig = ShowConfig()
     llm: LlmConfig = LlmConfig()
     comments: CommentsConfig = CommentsConfig()
+    chat: list[ChatConfig] = Field(default_factory=list, max_length=8, description="the live rooms the host hears "
+                                   "(and answers in, where reply_in_chat): twitch, douyin, webhook, websocket")
     platform: str | None = Field(None, description="platform term list for the gate: douyin, tiktok")
     shop_terms: list[str] = Field(default_factory=list, description="the shop's stated returns/shipping/offer terms; "
                                   "the host may repeat these, and no other such promise")
+
+    @field_validator("chat")
+    @classmethod
+    def _chat_names(cls, v: list[Any]) -> list[Any]:
+        labels = [c.label for c in v]
+        twice = sorted({x for x in labels if labels.count(x) > 1})
+        if twice:
+            raise ValueError(f"two rooms are both called {twice[0]!r}: give each a name")
+        return v
 
     @field_validator("platform")
     @classmethod

@@ -22,8 +22,9 @@ import numpy as np
 
 from livehost.app import assembly
 from livehost.app.avatars import GRACE_SECONDS, WATCH_SECONDS, ConsentWatch
+from livehost.app.chat import ChatDesk
 from livehost.app.comments import CommentDesk
-from livehost.app.config import ChannelConfig
+from livehost.app.config import ChannelConfig, ConfigError
 from livehost.app.show_timer import ShowTimer
 from livehost.app.stats import ChannelStats, Throughput, channel_state
 from livehost.app.talk import SellingTalk
@@ -83,6 +84,15 @@ class ChannelSession:
         self.comments = CommentDesk(config.id, config.comments, assembly.make_triage(config, self.responder), self.responder,
                                     self.queue, answering=self._talking,
                                     current_sku=self.current_sku, record=self.trail.decision)
+        self.chat: ChatDesk | None = None
+        if config.chat:
+            try:
+                self.chat = ChatDesk(config.id, config.chat, settings.environ, comment=self.comments.comment,
+                                     responder=self.responder, queue=self.queue, answering=self._talking,
+                                     current_sku=self.current_sku, thanks_every=config.comments.thanks_every_seconds)
+            except ValueError as e:
+                raise ConfigError(str(e)) from None
+            self.comments.replied = self.chat.replied
         self.ledger = Ledger(config.id, self.queue, self.trail.spoken)
         self.output = assembly.make_output(config)
         self.output.add_listener(self._on_output_state)
@@ -300,6 +310,8 @@ class ChannelSession:
                                  use=f"channel {self.config.id}", every=self.consent_every)
             self._tasks.append(asyncio.create_task(watch.run(), name=f"consent {record.id}"))
         self.show_timer.start()
+        if self.chat is not None:
+            self.chat.start()
         await self.output.start()
         self.pipeline.start()
         try:
@@ -337,6 +349,8 @@ class ChannelSession:
 
     async def _shutdown(self, deadline: float = 10.0) -> None:
         self._stopping.set()
+        if self.chat is not None:
+            await self.chat.stop()  # hear nothing more; end the platforms' sessions
         await self.pipeline.stop(self.playout_stage.pts, deadline=deadline)
         await self.output.close()
         await self.render.avatar.aclose()

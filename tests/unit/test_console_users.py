@@ -113,3 +113,23 @@ def test_openapi_document_is_json_with_roles():
     doc = json.loads(json.dumps(openapi()))
     assert doc["paths"]["/api/channels/{id}/say"]["post"]["x-livehost-role"] == "operator"
     assert doc["paths"]["/api/channels"]["get"]["x-livehost-role"] == "viewer"
+
+
+def test_chat_rooms_in_metrics_and_alerts():
+    rooms = {"connectors": [
+        {"name": "twitch", "platform": "twitch", "state": "live", "reason": "", "events": {"comment": 7, "like": 40},
+         "rejected": {"duplicate": 2}, "lag_p50": 0.25, "lag_p95": 1.5, "replies_sent": 3, "reply_in_chat": True},
+        {"name": "douyin", "platform": "douyin", "state": "failed", "reason": "cannot listen on 127.0.0.1:8782",
+         "events": {}, "rejected": {"bad signature": 5}, "lag_p50": None, "lag_p95": None, "replies_sent": 0}]}
+    state = _state(chat=json.dumps(rooms))
+    text = prometheus([state])
+    room = 'channel="a",tenant="t",platform="twitch",room="twitch"'
+    assert f"livehost_chat_connected{{{room}}} 1" in text
+    assert 'livehost_chat_connected{channel="a",tenant="t",platform="douyin",room="douyin"} 0' in text
+    assert f'livehost_chat_events_total{{{room},kind="comment"}} 7' in text
+    assert f'livehost_chat_lag_seconds{{{room},quantile="0.95"}} 1.5' in text
+    assert 'livehost_chat_rejected_total{channel="a",tenant="t",platform="douyin",room="douyin",reason="bad signature"} 5' in text
+    assert f"livehost_chat_replies_total{{{room}}} 3" in text
+    shown = public_state(state)
+    assert shown["chat"]["connectors"][0]["events"]["comment"] == 7
+    assert shown["alerts"] == ["chat douyin: failed: cannot listen on 127.0.0.1:8782"]

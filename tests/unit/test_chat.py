@@ -1,0 +1,206 @@
+"""Chat connectors, one part at a time: events, signatures, IRC lines, backoff, rate limits, shortening, and the
+connection loop against a local Twitch IRC server."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from streaming.chat import make_connector
+from streaming.chat.connector import Backoff, ChatAuthError, ChatError, Connector, RateLimit, Reconnect, State, shorten
+from streaming.chat.douyin import parse_message, signature
+from streaming.chat.events import ChatEvent, Deduper, EventError, Kind, clean_text, time_field
+from streaming.chat.relay import parse_event, sign
+from streaming.chat.twitch import TwitchIrcConnector, event_from, parse_line
+from streaming.config import TwitchChat, WebSocketChat
+from tests.chat_servers import TwitchIrcServer
+
+
+def test_douyin_signature_matches_the_platforms_published_example():
+    headers = {"x-nonce-str": "123456", "x-timestamp": "456789", "x-roomid": "268", "x-msg-type": "user_group",
+               "x-signature": "ignored", "Content-Type": "application/json", "X-Forwarded-For": "10.0.0.1"}
+    assert signature(headers, "abc123你好".encode(), "123abc") == "GAkalGmhzqlUGQO/TgvMug=="
+
+
+def test_douyin_messages_become_events():
+    gift = parse_message({"msg_id": "g1", "sec_openid": "o1", "nickname": "小鱼", "sec_gift_id": "小心心",
+                          "gift_num": 3, "gift_value": 30, "timestamp": 1795000000123}, Kind.GIFT, "268")
+    assert (gift.kind, gift.user, gift.count, gift.value, gift.currency) == (Kind.GIFT, "小鱼", 3, 0.3, "CNY")
+    assert gift.platform_time == pytest.approx(1795000000.123)
+    with pytest.raises(EventError, match="content: missing"):
+        parse_message({"msg_id": "c1", "nickname": "a"}, Kind.COMMENT, "268")
+    with pytest.raises(EventError, match="gift_num|count"):
+        parse_message({"msg_id": "g2", "gift_num": -4}, Kind.GIFT, "268")
+
+
+def test_relay_events_are_checked_field_by_field():
+    e = parse_event({"id": "m1", "kind": "comment", "user": "amy\x00", "text": " how\nmuch? ", "time": "1795000000"},
+                    "webhook", "relay")
+    assert (e.user, e.text, e.platform_time) == ("amy", "how much?", 1795000000.0)
+    for bad, field in [({"kind": "comment", "text": "x"}, "id"), ({"id": "1", "kind": "shout", "text": "x"}, "kind"),
+                       ({"id": "1", "kind": "gift", "count": 1e30}, "count"), ({"id": "1", "text": ["x"]}, "text"),
+                       ({"id": "1", "kind": "gift", "value": "NaN"}, "value"), ({"id": "1", "text": "x", "time": "soon"}, "time")]:
+        with pytest.raises(EventError, match=f"^{field}:"):
+            parse_event(bad, "webhook", "relay")
+    assert clean_text("\ud83d hi", "text") == "? hi"
+    assert time_field(1795000000000, "t") == 1795000000.0  # milliseconds told from seconds
+    assert sign(b"{}", "k").startswith("sha256=") and sign(b"{}", "k") != sign(b"{}", "j")
+
+
+def test_irc_lines_with_tags_and_escapes():
+    tags, nick, command, params = parse_line(
+        r"@badge-info=;display-name=Amy\sB;id=abc;user-id=42;tmi-sent-ts=1795000000000;bits=100 "
+        ":amy!amy@amy.tmi.twitch.tv PRIVMSG #myshop :Cheer100 how much is it?")
+    assert (nick, command, params[0], params[-1]) == ("amy", "PRIVMSG", "#myshop", "Cheer100 how much is it?")
+    assert tags["display-name"] == "Amy B"
+    event = event_from(tags, nick, command, params, "myshop")
+    assert event is not None and (event.kind, event.count, event.user, event.value) == (Kind.GIFT, 100, "Amy B", 1.0)
+    sub = parse_line("@id=s1;msg-id=subgift;display-name=Bo;user-id=7 :tmi.twitch.tv USERNOTICE #myshop")
+    gift = event_from(*sub, "myshop")
+    assert gift is not None and gift.gift == "subscription"
+    assert parse_line("PING :tmi.twitch.tv")[2:] == ("PING", ["tmi.twitch.tv"])
+    assert event_from(*parse_line(":tmi.twitch.tv 001 bot :Welcome"), "myshop") is None
+
+
+def test_shorten_cuts_at_a_sentence_boundary():
+    text = "这款保温杯现在59元。500ml的有货。750ml的暂时缺货，补货后第一时间通知大家。"
+    assert shorten(text, 20) == "这款保温杯现在59元。500ml的有货。"
+    assert shorten("It is 18 dollars. It ships today. Ask me anything!", 35) == "It is 18 dollars. It ships today."
+    cut = shorten("a" * 10 + " " + "b" * 100, 40)
+    assert len(cut) <= 40 and cut.endswith("…")
+    assert shorten("short", 40) == "short"
+
+
+def test_backoff_grows_with_jitter_to_a_cap_and_resets():
+    b = Backoff(base=1.0, cap=8.0, rng=random.Random(1))
+    waits = [b.next() for _ in range(6)]
+    assert 0.5 <= waits[0] <= 1.0 and 1.0 <= waits[1] <= 2.0 and all(4.0 <= w <= 8.0 for w in waits[3:])
+    b.reset()
+    assert b.next() <= 1.0
+
+
+def test_rate_limit_is_a_sliding_window():
+    now = [0.0]
+    limit = RateLimit(3, 30.0, clock=lambda: now[0])
+    for _ in range(3):
+        assert limit.wait_time() == 0
+        limit.take()
+    assert limit.wait_time() == pytest.approx(30.0)
+    now[0] = 29.0
+    assert limit.wait_time() == pytest.approx(1.0)
+    now[0] = 30.0
+    assert limit.wait_time() == 0
+
+
+def test_deduper_remembers_a_bounded_number_of_ids():
+    d = Deduper(size=3)
+    assert [d.first_time(k) for k in "abca"] == [True, True, True, False]
+    d.first_time("d")
+    d.first_time("e")
+    assert d.first_time("b") and len(d) == 3
+
+
+def test_a_missing_secret_is_named_when_the_connector_is_made():
+    config = TwitchChat(platform="twitch", channel="myshop", nick="bot", token_env="TW_TOKEN")
+    with pytest.raises(ValueError, match="token_env: environment variable TW_TOKEN is not set"):
+        make_connector(config, lambda e: None, {})
+    with pytest.raises(ValueError, match="url .* or listen"):
+        WebSocketChat(platform="websocket")
+
+
+class _Flaky(Connector):
+    platform = "test"
+
+    def __init__(self, script):
+        super().__init__("flaky", "room", self.got, backoff=Backoff(base=0.01, cap=0.02))
+        self.script, self.calls, self.seen = list(script), 0, []
+
+    def got(self, event):
+        self.seen.append(event)
+
+    async def session(self):
+        self.calls += 1
+        step = self.script.pop(0) if self.script else "hang"
+        if step == "hang":
+            self.connected()
+            await asyncio.Event().wait()
+        if step == "event":
+            self.connected()
+            for _ in range(2):  # the platform resends
+                self.emit(ChatEvent("test", "room", "e1", "u", "u", Kind.COMMENT, text="hi"))
+            return
+        raise step
+
+
+async def test_the_loop_backs_off_reconnects_at_once_when_asked_and_reports_auth_once(caplog):
+    flaky = _Flaky([ChatError("boom"), OSError("reset"), Reconnect("moving"), "event", "hang"])
+    task = asyncio.create_task(flaky.run())
+    async with asyncio.timeout(5):
+        while flaky.state is not State.LIVE or flaky.calls < 5:
+            await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert flaky.state is State.STOPPED and len(flaky.seen) == 1 and flaky.rejected["duplicate"] == 1
+    refused = _Flaky([ChatAuthError("twitch irc: Login authentication failed")] * 3)
+    refused.auth_retry = 0.05
+    task = asyncio.create_task(refused.run())
+    async with asyncio.timeout(5):
+        while refused.calls < 3:
+            await asyncio.sleep(0.01)
+    assert refused.state is State.FAILED and "authentication failed" in refused.reason
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sum("authentication failed" in r.message for r in caplog.records) == 1  # reported once, not per try
+
+
+async def test_twitch_irc_against_a_local_server():
+    server = await TwitchIrcServer(token="goodtoken").start()
+    got: list[ChatEvent] = []
+    irc = TwitchIrcConnector("twitch", got.append, channel="#MyShop", nick="myshop_bot", token_env="T",
+                             environ={"T": "oauth:goodtoken"}, url=server.url, reply_in_chat=True)
+    irc.check()
+    task = asyncio.create_task(irc.run())
+    try:
+        async with asyncio.timeout(10):
+            await server.joined.wait()
+        assert "CAP REQ :twitch.tv/tags twitch.tv/commands" in server.lines and "JOIN #myshop" in server.lines
+        await server.ping()
+        await server.say("m1", "Amy", "how much?")
+        async with asyncio.timeout(5):
+            while not got or server.pongs < 1:
+                await asyncio.sleep(0.02)
+        irc.reply("It is 18 dollars.", got[0])
+        async with asyncio.timeout(5):
+            while not server.replies:
+                await asyncio.sleep(0.02)
+        assert server.replies[0] == "@reply-parent-msg-id=m1 PRIVMSG #myshop :It is 18 dollars."
+        await server.move([("m2", "Bo", "is it in stock?")])  # said on the old and the new connection
+        await server.say("m3", "Cy", "ship to Canada?")
+        async with asyncio.timeout(5):
+            while len(got) < 3:
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+        assert [e.id for e in got] == ["m1", "m2", "m3"] and irc.rejected["duplicate"] == 1
+        assert server.logins == 2 and irc.state is State.LIVE
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await server.stop()
+    bad = await TwitchIrcServer(token="goodtoken").start()
+    wrong = TwitchIrcConnector("twitch", got.append, channel="myshop", nick="myshop_bot", token_env="T",
+                               environ={"T": "oauth:expired"}, url=bad.url)
+    task = asyncio.create_task(wrong.run())
+    try:
+        async with asyncio.timeout(10):
+            while wrong.state is not State.FAILED:
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)
+        assert bad.refused == 1 and "Login authentication failed" in wrong.reason  # one try, no hammering
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await bad.stop()
