@@ -147,4 +147,15 @@ class WebSocketChat(_Chat):
         return self
 
 
-ChatConfig = Annotated[TwitchChat | WebhookChat | DouyinChat | WebSocketChat, Field(discriminator="platform")]
+
+class BilibiliChat(_Chat):
+    platform: Literal["bilibili"]
+    app_id: int = Field(ge=1, description="the 互动玩法 project's id")
+    code_env: str = Field(pattern=_ENV, description="environment variable with the streamer's identity code (身份码)")
+    key_env: str = Field(pattern=_ENV, description="environment variable with the access key id")
+    secret_env: str = Field(pattern=_ENV, description="environment variable with the access key secret")
+    url: str | None = Field(default=None, pattern=r"^https?://", description="API base override "
+                            "(default https://live-open.biliapi.com)")
+
+
+ChatConfig = Annotated[TwitchChat | WebhookChat | DouyinChat | WebSocketChat | BilibiliChat, Field(discriminator="platform")]

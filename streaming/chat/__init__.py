@@ -1,8 +1,8 @@
 """Chat platform connectors: a live room's comments, gifts, likes and follows in, the host's replies out.
 
 Every connector normalises to :class:`~streaming.chat.events.ChatEvent` and keeps its connection with
-backoff (:mod:`streaming.chat.connector`).  Supported: Twitch (IRC over WebSocket), Douyin's signed live
-data push, a signed webhook and a JSON WebSocket for any relay.
+backoff (:mod:`streaming.chat.connector`).  Supported: Twitch (IRC over WebSocket), Bilibili's open live
+platform, Douyin's signed live data push, a signed webhook and a JSON WebSocket for any relay.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from typing import Any
 
 from streaming.chat.connector import ChatAuthError, ChatError, Connector, State, shorten
 from streaming.chat.events import ChatEvent, EventError, Kind
-from streaming.config import ChatConfig, DouyinChat, TwitchChat, WebhookChat, WebSocketChat
+from streaming.config import BilibiliChat, ChatConfig, DouyinChat, TwitchChat, WebhookChat, WebSocketChat
 
 
 def make_connector(config: ChatConfig, deliver: Callable[[ChatEvent], None], environ: Mapping[str, str]) -> Connector:
     """The connector for one ``chat:`` entry; ``ValueError`` naming a missing secret variable (checked now, not at
     the first message)."""
+    from streaming.chat.bilibili import BilibiliConnector
     from streaming.chat.douyin import DouyinConnector
     from streaming.chat.relay import WebhookConnector, WebSocketConnector
     from streaming.chat.twitch import TwitchIrcConnector
@@ -36,6 +37,10 @@ def make_connector(config: ChatConfig, deliver: Callable[[ChatEvent], None], env
     elif isinstance(config, WebSocketChat):
         connector = WebSocketConnector(config.label, deliver, environ=environ, url=config.url, listen=config.listen,
                                        path=config.path, secret_env=config.secret_env, room=config.room, **common)
+    elif isinstance(config, BilibiliChat):
+        connector = BilibiliConnector(config.label, deliver, app_id=config.app_id, code_env=config.code_env,
+                                      key_env=config.key_env, secret_env=config.secret_env, environ=environ,
+                                      url=config.url, **common)
     else:  # pragma: no cover - the config's union is closed
         raise ValueError(f"chat: unknown platform {config!r}")
     connector.check()

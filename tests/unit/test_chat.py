@@ -204,3 +204,83 @@ async def test_twitch_irc_against_a_local_server():
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await bad.stop()
+
+
+async def test_bilibili_open_live_against_a_local_platform(monkeypatch):
+    from streaming.chat import bilibili
+    from tests.chat_servers import BilibiliOpenLive
+
+    monkeypatch.setattr(bilibili, "GAME_HEARTBEAT", 0.2)
+    monkeypatch.setattr(bilibili, "WS_HEARTBEAT", 0.2)
+    platform = await BilibiliOpenLive().start()
+    got: list[ChatEvent] = []
+    env = {"BILI_CODE": "CODE1", "BILI_KEY": "ak1", "BILI_SECRET": "sk1"}
+    bili = bilibili.BilibiliConnector("bilibili", got.append, app_id=1234, code_env="BILI_CODE", key_env="BILI_KEY",
+                                      secret_env="BILI_SECRET", environ=env, url=platform.url)
+    bili.backoff = Backoff(base=0.05, cap=0.1)
+    task = asyncio.create_task(bili.run())
+
+    def dm(i, text):
+        return {"cmd": "LIVE_OPEN_PLATFORM_DM", "data": {"uname": f"观众{i}", "open_id": f"o{i}", "msg": text,
+                                                         "msg_id": f"dm-{i}", "timestamp": 1795000000, "room_id": 7777}}
+    try:
+        async with asyncio.timeout(10):
+            await platform.authed.wait()
+            while bili.state is not State.LIVE:
+                await asyncio.sleep(0.02)
+        assert bili.room == "7777"
+        await platform.push([dm(1, "多少钱")])
+        await platform.push([{"cmd": "LIVE_OPEN_PLATFORM_SEND_GIFT", "data": {
+            "uname": "阿杰", "open_id": "o2", "gift_name": "小心心", "gift_num": 3, "price": 100, "paid": True,
+            "msg_id": "g-1", "timestamp": 1795000001}}, dm(3, "有750的吗")], version=2)
+        await platform.push([{"cmd": "LIVE_OPEN_PLATFORM_LIKE", "data": {"uname": "小鱼", "open_id": "o4",
+                                                                         "like_count": 5, "msg_id": "l-1"}},
+                             {"cmd": "LIVE_OPEN_PLATFORM_SUPER_CHAT", "data": {"uname": "大佬", "open_id": "o5", "rmb": 30,
+                                                                               "message": "主播是AI吗", "message_id": 9}},
+                             dm(1, "多少钱")], version=3)  # the first comment, resent: dropped
+        async with asyncio.timeout(5):
+            while len(got) < 5 or platform.heartbeats < 2 or platform.ws_heartbeats < 2:
+                await asyncio.sleep(0.05)
+        kinds = [(e.kind.value, e.user, e.text or e.gift) for e in got]
+        assert kinds == [("comment", "观众1", "多少钱"), ("gift", "阿杰", "小心心"), ("comment", "观众3", "有750的吗"),
+                         ("like", "小鱼", ""), ("superchat", "大佬", "主播是AI吗")]
+        assert got[1].value == pytest.approx(0.3) and got[3].count == 5 and bili.rejected["duplicate"] == 1
+        platform.authed.clear()
+        await platform.drop()  # the long connection drops: the old game is ended and a new one started
+        async with asyncio.timeout(10):
+            await platform.authed.wait()
+            while bili.state is not State.LIVE:
+                await asyncio.sleep(0.02)
+        assert platform.starts == 2 and platform.ends == 1 and platform.games == ["game-2"]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert platform.ends == 2 and platform.games == []  # stopping ends the game on the platform
+    assert platform.bad_signatures == 0
+    wrong = bilibili.BilibiliConnector("bilibili", got.append, app_id=1234, code_env="BILI_CODE", key_env="BILI_KEY",
+                                       secret_env="BILI_SECRET", environ={**env, "BILI_SECRET": "leaked-and-rotated"},
+                                       url=platform.url)
+    task = asyncio.create_task(wrong.run())
+    try:
+        async with asyncio.timeout(10):
+            while wrong.state is not State.FAILED:
+                await asyncio.sleep(0.05)
+        assert "code 4003" in wrong.reason and platform.bad_signatures == 1
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await platform.stop()
+
+
+def test_bilibili_signature_is_stable_for_fixed_inputs():
+    from streaming.chat.bilibili import pack, sign_headers, unpack
+
+    h = sign_headers(b'{"code":"C","app_id":1}', "ak", "sk", nonce="n", timestamp=1700000000)
+    assert len(h["x-bili-content-md5"]) == 32 and h["x-bili-signature-version"] == "1.0"
+    again = sign_headers(b'{"code":"C","app_id":1}', "ak", "sk", nonce="n", timestamp=1700000000)
+    assert h["Authorization"] == again["Authorization"] and len(h["Authorization"]) == 64
+    assert sign_headers(b"{}", "ak", "sk", nonce="m", timestamp=1700000000)["Authorization"] != h["Authorization"]
+    assert list(unpack(pack(3, b"\x00\x00\x00\x01") + pack(8, b'{"code":0}'))) == [(3, 1, b"\x00\x00\x00\x01"),
+                                                                                     (8, 1, b'{"code":0}')]
+    with pytest.raises(ChatError, match="malformed packet"):
+        list(unpack(b"\x00\x00\x00\x05\x00\x10" + b"\x00" * 10))
