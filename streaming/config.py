@@ -158,4 +158,21 @@ class BilibiliChat(_Chat):
                             "(default https://live-open.biliapi.com)")
 
 
-ChatConfig = Annotated[TwitchChat | WebhookChat | DouyinChat | WebSocketChat | BilibiliChat, Field(discriminator="platform")]
+class YouTubeOAuth(Strict):
+    client_id_env: str = Field(pattern=_ENV)
+    client_secret_env: str = Field(pattern=_ENV)
+    refresh_token_env: str = Field(pattern=_ENV, description="a refresh token with the youtube.force-ssl scope")
+
+
+class YouTubeChat(_Chat):
+    platform: Literal["youtube"]
+    broadcast: str = Field(default="auto", pattern=r"^[\w.-]{1,128}$", description="auto: the channel's active "
+                           "broadcast; or a liveChatId")
+    oauth: YouTubeOAuth
+    url: str | None = Field(default=None, pattern=r"^https?://", description="API base override "
+                            "(default https://www.googleapis.com)")
+    token_url: str | None = Field(default=None, pattern=r"^https?://", description="OAuth token endpoint override")
+
+
+ChatConfig = Annotated[TwitchChat | WebhookChat | DouyinChat | WebSocketChat | BilibiliChat | YouTubeChat,
+                       Field(discriminator="platform")]

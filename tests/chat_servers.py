@@ -260,3 +260,94 @@ class BilibiliOpenLive:
 
     async def drop(self) -> None:
         await self.sockets[-1].close()
+
+
+class YouTubeLiveChat:
+    """The YouTube Data API's live chat endpoints and Google's OAuth token endpoint: refresh-token grant,
+    ``liveBroadcasts.list`` (active), ``liveChatMessages.list`` with page tokens and ``pollingIntervalMillis``,
+    ``liveChatMessages.insert``, a quota error on demand, a server error on demand."""
+
+    def __init__(self, refresh_token: str = "rt-good") -> None:
+        self.refresh_token = refresh_token
+        self.app = web.Application()
+        self.app.router.add_post("/token", self._token)
+        self.app.router.add_get("/youtube/v3/liveBroadcasts", self._broadcasts)
+        self.app.router.add_get("/youtube/v3/liveChat/messages", self._list)
+        self.app.router.add_post("/youtube/v3/liveChat/messages", self._insert)
+        self.runner: web.AppRunner | None = None
+        self.port = 0
+        self.messages: list[dict] = []
+        self.inserted: list[dict] = []
+        self.tokens_issued = 0
+        self.lists = 0
+        self.page_tokens: list[str | None] = []
+        self.quota_exhausted = False
+        self.fail_next = 0  # answer this many list calls with a 503
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> YouTubeLiveChat:
+        self.runner = web.AppRunner(self.app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    def add(self, msg_id: str, user: str, text: str, kind: str = "textMessageEvent", **details) -> None:
+        snippet = {"type": kind, "liveChatId": "chat-1", "publishedAt": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+                   "displayMessage": text}
+        if kind == "textMessageEvent":
+            snippet["textMessageDetails"] = {"messageText": text}
+        if kind == "superChatEvent":
+            snippet["superChatDetails"] = {"userComment": text, **details}
+        self.messages.append({"kind": "youtube#liveChatMessage", "id": msg_id, "snippet": snippet,
+                              "authorDetails": {"channelId": f"UC-{user}", "displayName": user}})
+
+    def _authorized(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization", "").startswith("Bearer at-")
+
+    async def _token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != self.refresh_token:
+            return web.json_response({"error": "invalid_grant", "error_description": "Token has been expired or revoked."},
+                                     status=400)
+        self.tokens_issued += 1
+        return web.json_response({"access_token": f"at-{self.tokens_issued}", "expires_in": 3599, "token_type": "Bearer"})
+
+    async def _broadcasts(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.json_response({"error": {"code": 401, "message": "Invalid Credentials"}}, status=401)
+        assert request.query.get("broadcastStatus") == "active"
+        return web.json_response({"items": [{"id": "b1", "snippet": {"title": "shop live", "liveChatId": "chat-1"}}]})
+
+    async def _list(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.json_response({"error": {"code": 401, "message": "Invalid Credentials"}}, status=401)
+        self.lists += 1
+        if self.quota_exhausted:
+            return web.json_response({"error": {"code": 403, "message": "The request cannot be completed because you "
+                                                 "have exceeded your quota.",
+                                                 "errors": [{"reason": "quotaExceeded", "domain": "youtube.quota"}]}},
+                                     status=403)
+        if self.fail_next:
+            self.fail_next -= 1
+            return web.json_response({"error": {"code": 503, "message": "backend error"}}, status=503)
+        token = request.query.get("pageToken")
+        self.page_tokens.append(token)
+        start = int(token) if token else 0
+        return web.json_response({"kind": "youtube#liveChatMessageListResponse", "pollingIntervalMillis": 200,
+                                  "nextPageToken": str(len(self.messages)), "items": self.messages[start:]})
+
+    async def _insert(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.json_response({"error": {"code": 401, "message": "Invalid Credentials"}}, status=401)
+        body = await request.json()
+        self.inserted.append(body)
+        return web.json_response({"id": f"ins-{len(self.inserted)}", **body})

@@ -1,8 +1,8 @@
 """Chat platform connectors: a live room's comments, gifts, likes and follows in, the host's replies out.
 
 Every connector normalises to :class:`~streaming.chat.events.ChatEvent` and keeps its connection with
-backoff (:mod:`streaming.chat.connector`).  Supported: Twitch (IRC over WebSocket), Bilibili's open live
-platform, Douyin's signed live data push, a signed webhook and a JSON WebSocket for any relay.
+backoff (:mod:`streaming.chat.connector`).  Supported: Twitch (IRC over WebSocket), YouTube (the Data API's
+live chat), Bilibili's open live platform, Douyin's signed live data push, a signed webhook and a JSON WebSocket for any relay.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from streaming.chat.connector import ChatAuthError, ChatError, Connector, State, shorten
 from streaming.chat.events import ChatEvent, EventError, Kind
-from streaming.config import BilibiliChat, ChatConfig, DouyinChat, TwitchChat, WebhookChat, WebSocketChat
+from streaming.config import BilibiliChat, ChatConfig, DouyinChat, TwitchChat, WebhookChat, WebSocketChat, YouTubeChat
 
 
 def make_connector(config: ChatConfig, deliver: Callable[[ChatEvent], None], environ: Mapping[str, str]) -> Connector:
@@ -22,6 +22,7 @@ def make_connector(config: ChatConfig, deliver: Callable[[ChatEvent], None], env
     from streaming.chat.douyin import DouyinConnector
     from streaming.chat.relay import WebhookConnector, WebSocketConnector
     from streaming.chat.twitch import TwitchIrcConnector
+    from streaming.chat.youtube import YouTubeConnector
 
     common: dict[str, Any] = {"reply_in_chat": config.reply_in_chat}
     connector: Connector
@@ -41,6 +42,11 @@ def make_connector(config: ChatConfig, deliver: Callable[[ChatEvent], None], env
         connector = BilibiliConnector(config.label, deliver, app_id=config.app_id, code_env=config.code_env,
                                       key_env=config.key_env, secret_env=config.secret_env, environ=environ,
                                       url=config.url, **common)
+    elif isinstance(config, YouTubeChat):
+        o = config.oauth
+        connector = YouTubeConnector(config.label, deliver, broadcast=config.broadcast, client_id_env=o.client_id_env,
+                                     client_secret_env=o.client_secret_env, refresh_token_env=o.refresh_token_env,
+                                     environ=environ, url=config.url, token_url=config.token_url, **common)
     else:  # pragma: no cover - the config's union is closed
         raise ValueError(f"chat: unknown platform {config!r}")
     connector.check()

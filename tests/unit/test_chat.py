@@ -284,3 +284,73 @@ def test_bilibili_signature_is_stable_for_fixed_inputs():
                                                                                      (8, 1, b'{"code":0}')]
     with pytest.raises(ChatError, match="malformed packet"):
         list(unpack(b"\x00\x00\x00\x05\x00\x10" + b"\x00" * 10))
+
+
+async def test_youtube_live_chat_against_a_local_api():
+    from streaming.chat.youtube import YouTubeConnector
+    from tests.chat_servers import YouTubeLiveChat
+
+    api = await YouTubeLiveChat().start()
+    api.add("old-1", "Early", "hello from before we joined")  # history: not answered
+    got: list[ChatEvent] = []
+    env = {"YT_ID": "cid", "YT_SECRET": "cs", "YT_REFRESH": "rt-good"}
+    yt = YouTubeConnector("youtube", got.append, broadcast="auto", client_id_env="YT_ID", client_secret_env="YT_SECRET",
+                          refresh_token_env="YT_REFRESH", environ=env, url=api.url, token_url=f"{api.url}/token",
+                          reply_in_chat=True, backoff=Backoff(base=0.05, cap=0.1))
+    yt.auth_retry = 0.3
+    task = asyncio.create_task(yt.run())
+    try:
+        async with asyncio.timeout(10):
+            while yt.state is not State.LIVE:
+                await asyncio.sleep(0.02)
+        api.add("m1", "Amy", "how much is the tote?")
+        api.add("sc1", "Big Fan", "is it machine washable?", "superChatEvent", amountMicros="5000000", currency="USD")
+        async with asyncio.timeout(5):
+            while len(got) < 2:
+                await asyncio.sleep(0.02)
+        assert [(e.kind.value, e.user, e.text) for e in got] == [("comment", "Amy", "how much is the tote?"),
+                                                                 ("superchat", "Big Fan", "is it machine washable?")]
+        assert got[1].value == 5.0 and got[1].currency == "USD" and yt.room == "chat-1"
+        yt.reply("The canvas tote bag is 18 dollars. " * 10, got[0])  # too long for YouTube: cut at a sentence end
+        async with asyncio.timeout(5):
+            while not api.inserted:
+                await asyncio.sleep(0.02)
+        text = api.inserted[0]["snippet"]["textMessageDetails"]["messageText"]
+        assert text.startswith("@Amy The canvas tote bag is 18 dollars.") and len(text) <= 200 and text.endswith(".")
+        api.fail_next = 2  # the API fails twice: the connector backs off and resumes from its page token
+        api.add("m2", "Bo", "ship to Canada?")
+        async with asyncio.timeout(10):
+            while len(got) < 3:
+                await asyncio.sleep(0.02)
+        assert [e.id for e in got] == ["m1", "sc1", "m2"]  # nothing lost, nothing twice
+        assert api.page_tokens[0] is None and None not in api.page_tokens[1:]
+        api.quota_exhausted = True
+        async with asyncio.timeout(10):
+            while yt.state is not State.FAILED:
+                await asyncio.sleep(0.02)
+        assert "quota" in yt.reason
+        calls = api.lists
+        await asyncio.sleep(0.2)
+        assert api.lists == calls  # backing off, not hammering
+        api.quota_exhausted = False
+        api.add("m3", "Cy", "still there?")
+        async with asyncio.timeout(10):
+            while len(got) < 4:
+                await asyncio.sleep(0.02)
+        assert got[-1].id == "m3"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    revoked = YouTubeConnector("youtube", got.append, broadcast="auto", client_id_env="YT_ID",
+                               client_secret_env="YT_SECRET", refresh_token_env="YT_REFRESH",
+                               environ={**env, "YT_REFRESH": "rt-revoked"}, url=api.url, token_url=f"{api.url}/token")
+    task = asyncio.create_task(revoked.run())
+    try:
+        async with asyncio.timeout(10):
+            while revoked.state is not State.FAILED:
+                await asyncio.sleep(0.02)
+        assert "Token has been expired or revoked" in revoked.reason
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await api.stop()
