@@ -108,12 +108,22 @@ class _Chat(Strict):
 
 class TwitchChat(_Chat):
     platform: Literal["twitch"]
-    transport: Literal["irc"] = Field(default="irc", description="IRC over WebSocket")
+    transport: Literal["irc", "eventsub"] = Field(default="irc", description="irc: IRC over WebSocket; eventsub: "
+                                                 "EventSub over WebSocket with Helix (Twitch's recommendation)")
     channel: str = Field(pattern=r"^#?[A-Za-z0-9_]{2,25}$", description="the channel's login")
     nick: str = Field(pattern=r"^[A-Za-z0-9_]{2,25}$", description="the bot account's login")
-    token_env: str = Field(pattern=_ENV, description="environment variable with the bot's OAuth token (chat:read, "
-                           "chat:edit)")
-    url: str | None = Field(default=None, pattern=r"^wss?://", description="endpoint override (default Twitch's)")
+    token_env: str = Field(pattern=_ENV, description="environment variable with the bot's OAuth token (irc: chat:read, "
+                           "chat:edit; eventsub: user:read:chat, user:write:chat, moderator:read:followers)")
+    client_id_env: str | None = Field(default=None, pattern=_ENV, description="eventsub: environment variable with "
+                                      "the app's client id")
+    url: str | None = Field(default=None, pattern=r"^wss?://", description="WebSocket endpoint override")
+    api_url: str | None = Field(default=None, pattern=r"^https?://", description="eventsub: Helix base override")
+
+    @model_validator(mode="after")
+    def _eventsub(self) -> TwitchChat:
+        if self.transport == "eventsub" and not self.client_id_env:
+            raise ValueError("transport eventsub needs client_id_env (the app's client id, for Helix)")
+        return self
 
 
 class WebhookChat(_Chat):

@@ -351,3 +351,136 @@ class YouTubeLiveChat:
         body = await request.json()
         self.inserted.append(body)
         return web.json_response({"id": f"ins-{len(self.inserted)}", **body})
+
+
+class TwitchEventSub:
+    """Twitch EventSub over WebSocket plus the Helix endpoints a chat bot uses: ``session_welcome``,
+    keepalives, ``notification`` for subscribed types, ``session_reconnect`` to a second URL, ``revocation``;
+    ``GET /helix/users``, ``POST /helix/eventsub/subscriptions`` (checked against a live session),
+    ``POST /helix/chat/messages``."""
+
+    def __init__(self, token: str = "goodtoken", client_id: str = "cid") -> None:
+        self.token, self.client_id = token, client_id
+        self.app = web.Application()
+        self.app.router.add_get("/ws", self._ws)
+        self.app.router.add_get("/helix/users", self._users)
+        self.app.router.add_post("/helix/eventsub/subscriptions", self._subscribe)
+        self.app.router.add_post("/helix/chat/messages", self._send)
+        self.runner: web.AppRunner | None = None
+        self.port = 0
+        self.sessions: dict[str, web.WebSocketResponse] = {}  # session id -> socket, newest last
+        self.subscriptions: list[dict] = []
+        self.sent: list[dict] = []
+        self.welcomed = asyncio.Event()
+        self.keepalive = 2
+        self._n = 0
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> TwitchEventSub:
+        self.runner = web.AppRunner(self.app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        for ws in list(self.sessions.values()):
+            await ws.close()
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    @staticmethod
+    def _message(kind: str, payload: dict, msg_id: str | None = None, sub_type: str | None = None) -> str:
+        import json
+        import uuid
+
+        meta = {"message_id": msg_id or str(uuid.uuid4()), "message_type": kind,
+                "message_timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.123456789Z", time.gmtime())}
+        if sub_type:
+            meta |= {"subscription_type": sub_type, "subscription_version": "1"}
+        return json.dumps({"metadata": meta, "payload": payload})
+
+    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._n += 1
+        session = f"session-{self._n}"
+        self.sessions[session] = ws
+        await ws.send_str(self._message("session_welcome", {"session": {
+            "id": session, "status": "connected", "keepalive_timeout_seconds": self.keepalive, "reconnect_url": None}}))
+        self.welcomed.set()
+        try:
+            while not ws.closed:
+                try:
+                    msg = await ws.receive(timeout=self.keepalive * 0.5)
+                except TimeoutError:
+                    await ws.send_str(self._message("session_keepalive", {}))
+                    continue
+                if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.ERROR):
+                    break
+        finally:
+            self.sessions.pop(session, None)
+        return ws
+
+    def _ok(self, request: web.Request) -> bool:
+        return (request.headers.get("Authorization") == f"Bearer {self.token}"
+                and request.headers.get("Client-Id") == self.client_id)
+
+    async def _users(self, request: web.Request) -> web.Response:
+        if not self._ok(request):
+            return web.json_response({"error": "Unauthorized", "status": 401, "message": "Invalid OAuth token"}, status=401)
+        ids = {"myshop": "1001", "myshop_bot": "2002"}
+        return web.json_response({"data": [{"id": ids[n], "login": n} for n in request.query.getall("login") if n in ids]})
+
+    async def _subscribe(self, request: web.Request) -> web.Response:
+        if not self._ok(request):
+            return web.json_response({"error": "Unauthorized", "status": 401, "message": "Invalid OAuth token"}, status=401)
+        body = await request.json()
+        if body["transport"]["session_id"] not in self.sessions:
+            return web.json_response({"error": "Bad Request", "status": 400, "message": "websocket transport session does "
+                                      "not exist or has already disconnected"}, status=400)
+        self.subscriptions.append(body)
+        return web.json_response({"data": [{"id": f"sub-{len(self.subscriptions)}", "status": "enabled", **body}]},
+                                 status=202)
+
+    async def _send(self, request: web.Request) -> web.Response:
+        if not self._ok(request):
+            return web.json_response({"error": "Unauthorized", "status": 401, "message": "Invalid OAuth token"}, status=401)
+        self.sent.append(await request.json())
+        return web.json_response({"data": [{"message_id": f"sent-{len(self.sent)}", "is_sent": True, "drop_reason": None}]})
+
+    async def chat(self, message_id: str, user: str, text: str, *, bits: int = 0, session: str | None = None) -> None:
+        ws = self.sessions[session] if session else list(self.sessions.values())[-1]
+        event = {"broadcaster_user_id": "1001", "broadcaster_user_login": "myshop", "chatter_user_id": f"u-{user}",
+                 "chatter_user_login": user.lower(), "chatter_user_name": user, "message_id": message_id,
+                 "message": {"text": text, "fragments": [{"type": "text", "text": text}]}, "message_type": "text",
+                 "cheer": {"bits": bits} if bits else None}
+        await ws.send_str(self._message("notification", {"subscription": {"type": "channel.chat.message", "version": "1"},
+                                                         "event": event}, sub_type="channel.chat.message"))
+
+    async def move(self, then: list[tuple[str, str, str]]) -> None:
+        """``session_reconnect`` to a new URL; ``then`` sent on the old session (and again on the new) meanwhile."""
+        old_id, old = list(self.sessions.items())[-1]
+        count = len(self.sessions)
+        await old.send_str(self._message("session_reconnect", {"session": {
+            "id": old_id, "status": "reconnecting", "reconnect_url": f"{self.url}?reconnect=1"}}))
+        async with asyncio.timeout(10):
+            while len(self.sessions) <= count - 0 and list(self.sessions)[-1] == old_id:
+                await asyncio.sleep(0.02)
+        new_id = list(self.sessions)[-1]
+        for msg_id, user, text in then:
+            await self.chat(msg_id, user, text, session=old_id)
+            await self.chat(msg_id, user, text, session=new_id)
+
+    async def revoke(self) -> None:
+        ws = list(self.sessions.values())[-1]
+        await ws.send_str(self._message("revocation", {"subscription": {"type": "channel.chat.message",
+                                                                        "status": "authorization_revoked"}}))

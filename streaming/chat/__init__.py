@@ -1,7 +1,7 @@
 """Chat platform connectors: a live room's comments, gifts, likes and follows in, the host's replies out.
 
 Every connector normalises to :class:`~streaming.chat.events.ChatEvent` and keeps its connection with
-backoff (:mod:`streaming.chat.connector`).  Supported: Twitch (IRC over WebSocket), YouTube (the Data API's
+backoff (:mod:`streaming.chat.connector`).  Supported: Twitch (EventSub or IRC over WebSocket), YouTube (the Data API's
 live chat), Bilibili's open live platform, Douyin's signed live data push, a signed webhook and a JSON WebSocket for any relay.
 """
 
@@ -20,13 +20,18 @@ def make_connector(config: ChatConfig, deliver: Callable[[ChatEvent], None], env
     the first message)."""
     from streaming.chat.bilibili import BilibiliConnector
     from streaming.chat.douyin import DouyinConnector
+    from streaming.chat.eventsub import TwitchEventSubConnector
     from streaming.chat.relay import WebhookConnector, WebSocketConnector
     from streaming.chat.twitch import TwitchIrcConnector
     from streaming.chat.youtube import YouTubeConnector
 
     common: dict[str, Any] = {"reply_in_chat": config.reply_in_chat}
     connector: Connector
-    if isinstance(config, TwitchChat):
+    if isinstance(config, TwitchChat) and config.transport == "eventsub":
+        connector = TwitchEventSubConnector(config.label, deliver, channel=config.channel, nick=config.nick,
+                                            token_env=config.token_env, client_id_env=config.client_id_env,
+                                            environ=environ, url=config.url, api_url=config.api_url, **common)
+    elif isinstance(config, TwitchChat):
         connector = TwitchIrcConnector(config.label, deliver, channel=config.channel, nick=config.nick,
                                        token_env=config.token_env, environ=environ, url=config.url, **common)
     elif isinstance(config, DouyinChat):

@@ -7,6 +7,7 @@ import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 MAX_TEXT = 500  # characters of a comment kept (platforms cap theirs lower)
@@ -113,6 +114,16 @@ def time_field(value: Any, name: str) -> float | None:
     if t > 4e9:
         raise EventError(f"{name}: {value!r}: expected a unix time")
     return t
+
+
+def iso_time(value: Any) -> float | None:
+    """An RFC 3339 time ("2026-11-28T12:00:00.5Z") as unix seconds; None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 class Deduper:

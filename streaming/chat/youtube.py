@@ -17,13 +17,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 import aiohttp
 
 from streaming.chat.connector import ChatAuthError, ChatError, Connector, secret, shorten
-from streaming.chat.events import ChatEvent, EventError, Kind, clean_text, count_field
+from streaming.chat.events import ChatEvent, EventError, Kind, clean_text, count_field, iso_time
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +31,6 @@ DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"
 MIN_POLL, MAX_POLL = 0.2, 30.0  # the API's pollingIntervalMillis, within these bounds
 QUOTA_REASONS = {"quotaExceeded", "rateLimitExceeded", "dailyLimitExceeded"}
 GONE_REASONS = {"liveChatEnded", "liveChatNotFound", "liveChatDisabled", "forbidden"}
-
-
-def _stamp(value: Any) -> float | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def event_from(item: dict[str, Any], room: str) -> ChatEvent | None:
@@ -54,7 +44,7 @@ def event_from(item: dict[str, Any], room: str) -> ChatEvent | None:
     base: dict[str, Any] = {"platform": "youtube", "room": room, "id": msg_id,
                             "user_id": clean_text(author.get("channelId") or snippet.get("authorChannelId"), "channelId", 64),
                             "user": clean_text(author.get("displayName"), "displayName", 64) or "viewer",
-                            "platform_time": _stamp(snippet.get("publishedAt"))}
+                            "platform_time": iso_time(snippet.get("publishedAt"))}
     if kind == "textMessageEvent":
         details = snippet.get("textMessageDetails") or {}
         text = clean_text(details.get("messageText") or snippet.get("displayMessage"), "messageText")

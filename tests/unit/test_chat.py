@@ -354,3 +354,51 @@ async def test_youtube_live_chat_against_a_local_api():
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await api.stop()
+
+
+async def test_twitch_eventsub_against_a_local_server():
+    from streaming.chat.eventsub import TwitchEventSubConnector
+    from tests.chat_servers import TwitchEventSub
+
+    twitch = await TwitchEventSub().start()
+    got: list[ChatEvent] = []
+    es = TwitchEventSubConnector("twitch", got.append, channel="MyShop", nick="myshop_bot", token_env="T",
+                                 client_id_env="C", environ={"T": "goodtoken", "C": "cid"}, url=twitch.url,
+                                 api_url=twitch.api, reply_in_chat=True, backoff=Backoff(base=0.05, cap=0.1))
+    task = asyncio.create_task(es.run())
+    try:
+        async with asyncio.timeout(10):
+            while es.state is not State.LIVE:
+                await asyncio.sleep(0.02)
+        assert [s["type"] for s in twitch.subscriptions] == ["channel.chat.message", "channel.follow"]
+        assert twitch.subscriptions[0]["condition"] == {"broadcaster_user_id": "1001", "user_id": "2002"}
+        await twitch.chat("m1", "Amy", "how much is the tote?")
+        await asyncio.sleep(twitch.keepalive * 2)  # keepalives keep a quiet connection up
+        await twitch.chat("m2", "Bo", "Cheer50 nice", bits=50)
+        async with asyncio.timeout(5):
+            while len(got) < 2:
+                await asyncio.sleep(0.02)
+        assert es.connects == 1 and got[1].kind is Kind.GIFT and got[1].count == 50
+        es.reply("It is 18 dollars.", got[0])
+        async with asyncio.timeout(5):
+            while not twitch.sent:
+                await asyncio.sleep(0.02)
+        assert twitch.sent[0] == {"broadcaster_id": "1001", "sender_id": "2002", "message": "It is 18 dollars.",
+                                  "reply_parent_message_id": "m1"}
+        await twitch.move([("m3", "Cy", "ship to Canada?")])
+        await twitch.chat("m4", "Di", "still here")
+        async with asyncio.timeout(5):
+            while len(got) < 4:
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+        assert [e.id for e in got] == ["m1", "m2", "m3", "m4"] and es.rejected["duplicate"] == 1
+        assert len(twitch.subscriptions) == 2  # the subscriptions moved with the session: none made again
+        await twitch.revoke()
+        async with asyncio.timeout(5):
+            while es.state is not State.FAILED:
+                await asyncio.sleep(0.02)
+        assert "authorization_revoked" in es.reason
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await twitch.stop()
