@@ -44,7 +44,9 @@ class ChatDesk:
         """``comment(user, text, id)``: the comment desk's intake.  Raises ``ValueError`` naming a missing secret."""
         self.channel, self.comment, self.responder, self.queue = channel, comment, responder, queue
         self.answering, self.current_sku, self.thanks_every = answering, current_sku, thanks_every
-        self.connectors: list[Connector] = [make_connector(c, self.deliver, environ) for c in configs]
+        self.connectors: list[Connector] = []
+        for config in configs:
+            self.connectors.append(make_connector(config, self._from(len(self.connectors)), environ))
         self.gifts: deque[tuple[str, str]] = deque(maxlen=PENDING_GIFTS)
         self.followers: deque[str] = deque(maxlen=PENDING_GIFTS)
         self.likes = 0
@@ -57,8 +59,11 @@ class ChatDesk:
         self._thanks_due = asyncio.Event()
 
     # -- in --------------------------------------------------------------------------------------
-    def deliver(self, event: ChatEvent) -> None:
-        """From a connector (on the event loop): route the event by kind; never blocks."""
+    def _from(self, index: int) -> Callable[[ChatEvent], None]:
+        return lambda event: self.deliver(event, self.connectors[index])
+
+    def deliver(self, event: ChatEvent, source: Connector | None = None) -> None:
+        """From ``source`` (on the event loop): route the event by kind; never blocks."""
         now = time.time()
         self._recent.append((now, event.kind.value))
         self.totals[event.kind.value] += 1
@@ -69,7 +74,6 @@ class ChatDesk:
             except ValueError as e:
                 log.debug("chat %s: comment %s not taken: %s", self.channel, comment_id, e)
                 return
-            source = next((c for c in self.connectors if c.platform == event.platform and c.room == event.room), None)
             if source is not None and source.reply_in_chat:
                 self._origin[comment_id] = (source, event)
                 if len(self._origin) > ORIGINS:
