@@ -200,3 +200,46 @@ async def test_chat_check_prints_what_each_room_hears_and_names_the_one_that_fai
     assert "old-bot (twitch, room myshop): NOT connected: twitch irc: Login authentication failed" in err.decode()
     assert "chat check: old-bot did not connect" in err.decode()
     assert "revoked" not in out.decode() + err.decode()  # the token is never printed
+
+
+async def test_youtube_bilibili_and_twitch_eventsub_rooms_in_one_channel(tmp_path, livehost_home, monkeypatch):
+    from streaming.chat import bilibili
+    from tests.chat_servers import BilibiliOpenLive, TwitchEventSub, YouTubeLiveChat
+
+    monkeypatch.setattr(bilibili, "GAME_HEARTBEAT", 1.0)
+    yt, bili, es = await YouTubeLiveChat().start(), await BilibiliOpenLive().start(), await TwitchEventSub().start()
+    store = store_from_env()
+    session = _session(tmp_path, store, [
+        {"platform": "youtube", "oauth": {"client_id_env": "YT_ID", "client_secret_env": "YT_SECRET",
+                                          "refresh_token_env": "YT_REFRESH"},
+         "url": yt.url, "token_url": f"{yt.url}/token", "reply_in_chat": True},
+        {"platform": "bilibili", "app_id": 1234, "code_env": "BILI_CODE", "key_env": "BILI_KEY", "secret_env": "BILI_SECRET",
+         "url": bili.url},
+        {"platform": "twitch", "transport": "eventsub", "channel": "myshop", "nick": "myshop_bot", "token_env": "TW_TOKEN",
+         "client_id_env": "TW_CLIENT", "url": es.url, "api_url": es.api, "reply_in_chat": True},
+    ], {"YT_ID": "cid", "YT_SECRET": "cs", "YT_REFRESH": "rt-good", "BILI_CODE": "CODE1", "BILI_KEY": "ak1",
+        "BILI_SECRET": "sk1", "TW_TOKEN": "goodtoken", "TW_CLIENT": "cid"})
+    run = asyncio.create_task(session.run(duration=16))
+    try:
+        await _until(lambda: all(c.state.value == "live" for c in session.chat.connectors))
+        yt.add("y1", "Amy", "how much is the tote?")
+        await bili.push([{"cmd": "LIVE_OPEN_PLATFORM_DM", "data": {"uname": "小鱼", "open_id": "o1", "msg": "are you a real person?",
+                                                                   "msg_id": "b1", "timestamp": 1795000000}}], version=3)
+        await es.chat("t1", "Cy", "is the tote machine washable?")
+        await _until(lambda: yt.inserted and es.sent)
+        await run
+    finally:
+        if not run.done():
+            run.cancel()
+        await yt.stop()
+        await es.stop()
+    entries = _entries(store, "room")
+    store.close()
+    await bili.stop()
+    spoken = [e.text for e in entries if e.source == "reply"]
+    assert any("18 dollars" in t for t in spoken) and any("AI" in t for t in spoken), spoken
+    assert yt.inserted[0]["snippet"]["textMessageDetails"]["messageText"].startswith("@Amy ")
+    assert es.sent[0]["reply_parent_message_id"] == "t1"
+    assert bili.games == [] and bili.ends == 1  # the channel's stop ended the game on the platform
+    heard = {c["name"]: c["events"] for c in session.chat.status()["connectors"]}
+    assert heard == {"youtube": {"comment": 1}, "bilibili": {"comment": 1}, "twitch": {"comment": 1}}
