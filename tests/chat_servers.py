@@ -17,13 +17,40 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace(";", "\\:").replace(" ", "\\s")
 
 
-class TwitchIrcServer:
-    def __init__(self, token: str = "goodtoken") -> None:
-        self.token = token
+class LocalServer:
+    """An aiohttp app on a free local port, started and stopped by the test."""
+
+    def __init__(self) -> None:
         self.app = web.Application()
-        self.app.router.add_get("/", self._ws)
         self.runner: web.AppRunner | None = None
         self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self):
+        self.runner = web.AppRunner(self.app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def close_sockets(self) -> None:
+        """Close the server's open WebSockets (each server knows its own)."""
+
+    async def stop(self) -> None:
+        await self.close_sockets()
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+class TwitchIrcServer(LocalServer):
+    def __init__(self, token: str = "goodtoken") -> None:
+        self.token = token
+        super().__init__()
+        self.app.router.add_get("/", self._ws)
         self.sockets: list[web.WebSocketResponse] = []  # joined connections, oldest first
         self.lines: list[str] = []  # everything clients sent
         self.replies: list[str] = []  # PRIVMSG lines from clients
@@ -36,19 +63,9 @@ class TwitchIrcServer:
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/"
 
-    async def start(self) -> TwitchIrcServer:
-        self.runner = web.AppRunner(self.app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
-
-    async def stop(self) -> None:
+    async def close_sockets(self) -> None:
         for ws in list(self.sockets):
             await ws.close()
-        if self.runner is not None:
-            await self.runner.cleanup()
 
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -117,42 +134,26 @@ class TwitchIrcServer:
             await old.close()
 
 
-class BilibiliOpenLive:
+class BilibiliOpenLive(LocalServer):
     """Bilibili's open live platform: the signed HTTP game API (start / heartbeat / end) and the binary WebSocket
     (16-byte headers; auth, heartbeat, messages as JSON or zlib / brotli packets).  Signatures are checked here
     from the documented rule, written apart from the connector's code."""
 
     def __init__(self, key_id: str = "ak1", key_secret: str = "sk1", code: str = "CODE1") -> None:
         self.key_id, self.key_secret, self.code = key_id, key_secret, code
-        self.app = web.Application()
+        super().__init__()
         self.app.router.add_post("/v2/app/start", self._start)
         self.app.router.add_post("/v2/app/heartbeat", self._heartbeat)
         self.app.router.add_post("/v2/app/end", self._end)
         self.app.router.add_get("/sub", self._ws)
-        self.runner: web.AppRunner | None = None
-        self.port = 0
         self.starts = self.ends = self.heartbeats = self.ws_heartbeats = self.bad_signatures = 0
         self.games: list[str] = []
         self.sockets: list[web.WebSocketResponse] = []
         self.authed = asyncio.Event()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> BilibiliOpenLive:
-        self.runner = web.AppRunner(self.app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
-
-    async def stop(self) -> None:
+    async def close_sockets(self) -> None:
         for ws in list(self.sockets):
             await ws.close()
-        if self.runner is not None:
-            await self.runner.cleanup()
 
     def _signed(self, request: web.Request, body: bytes) -> bool:
         import hashlib
@@ -262,20 +263,18 @@ class BilibiliOpenLive:
         await self.sockets[-1].close()
 
 
-class YouTubeLiveChat:
+class YouTubeLiveChat(LocalServer):
     """The YouTube Data API's live chat endpoints and Google's OAuth token endpoint: refresh-token grant,
     ``liveBroadcasts.list`` (active), ``liveChatMessages.list`` with page tokens and ``pollingIntervalMillis``,
     ``liveChatMessages.insert``, a quota error on demand, a server error on demand."""
 
     def __init__(self, refresh_token: str = "rt-good") -> None:
         self.refresh_token = refresh_token
-        self.app = web.Application()
+        super().__init__()
         self.app.router.add_post("/token", self._token)
         self.app.router.add_get("/youtube/v3/liveBroadcasts", self._broadcasts)
         self.app.router.add_get("/youtube/v3/liveChat/messages", self._list)
         self.app.router.add_post("/youtube/v3/liveChat/messages", self._insert)
-        self.runner: web.AppRunner | None = None
-        self.port = 0
         self.messages: list[dict] = []
         self.inserted: list[dict] = []
         self.tokens_issued = 0
@@ -284,21 +283,6 @@ class YouTubeLiveChat:
         self.quota_exhausted = False
         self.fail_next = 0  # answer this many list calls with a 503
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> YouTubeLiveChat:
-        self.runner = web.AppRunner(self.app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
 
     def add(self, msg_id: str, user: str, text: str, kind: str = "textMessageEvent", **details) -> None:
         snippet = {"type": kind, "liveChatId": "chat-1", "publishedAt": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
@@ -353,7 +337,7 @@ class YouTubeLiveChat:
         return web.json_response({"id": f"ins-{len(self.inserted)}", **body})
 
 
-class TwitchEventSub:
+class TwitchEventSub(LocalServer):
     """Twitch EventSub over WebSocket plus the Helix endpoints a chat bot uses: ``session_welcome``,
     keepalives, ``notification`` for subscribed types, ``session_reconnect`` to a second URL, ``revocation``;
     ``GET /helix/users``, ``POST /helix/eventsub/subscriptions`` (checked against a live session),
@@ -361,13 +345,11 @@ class TwitchEventSub:
 
     def __init__(self, token: str = "goodtoken", client_id: str = "cid") -> None:
         self.token, self.client_id = token, client_id
-        self.app = web.Application()
+        super().__init__()
         self.app.router.add_get("/ws", self._ws)
         self.app.router.add_get("/helix/users", self._users)
         self.app.router.add_post("/helix/eventsub/subscriptions", self._subscribe)
         self.app.router.add_post("/helix/chat/messages", self._send)
-        self.runner: web.AppRunner | None = None
-        self.port = 0
         self.sessions: dict[str, web.WebSocketResponse] = {}  # session id -> socket, newest last
         self.subscriptions: list[dict] = []
         self.sent: list[dict] = []
@@ -383,19 +365,9 @@ class TwitchEventSub:
     def api(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> TwitchEventSub:
-        self.runner = web.AppRunner(self.app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
-
-    async def stop(self) -> None:
+    async def close_sockets(self) -> None:
         for ws in list(self.sessions.values()):
             await ws.close()
-        if self.runner is not None:
-            await self.runner.cleanup()
 
     @staticmethod
     def _message(kind: str, payload: dict, msg_id: str | None = None, sub_type: str | None = None) -> str:

@@ -15,14 +15,13 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
-from streaming.chat.connector import Connector, secret
 from streaming.chat.events import ChatEvent, EventError, Kind, clean_text, count_field, money_field, time_field
-from streaming.chat.relay import MAX_EVENTS, PushServer, parse_listen
+from streaming.chat.relay import MAX_EVENTS, PushConnector
 
 SIGNED = ("x-msg-type", "x-nonce-str", "x-roomid", "x-timestamp")
 KINDS = {"live_comment": Kind.COMMENT, "live_gift": Kind.GIFT, "live_like": Kind.LIKE, "live_fansclub": Kind.FOLLOW}
@@ -53,24 +52,9 @@ def parse_message(data: Any, kind: Kind, room: str) -> ChatEvent:
                      currency="CNY" if kind is Kind.GIFT else "", platform_time=time_field(data.get("timestamp"), "timestamp"))
 
 
-class DouyinConnector(Connector):
+class DouyinConnector(PushConnector):
     platform = "douyin"
-
-    def __init__(self, name: str, deliver: Callable[[ChatEvent], None], *, secret_env: str, environ: Mapping[str, str],
-                 listen: str = "127.0.0.1:8782", path: str = "/douyin/push", room: str = "douyin", **kw: Any) -> None:
-        super().__init__(name, room, deliver, **kw)
-        self.secret_env, self.environ, self.listen, self.path = secret_env, environ, listen, path
-        self.key = ""
-
-    def check(self) -> None:
-        self.key = secret(dict(self.environ), self.secret_env, f"chat {self.name}: secret_env")
-        parse_listen(self.listen, f"chat {self.name}: listen")
-
-    async def session(self) -> None:
-        self.check()
-        server = PushServer(self.listen, f"chat {self.name}: listen")
-        server.app.router.add_post(self.path, self._push)
-        await server.serve_until_cancelled(self.connected)
+    default_listen, default_path, default_room = "127.0.0.1:8782", "/douyin/push", "douyin"
 
     async def _push(self, request: web.Request) -> web.Response:
         body = await request.read()

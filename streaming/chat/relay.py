@@ -93,13 +93,17 @@ class PushServer:
             await self._runner.cleanup()
 
 
-class WebhookConnector(Connector):
-    platform = "webhook"
+class PushConnector(Connector):
+    """A room the platform pushes to: signed POSTs to ``path`` on ``listen``, verified with the secret in
+    ``secret_env`` by :meth:`_push`."""
+
+    default_listen, default_path, default_room = "127.0.0.1:8781", "/chat/push", "relay"
 
     def __init__(self, name: str, deliver: Callable[[ChatEvent], None], *, secret_env: str, environ: Mapping[str, str],
-                 listen: str = "127.0.0.1:8781", path: str = "/chat/webhook", room: str = "relay", **kw: Any) -> None:
-        super().__init__(name, room, deliver, **kw)
-        self.secret_env, self.environ, self.listen, self.path = secret_env, environ, listen, path
+                 listen: str | None = None, path: str | None = None, room: str | None = None, **kw: Any) -> None:
+        super().__init__(name, room or self.default_room, deliver, **kw)
+        self.secret_env, self.environ = secret_env, environ
+        self.listen, self.path = listen or self.default_listen, path or self.default_path
         self.key = ""
 
     def check(self) -> None:
@@ -111,6 +115,14 @@ class WebhookConnector(Connector):
         server = PushServer(self.listen, f"chat {self.name}: listen")
         server.app.router.add_post(self.path, self._push)
         await server.serve_until_cancelled(self.connected)
+
+    async def _push(self, request: web.Request) -> web.Response:
+        raise NotImplementedError
+
+
+class WebhookConnector(PushConnector):
+    platform = "webhook"
+    default_listen, default_path, default_room = "127.0.0.1:8781", "/chat/webhook", "relay"
 
     async def _push(self, request: web.Request) -> web.Response:
         body = await request.read()
