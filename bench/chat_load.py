@@ -71,6 +71,17 @@ async def main(args: argparse.Namespace) -> None:
                            "chat": [{"platform": "webhook", "secret_env": "RELAY_SECRET", "listen": f"127.0.0.1:{port}"}],
                            "output": {"url": str(home / "out.flv"), "realtime": True}})
     session = ChannelSession(config, store, settings=settings)
+    took: list[float] = []  # the responder's own time per answer: comment taken from triage -> approved text
+    answer = session.comments.responder.answer
+
+    async def timed(*a, **kw):
+        started = time.perf_counter()
+        try:
+            return await answer(*a, **kw)
+        finally:
+            took.append(time.perf_counter() - started)
+
+    session.comments.responder.answer = timed  # type: ignore[method-assign]
     duration = args.quiet + args.seconds
     run = asyncio.create_task(session.run(duration=duration + 5))
     url = f"http://127.0.0.1:{port}/chat/webhook"
@@ -140,8 +151,11 @@ async def main(args: argparse.Namespace) -> None:
              if len(loaded) >= 3 else float("nan"))
     quiet_slope = ((quiet[-1] - quiet[0]) / max(1e-9, (len(quiet) - 1) * 10) * 60) if len(quiet) >= 2 else float("nan")
     print(f"comments posted {sum(1 for k in sent_at)}; likes {session.chat.totals.get('like', 0) * 20 if session.chat else 0}")
-    print(f"received -> reply approved and queued: p50 {q(replies, 0.5) * 1000:.1f} ms, p95 {q(replies, 0.95) * 1000:.1f} ms "
-          f"({len(replies)} replies)")
+    took.sort()
+    print(f"reply written and approved (the responder, per answer): p50 {q(took, 0.5) * 1000:.1f} ms, "
+          f"p95 {q(took, 0.95) * 1000:.1f} ms ({len(took)} answers)")
+    print(f"received -> reply approved and queued (includes waiting for the host to be free): p50 "
+          f"{q(replies, 0.5):.1f} s, p95 {q(replies, 0.95):.1f} s ({len(replies)} replies)")
     on_air.sort()
     print(f"received -> reply on air: p50 {q(on_air, 0.5):.1f} s, p95 {q(on_air, 0.95):.1f} s, max {max(on_air or [0]):.1f} s "
           f"({len(on_air)} spoken)")

@@ -56,6 +56,10 @@ class CommentsConfig(Strict):
     dup_window_seconds: float = Field(default=30.0, gt=0, le=3600)
     flood_threshold: int = Field(default=200, ge=2, le=100_000)
     flood_window_seconds: float = Field(default=10.0, gt=0, le=3600)
+    replies_ahead: int = Field(default=2, ge=1, le=16, description="answers written ahead of the voice: the next "
+                               "question is chosen only when fewer wait to be spoken, so answers stay fresh")
+    fresh_seconds: float = Field(default=20.0, gt=0, le=3600, description="questions of equal worth are answered oldest "
+                                 "first while they have waited at most this long; past it (a busy chat), newest first")
     greet_every_seconds: float = Field(default=20.0, gt=0, le=3600, description="batched welcomes at most this often")
     thanks_every_seconds: float = Field(default=15.0, gt=0, le=3600, description="batched thanks for gifts, follows "
                                         "and likes from chat at most this often")
@@ -63,7 +67,8 @@ class CommentsConfig(Strict):
     def triage_kwargs(self) -> dict[str, Any]:
         return {"max_queue": self.max_queue, "max_age": self.max_age_seconds, "per_user": self.per_user,
                 "per_user_window": self.per_user_window_seconds, "dup_window": self.dup_window_seconds,
-                "flood_threshold": self.flood_threshold, "flood_window": self.flood_window_seconds}
+                "flood_threshold": self.flood_threshold, "flood_window": self.flood_window_seconds,
+                "fresh": self.fresh_seconds}
 
 
 def check_platform(v: str | None) -> str | None:

@@ -151,6 +151,7 @@ class Triage:
         dup_window: float = 30.0,
         flood_threshold: int = 200,
         flood_window: float = 10.0,
+        fresh: float = 20.0,
         about_product: Callable[[str], Intent | None] | None = None,
     ) -> None:
         """``about_product(normalized)``: for a comment the keyword rules do not place, the intent it has when it
@@ -163,6 +164,7 @@ class Triage:
         self.dup_window = dup_window
         self.flood_threshold = flood_threshold
         self.flood_window = flood_window
+        self.fresh = fresh
         self.about_product = about_product
         self._user_ttl = max(per_user_window, dup_window, max_age)
         self._swept = float("-inf")  # when the users were last pruned (stream time)
@@ -310,11 +312,16 @@ class Triage:
         return True
 
     def next_answer(self, now: float) -> Triaged | None:
-        """The most valuable queued comment not older than ``max_age`` (the oldest among equals)."""
+        """The most valuable queued comment not older than ``max_age``: among equals the oldest that has waited at
+        most ``fresh`` seconds, else (all have waited longer: the chat is busier than the host can answer) the
+        newest, whose viewer is most likely still watching."""
         self._expire(now)
         if not self._queue:
             return None
-        best = max(self._queue, key=lambda t: (t.value, -t.comment.at))
+        top = max(t.value for t in self._queue)
+        equals = [t for t in self._queue if t.value == top]
+        fresh = [t for t in equals if now - t.comment.at <= self.fresh]
+        best = min(fresh, key=_arrival) if fresh else max(equals, key=_arrival)
         self._queue.remove(best)
         return best
 

@@ -91,8 +91,12 @@ class CommentDesk:
             self._arrived.clear()
             if not self.answering():
                 continue
-            while (triaged := self.triage.next_answer(time.monotonic())) is not None:
-                await self.queue.wait_room(Source.REPLY)
+            while True:
+                while self.queue.count(Source.REPLY) >= self.config.replies_ahead:  # choose when the voice is near
+                    await self.queue.wait_changed()
+                triaged = self.triage.next_answer(time.monotonic())
+                if triaged is None:
+                    break
                 reply = await self.responder.answer(triaged, self.current_sku())
                 spoken = self._queue(reply)
                 if spoken:

@@ -297,7 +297,7 @@ async def test_youtube_live_chat_against_a_local_api():
     yt = YouTubeConnector("youtube", got.append, broadcast="auto", client_id_env="YT_ID", client_secret_env="YT_SECRET",
                           refresh_token_env="YT_REFRESH", environ=env, url=api.url, token_url=f"{api.url}/token",
                           reply_in_chat=True, backoff=Backoff(base=0.05, cap=0.1))
-    yt.auth_retry = 0.3
+    yt.auth_retry = 3.0
     task = asyncio.create_task(yt.run())
     try:
         async with asyncio.timeout(10):
@@ -330,8 +330,8 @@ async def test_youtube_live_chat_against_a_local_api():
                 await asyncio.sleep(0.02)
         assert "quota" in yt.reason
         calls = api.lists
-        await asyncio.sleep(0.2)
-        assert api.lists == calls  # backing off, not hammering
+        await asyncio.sleep(0.5)
+        assert api.lists == calls  # backing off (3 s here, 5 minutes by default), not hammering
         api.quota_exhausted = False
         api.add("m3", "Cy", "still there?")
         async with asyncio.timeout(10):

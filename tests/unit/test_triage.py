@@ -166,3 +166,13 @@ def test_memory_stays_bounded_under_a_day_of_fuzzed_chat():
     assert mem["users"] <= 500 and mem["recent"] <= 500
     assert mem["queue"] <= t.max_queue and mem["greetings"] <= t.MAX_GREETINGS
     assert t.stats()["received"] == 50_000
+
+
+def test_a_busy_chat_is_answered_freshest_first_once_questions_go_stale():
+    t = Triage(per_user=100, fresh=20)
+    for i, q in enumerate(["多少钱", "价格多少", "多少钱一个", "现在什么价"]):
+        t.add(c(f"u{i}", q, i * 10.0))  # price questions at 0, 10, 20, 30 s
+    assert t.next_answer(25).comment.at == 10.0  # 0 s has waited 25 s (stale); 10 s is the oldest still fresh
+    assert t.next_answer(45).comment.at == 30.0  # the only one still fresh
+    assert t.next_answer(45).comment.at == 20.0  # both left waited more than 20 s: the newest first
+    assert t.next_answer(45).comment.at == 0.0
