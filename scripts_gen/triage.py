@@ -276,10 +276,11 @@ class Triage:
         while recent and now - next(iter(recent.values()))[0] > self.dup_window:
             recent.popitem(last=False)
         hit = recent.get(key)
-        return f"duplicate of a comment {_s(now - hit[0])} s ago" if hit else ""
+        return f"duplicate of a comment {_s(now - hit[0])} s ago" if hit and now - hit[0] <= self.dup_window else ""
 
     def _remember(self, key: str, name: str, now: float) -> None:
         """Only queued comments make later ones duplicates (not ignored or dropped ones)."""
+        self._recent.pop(key, None)  # to the end: the oldest stay first, so pruning from the front is right
         self._recent[key] = (now, name)
         while len(self._recent) > self.MAX_RECENT:
             self._recent.popitem(last=False)

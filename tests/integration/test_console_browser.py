@@ -47,13 +47,17 @@ def _until(check, timeout: float = 30.0) -> None:
 class Demo:
     """`livehost demo` with its console, output lines collected as they come."""
 
-    def __init__(self, tmp: Path, port: int) -> None:
-        self.env = {**os.environ, "LIVEHOST_HOME": str(tmp / "home")}
+    def __init__(self, tmp: Path, port: int, relay_port: int) -> None:
+        """The demo hears a signed webhook relay on ``relay_port`` (its secret: ``RELAY_SECRET``)."""
+        self.env = {**os.environ, "LIVEHOST_HOME": str(tmp / "home"), "RELAY_SECRET": "relay-key"}
         self.env.pop("LIVEHOST_REDIS_URL", None)
         self.lines: list[str] = []
+        config = tmp / "channel.yaml"
+        config.write_text(f"chat:\n  - {{platform: webhook, secret_env: RELAY_SECRET, listen: '127.0.0.1:{relay_port}'}}\n",
+                          encoding="utf-8")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "livehost", "demo", "--size", "270x480", "--voice", "espeak", "--lang", "en",
-             "--output", str(tmp / "demo.flv"), "--console-port", str(port)],
+            [sys.executable, "-m", "livehost", "demo", "--config", str(config), "--size", "270x480", "--voice", "espeak",
+             "--lang", "en", "--output", str(tmp / "demo.flv"), "--console-port", str(port)],
             env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -90,8 +94,8 @@ def test_operator_runs_the_demo_channel_from_the_browser(tmp_path):
     added = subprocess.run([sys.executable, "-m", "livehost", "user", "add", "olga", "--role", "admin",
                             "--password-stdin"], input=PASSWORD + "\n", env=env, capture_output=True, text=True)
     assert added.returncode == 0, added.stderr
-    port = _free_port()
-    demo = Demo(tmp_path, port)
+    port, relay = _free_port(), _free_port()
+    demo = Demo(tmp_path, port, relay)
     try:
         url = demo.wait_for(r"console at http://").split("console at ")[1].strip()
         assert url == f"http://127.0.0.1:{port}/"
@@ -134,6 +138,22 @@ def test_operator_runs_the_demo_channel_from_the_browser(tmp_path):
             expect(page.locator("#transcript tbody tr", has_text="reply").first).to_be_visible(timeout=60_000)
             expect(page.locator("#comments tbody tr", has_text="How much is it?")).to_contain_text("price")
             expect(page.locator("canvas#chart-fps")).to_be_visible()
+
+            # a room heard through the relay: its comment in the comments table, the room in the chat table
+            import json
+            import urllib.request
+
+            from streaming.chat.relay import sign
+
+            body = json.dumps({"id": "r1", "kind": "comment", "user": "relayfan", "text": "is it in stock?"}).encode()
+            request = urllib.request.Request(f"http://127.0.0.1:{relay}/chat/webhook", data=body, method="POST",
+                                             headers={"X-Livehost-Signature": sign(body, "relay-key")})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert json.loads(answer.read())["accepted"] == 1
+            expect(page.locator("#comments tbody tr", has_text="relayfan")).to_contain_text("stock", timeout=30_000)
+            room = page.locator("#chat tbody tr", has_text="webhook")
+            expect(room).to_contain_text("live")
+            expect(room).to_contain_text("comment 1", timeout=30_000)
             page.screenshot(path=ARTIFACTS / "03-channel.png", full_page=True)
 
             # takeover: the host goes quiet, the holding card is on the picture

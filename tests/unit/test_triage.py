@@ -176,3 +176,17 @@ def test_a_busy_chat_is_answered_freshest_first_once_questions_go_stale():
     assert t.next_answer(45).comment.at == 30.0  # the only one still fresh
     assert t.next_answer(45).comment.at == 20.0  # both left waited more than 20 s: the newest first
     assert t.next_answer(45).comment.at == 0.0
+
+
+def test_a_question_asked_again_long_after_is_not_a_duplicate():
+    """Found by bench/chat_load.py: a humanity question (never a duplicate once answered) was remembered again in
+    its old place, so the memory stopped forgetting what came after it, and a price question asked 99 s later
+    was still "a duplicate"."""
+    t = Triage(per_user=100, dup_window=30)
+    t.add(c("a", "你是真人吗", 0))
+    t.add(c("b", "多少钱", 1))
+    while t.next_answer(2) is not None:
+        pass
+    assert t.add(c("d", "你是真人吗", 95)).action is Action.ANSWER
+    again = t.add(c("e", "多少钱", 100))
+    assert again.action is Action.ANSWER, again.reason
