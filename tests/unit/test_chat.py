@@ -402,3 +402,29 @@ async def test_twitch_eventsub_against_a_local_server():
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await twitch.stop()
+
+
+def test_messages_as_the_platforms_publish_them():
+    """Fresh inputs: sample messages as published in the platforms' documentation and public samples, not
+    written against this code."""
+    from streaming.chat import bilibili, twitch
+
+    line = ("@badge-info=;badges=turbo/1;color=#0D4200;display-name=ronni;emotes=25:0-4,12-16/1902:6-10;"
+            "id=b34ccfc7-4977-403a-8a94-33c6bac34fb8;mod=0;room-id=1337;subscriber=0;tmi-sent-ts=1507246572675;"
+            "turbo=1;user-id=1337;user-type=global_mod :ronni!ronni@ronni.tmi.twitch.tv PRIVMSG #ronni :Kappa Keepo Kappa")
+    e = twitch.event_from(*twitch.parse_line(line), "ronni")
+    assert e is not None and (e.user, e.user_id, e.text, e.kind) == ("ronni", "1337", "Kappa Keepo Kappa", Kind.COMMENT)
+    assert e.platform_time == pytest.approx(1507246572.675)
+    dm = {"data": {"fans_medal_level": 21, "fans_medal_name": "官方", "fans_medal_wearing_status": False, "guard_level": 0,
+                   "msg": "你们谁扔个小心心呗", "timestamp": 1650717881, "uid": 3102384, "uname": "猫裙少年泽远喵",
+                   "uface": "http://i0.hdslb.com/bfs/face/x.jpg", "msg_id": "eb805544-0cf2-4688-bca1-88299e5344bf",
+                   "room_id": 4639581}, "cmd": "LIVE_OPEN_PLATFORM_DM"}
+    gift = {"data": {"uid": 114439178, "uname": "不忘韩文初心", "uface": "http://i2.hdslb.com/bfs/face/y.jpg",
+                     "gift_id": 30607, "gift_name": "小心心", "gift_num": 1, "price": 0, "paid": False,
+                     "fans_medal_level": 25, "fans_medal_name": "官方", "guard_level": 3, "timestamp": 1650717898,
+                     "anchor_info": {"uface": "http://i0.hdslb.com/bfs/face/z.jpg", "uid": 3102384, "uname": "猫裙少年泽远喵"},
+                     "msg_id": "e0677be6-4d08-49bc-a722-17238b0f370b", "room_id": 4639581}, "cmd": "LIVE_OPEN_PLATFORM_SEND_GIFT"}
+    a, b = bilibili.event_from(dm, "x"), bilibili.event_from(gift, "x")
+    assert a is not None and (a.kind, a.user, a.text, a.room, a.user_id) == (Kind.COMMENT, "猫裙少年泽远喵", "你们谁扔个小心心呗",
+                                                                             "4639581", "3102384")
+    assert b is not None and (b.kind, b.gift, b.count, b.value) == (Kind.GIFT, "小心心", 1, 0.0)
