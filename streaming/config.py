@@ -111,7 +111,8 @@ class TwitchChat(_Chat):
     transport: Literal["irc", "eventsub"] = Field(default="irc", description="irc: IRC over WebSocket; eventsub: "
                                                  "EventSub over WebSocket with Helix (Twitch's recommendation)")
     channel: str = Field(pattern=r"^#?[A-Za-z0-9_]{2,25}$", description="the channel's login")
-    nick: str = Field(pattern=r"^[A-Za-z0-9_]{2,25}$", description="the bot account's login")
+    nick: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]{2,25}$", description="the bot account's login "
+                             "(irc; eventsub reads it from the token when absent)")
     token_env: str = Field(pattern=_ENV, description="environment variable with the bot's OAuth token (irc: chat:read, "
                            "chat:edit; eventsub: user:read:chat, user:write:chat, moderator:read:followers)")
     client_id_env: str | None = Field(default=None, pattern=_ENV, description="eventsub: environment variable with "
@@ -123,6 +124,8 @@ class TwitchChat(_Chat):
     def _eventsub(self) -> TwitchChat:
         if self.transport == "eventsub" and not self.client_id_env:
             raise ValueError("transport eventsub needs client_id_env (the app's client id, for Helix)")
+        if self.transport == "irc" and not self.nick:
+            raise ValueError("transport irc needs nick (the bot account's login)")
         return self
 
 

@@ -410,7 +410,8 @@ class TwitchEventSub(LocalServer):
         if not self._ok(request):
             return web.json_response({"error": "Unauthorized", "status": 401, "message": "Invalid OAuth token"}, status=401)
         ids = {"myshop": "1001", "myshop_bot": "2002"}
-        return web.json_response({"data": [{"id": ids[n], "login": n} for n in request.query.getall("login") if n in ids]})
+        logins = request.query.getall("login", []) or ["myshop_bot"]  # no login: the token's own account
+        return web.json_response({"data": [{"id": ids[n], "login": n} for n in logins if n in ids]})
 
     async def _subscribe(self, request: web.Request) -> web.Response:
         if not self._ok(request):

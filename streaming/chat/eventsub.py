@@ -71,8 +71,6 @@ class TwitchEventSubConnector(Connector):
         env = dict(self.environ)
         self.token = secret(env, self.token_env, f"chat {self.name}: token_env").removeprefix("oauth:")
         self.client_id = secret(env, self.client_id_env, f"chat {self.name}: client_id_env")
-        if not self.nick:
-            raise ValueError(f"chat {self.name}: nick: the bot account's login is needed to read chat as it")
 
     # -- Helix -----------------------------------------------------------------------------------
     async def _helix(self, method: str, path: str, *, params: Any = None, body: dict[str, Any] | None = None) -> Any:
@@ -95,6 +93,12 @@ class TwitchEventSubConnector(Connector):
     async def _user_ids(self) -> None:
         if self.broadcaster_id and self.bot_id:
             return
+        if not self.nick:  # the token's own account: /helix/users without a login
+            me = await self._helix("GET", "/helix/users")
+            found = [u.get("login") for u in me.get("data", []) if isinstance(u, dict)]
+            if not found:
+                raise ChatAuthError("twitch helix /helix/users: the token names no account")
+            self.nick = str(found[0])
         answer = await self._helix("GET", "/helix/users", params=[("login", self.channel), ("login", self.nick)])
         ids = {u.get("login"): u.get("id") for u in answer.get("data", []) if isinstance(u, dict)}
         if self.channel not in ids or self.nick not in ids:

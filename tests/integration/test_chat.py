@@ -215,7 +215,7 @@ async def test_youtube_bilibili_and_twitch_eventsub_rooms_in_one_channel(tmp_pat
          "url": yt.url, "token_url": f"{yt.url}/token", "reply_in_chat": True},
         {"platform": "bilibili", "app_id": 1234, "code_env": "BILI_CODE", "key_env": "BILI_KEY", "secret_env": "BILI_SECRET",
          "url": bili.url},
-        {"platform": "twitch", "transport": "eventsub", "channel": "myshop", "nick": "myshop_bot", "token_env": "TW_TOKEN",
+        {"platform": "twitch", "transport": "eventsub", "channel": "myshop", "token_env": "TW_TOKEN",
          "client_id_env": "TW_CLIENT", "url": es.url, "api_url": es.api, "reply_in_chat": True},
     ], {"YT_ID": "cid", "YT_SECRET": "cs", "YT_REFRESH": "rt-good", "BILI_CODE": "CODE1", "BILI_KEY": "ak1",
         "BILI_SECRET": "sk1", "TW_TOKEN": "goodtoken", "TW_CLIENT": "cid"})
