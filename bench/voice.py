@@ -8,7 +8,7 @@ c) Estimated phone timings (espeak-ng guide aligned to Piper, whose true timings
    (the guide stretched evenly), on the sentences the aligner was tuned on and on held-out ones; and the
    alignment's own cost per second of speech.
 
-    .venv/bin/python bench/voice.py
+    .venv/bin/python bench/voice.py [--device cuda]
 """
 
 from __future__ import annotations
@@ -126,13 +126,18 @@ def timing(texts) -> tuple[float, float, float, float]:
 
 
 def main() -> None:
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N] for (a) and (b)")
+    device = p.parse_args().device
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         ref = speaker_sample(root / "ref.wav", LINES_A)
         print("a) OpenVoice v2 converter over espeak-ng, 1 thread")
         base = EspeakTts()
-        ov = CoquiTts(real_openvoice(root / "ov"), ref, base)
+        ov = CoquiTts(real_openvoice(root / "ov"), ref, base, device=device)
         rtf, base_rtf = speed(ov, base, TEXTS)
         print(f"   {rtf:.3f} s compute per s of speech (base voice alone {base_rtf:.3f}: ratio {rtf / base_rtf:.1f}x)")
         torch.set_num_threads(2)
@@ -142,7 +147,7 @@ def main() -> None:
         ov.close()
         print("b) YourTTS-size VITS with a speaker encoder, 1 thread")
         base = EspeakTts()
-        vits = CoquiTts(real_vits(root / "vits"), ref, base)
+        vits = CoquiTts(real_vits(root / "vits"), ref, base, device=device)
         en = [t for t in TEXTS if t[1] == "en"]
         rtf, base_rtf = speed(vits, base, en)
         print(f"   {rtf:.3f} s compute per s of speech (espeak-ng {base_rtf:.3f}: ratio {rtf / base_rtf:.1f}x)")
