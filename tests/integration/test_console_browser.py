@@ -47,16 +47,19 @@ def _until(check, timeout: float = 30.0) -> None:
 class Demo:
     """`livehost demo` with its console, output lines collected as they come."""
 
-    def __init__(self, tmp: Path, port: int, relay_port: int) -> None:
-        """The demo hears a signed webhook relay on ``relay_port`` (its secret: ``RELAY_SECRET``)."""
+    def __init__(self, tmp: Path, port: int, relay_port: int | None = None) -> None:
+        """With ``relay_port``, the demo also hears a signed webhook relay there (its secret: ``RELAY_SECRET``)."""
         self.env = {**os.environ, "LIVEHOST_HOME": str(tmp / "home"), "RELAY_SECRET": "relay-key"}
         self.env.pop("LIVEHOST_REDIS_URL", None)
         self.lines: list[str] = []
-        config = tmp / "channel.yaml"
-        config.write_text(f"chat:\n  - {{platform: webhook, secret_env: RELAY_SECRET, listen: '127.0.0.1:{relay_port}'}}\n",
-                          encoding="utf-8")
+        chat: list[str] = []
+        if relay_port is not None:
+            config = tmp / "channel.yaml"
+            config.write_text(f"chat:\n  - {{platform: webhook, secret_env: RELAY_SECRET, listen: '127.0.0.1:{relay_port}'}}\n",
+                              encoding="utf-8")
+            chat = ["--config", str(config)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "livehost", "demo", "--config", str(config), "--size", "270x480", "--voice", "espeak",
+            [sys.executable, "-m", "livehost", "demo", *chat, "--size", "270x480", "--voice", "espeak",
              "--lang", "en", "--output", str(tmp / "demo.flv"), "--console-port", str(port)],
             env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=self._read, daemon=True).start()
