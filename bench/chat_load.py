@@ -150,7 +150,7 @@ async def main(args: argparse.Namespace) -> None:
     slope = (statistics.linear_regression([t for t, _ in loaded], [m for _, m in loaded]).slope * 60
              if len(loaded) >= 3 else float("nan"))
     quiet_slope = ((quiet[-1] - quiet[0]) / max(1e-9, (len(quiet) - 1) * 10) * 60) if len(quiet) >= 2 else float("nan")
-    print(f"comments posted {sum(1 for k in sent_at)}; likes {session.chat.totals.get('like', 0) * 20 if session.chat else 0}")
+    print(f"comments posted {sum(1 for k in sent_at)}; likes {session.chat.totals().get('like', 0) * 20 if session.chat else 0}")
     took.sort()
     print(f"reply written and approved (the responder, per answer): p50 {q(took, 0.5) * 1000:.1f} ms, "
           f"p95 {q(took, 0.95) * 1000:.1f} ms ({len(took)} answers)")

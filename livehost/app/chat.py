@@ -51,10 +51,8 @@ class ChatDesk:
         self.followers: deque[str] = deque(maxlen=PENDING_GIFTS)
         self.likes = 0
         self.thanked = 0
-        self.joins = 0
         self._origin: OrderedDict[str, tuple[Connector, ChatEvent]] = OrderedDict()
         self._recent: deque[tuple[float, str]] = deque(maxlen=50_000)  # (time, kind) for events per minute
-        self.totals: Counter[str] = Counter()
         self._tasks: list[asyncio.Task] = []
         self._thanks_due = asyncio.Event()
 
@@ -66,7 +64,6 @@ class ChatDesk:
         """From ``source`` (on the event loop): route the event by kind; never blocks."""
         now = time.time()
         self._recent.append((now, event.kind.value))
-        self.totals[event.kind.value] += 1
         if event.kind in (Kind.COMMENT, Kind.SUPERCHAT):
             comment_id = f"{event.platform}:{event.id}"
             try:
@@ -86,8 +83,7 @@ class ChatDesk:
             self.followers.append(event.user)
         elif event.kind is Kind.LIKE:
             self.likes += max(1, event.count)
-        elif event.kind is Kind.JOIN:
-            self.joins += 1
+        # joins are only counted (each connector's events by kind)
 
     def replied(self, comment_id: str, text: str) -> None:
         """The comment desk spoke an answer to ``comment_id``: post it in that room too, where enabled."""
@@ -137,7 +133,11 @@ class ChatDesk:
             counts[kind] += 1
         return dict(counts)
 
+    def totals(self) -> dict[str, int]:
+        """Events heard since start by kind, all rooms together."""
+        return dict(sum((c.events for c in self.connectors), Counter()))
+
     def status(self) -> dict[str, Any]:
         return {"connectors": [c.status() for c in self.connectors], "per_minute": self.per_minute(),
-                "totals": dict(self.totals), "thanks": self.thanked, "joins": self.joins,
+                "totals": self.totals(), "thanks": self.thanked,
                 "pending": {"gifts": len(self.gifts), "followers": len(self.followers), "likes": self.likes}}

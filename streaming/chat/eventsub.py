@@ -23,6 +23,7 @@ import aiohttp
 
 from streaming.chat.connector import ChatAuthError, ChatError, Connector, secret
 from streaming.chat.events import ChatEvent, EventError, Kind, clean_text, count_field, iso_time
+from streaming.chat.twitch import chat_message
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,7 @@ def event_from(kind: str, event: dict[str, Any], room: str, message_id: str, sta
                                 "user": clean_text(event.get("chatter_user_name") or event.get("chatter_user_login"),
                                                    "chatter_user_name", 64),
                                 "platform_time": iso_time(stamp)}
-        bits = count_field((event.get("cheer") or {}).get("bits"), "cheer.bits", default=0)
-        if bits:
-            return ChatEvent(**base, kind=Kind.GIFT, text=text, gift="bits", count=bits, value=bits / 100, currency="USD")
-        return ChatEvent(**base, kind=Kind.COMMENT, text=text) if text else None
+        return chat_message(base, text, count_field((event.get("cheer") or {}).get("bits"), "cheer.bits", default=0))
     if kind == "channel.follow":
         return ChatEvent(platform="twitch", room=room, id=message_id,
                          user_id=clean_text(event.get("user_id"), "user_id", 64),
@@ -52,9 +50,7 @@ def event_from(kind: str, event: dict[str, Any], room: str, message_id: str, sta
 
 
 class TwitchEventSubConnector(Connector):
-    platform = "twitch"
-    max_message = 500
-    rate = (20, 30.0)
+    platform = "twitch"  # 500 characters, 20 messages per 30 s: the defaults
 
     def __init__(self, name: str, deliver: Callable[[ChatEvent], None], *, channel: str, nick: str | None,
                  token_env: str, client_id_env: str | None, environ: Mapping[str, str], url: str | None = None,

@@ -63,6 +63,13 @@ def parse_line(line: str) -> tuple[dict[str, str], str, str, list[str]]:
     return tags, nick, command, params
 
 
+def chat_message(base: dict[str, Any], text: str, bits: int) -> ChatEvent | None:
+    """A chat message (IRC or EventSub): a cheer with bits is a gift (100 bits = 1 USD), else a comment."""
+    if bits:
+        return ChatEvent(**base, kind=Kind.GIFT, text=text, gift="bits", count=bits, value=bits / 100, currency="USD")
+    return ChatEvent(**base, kind=Kind.COMMENT, text=text) if text else None
+
+
 def event_from(tags: dict[str, str], nick: str, command: str, params: list[str], room: str) -> ChatEvent | None:
     """The chat event an IRC message carries, or None for one that is not a viewer's."""
     user = clean_text(tags.get("display-name") or nick, "display-name", 64) or nick
@@ -73,10 +80,7 @@ def event_from(tags: dict[str, str], nick: str, command: str, params: list[str],
         return None
     if command == "PRIVMSG" and len(params) >= 2:
         text = clean_text(params[-1], "text")
-        bits = count_field(tags.get("bits"), "bits", default=0)
-        if bits:
-            return ChatEvent(**base, kind=Kind.GIFT, text=text, gift="bits", count=bits, value=bits / 100, currency="USD")
-        return ChatEvent(**base, kind=Kind.COMMENT, text=text) if text else None
+        return chat_message(base, text, count_field(tags.get("bits"), "bits", default=0))
     if command == "USERNOTICE" and tags.get("msg-id") in SUB_KINDS:
         count = count_field(tags.get("msg-param-mass-gift-count"), "msg-param-mass-gift-count", default=1)
         text = clean_text(params[-1], "text") if len(params) >= 2 else ""
@@ -85,9 +89,7 @@ def event_from(tags: dict[str, str], nick: str, command: str, params: list[str],
 
 
 class TwitchIrcConnector(Connector):
-    platform = "twitch"
-    max_message = 500
-    rate = (20, 30.0)
+    platform = "twitch"  # 500 characters, 20 messages per 30 s: the defaults
 
     def __init__(self, name: str, deliver: Callable[[ChatEvent], None], *, channel: str, nick: str | None,
                  token_env: str, environ: Mapping[str, str], url: str | None = None, **kw: Any) -> None:

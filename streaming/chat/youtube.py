@@ -71,7 +71,6 @@ def event_from(item: dict[str, Any], room: str) -> ChatEvent | None:
 class YouTubeConnector(Connector):
     platform = "youtube"
     max_message = 200
-    rate = (20, 30.0)
 
     def __init__(self, name: str, deliver: Callable[[ChatEvent], None], *, broadcast: str, client_id_env: str,
                  client_secret_env: str, refresh_token_env: str, environ: Mapping[str, str], url: str | None = None,

@@ -46,7 +46,8 @@ def make_tts(engine: str = "auto", *, model: str | None = None, reference: str |
 
         if not model or not reference:
             raise TtsError("voice: the coqui engine needs voice.model (a local model folder) and voice.reference")
-        cloned = CoquiTts(model, reference, make_tts("auto"), device=device, allow_noncommercial=allow_noncommercial,
+        base = make_tts("auto")  # the converter's input, the guide for estimated timings, and the fallback
+        cloned = CoquiTts(model, reference, base, device=device, allow_noncommercial=allow_noncommercial,
                           threads=threads)
         routes: dict[str, TtsBackend] = {}
         for lang in ("zh", "en"):
@@ -54,7 +55,7 @@ def make_tts(engine: str = "auto", *, model: str | None = None, reference: str |
                 routes[lang] = cloned
             else:
                 log.warning("voice: %s cannot speak %r; that language keeps the default voice", cloned.name, lang)
-                routes[lang] = make_tts("auto")
+                routes[lang] = base
         return ByLanguage(routes)
     if engine == "espeak":
         espeak = EspeakTts()
