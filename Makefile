@@ -4,7 +4,7 @@
 PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
-APT_PACKAGES := nginx libnginx-mod-rtmp espeak-ng libespeak-ng1 fonts-wqy-microhei chromium
+APT_PACKAGES := nginx libnginx-mod-rtmp espeak-ng libespeak-ng1 fonts-wqy-microhei chromium obs-studio xvfb
 ARGS ?=
 
 .PHONY: setup system-packages demo test check bench clean
@@ -17,7 +17,7 @@ system-packages:
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[piper,llm,photoreal,neural,face,voice,test]'
+	$(VENV)/bin/pip install --quiet -e '.[piper,llm,photoreal,neural,face,voice,obs,test]'
 	@# torchaudio 2.11's CUDA-built extension cannot load on a CPU torch 2.13; without it torchaudio runs in Python
 	rm -f $(VENV)/lib/python3*/site-packages/torchaudio/lib/_torchaudio.abi3.so
 	@touch $(STAMP)

@@ -10,9 +10,54 @@ from pydantic import Field, field_validator, model_validator
 
 from livehost.core.config import Strict
 
+_ENV = r"[A-Za-z_][A-Za-z0-9_]*"
+
+
+class ObsStream(Strict):
+    server: str = Field(pattern=r"^rtmps?://[^/\s]+/\S*$", description="the platform's RTMP server URL")
+    key_env: str = Field(pattern=_ENV, description="environment variable with the stream key (never logged)")
+
+
+class ObsConfig(Strict):
+    """Hand the program to the streamer's OBS and drive it over obs-websocket v5."""
+
+    websocket: str = Field(default="ws://127.0.0.1:4455", pattern=r"^ws://[^/\s:]+:\d{1,5}/?$",
+                           description="obs-websocket address (OBS 28+: Tools > WebSocket Server Settings)")
+    password_env: str | None = Field(default="OBS_PASSWORD", pattern=_ENV, description="environment variable with "
+                                     "the websocket password (never logged); null when OBS asks for none")
+    feed: str = Field(default="udp://127.0.0.1:9000", description="where livehost sends its program (MPEG-TS) for "
+                      "OBS's media source to read: udp://HOST:PORT")
+    scene: str = Field(default="livehost {channel}", min_length=1, max_length=200,
+                       description="the scene livehost creates or updates ({channel}: the channel id); the user's "
+                       "own sources in it are left alone")
+    holding_scene: str = Field(default="Be right back", min_length=1, max_length=200,
+                               description="shown on takeover and while the feed stalls (created empty if missing)")
+    source: str = Field(default="livehost feed {channel}", min_length=1, max_length=200,
+                        description="the media source livehost owns in the scene")
+    stream: ObsStream | None = Field(default=None, description="set OBS's stream service to this server and key and "
+                                     "start streaming; without it OBS streams (or not) as the user set it up")
+    stall_seconds: float = Field(default=3.0, ge=0.5, le=60, description="the feed counts as stalled after this "
+                                 "long without a frame")
+
+    @field_validator("feed")
+    @classmethod
+    def _feed(cls, v: str) -> str:
+        if v.startswith("srt://"):
+            raise ValueError(f"{v!r}: SRT is not available (PyAV's FFmpeg is built without libsrt); use udp://HOST:PORT")
+        m = re.fullmatch(r"udp://([^/\s:]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})/?", v)
+        if not m or not 0 < int(m.group(2)) < 65536:
+            raise ValueError(f"{v!r} is not a feed address of the form udp://HOST:PORT")
+        return v
+
+    def names(self, channel: str) -> tuple[str, str]:
+        """The scene and the media source for ``channel``."""
+        return self.scene.replace("{channel}", channel), self.source.replace("{channel}", channel)
+
 
 class OutputConfig(Strict):
     url: str = Field(default="out.flv", description="file path (.flv, .mp4, .mkv) or rtmp:// URL")
+    obs: ObsConfig | None = Field(default=None, description="send the program to OBS instead (see ObsConfig); "
+                                  "url is then not used")
     video_bitrate_kbps: int = Field(default=2500, ge=200, le=20000)
     audio_bitrate_kbps: int = Field(default=128, ge=32, le=320)
     keyframe_seconds: int = Field(default=2, ge=1, le=10)
@@ -32,9 +77,29 @@ class OutputConfig(Strict):
             raise ValueError(f"{v!r}: file must end in .flv, .mp4, .mkv or .ts")
         return v
 
+    @model_validator(mode="after")
+    def _one_target(self) -> OutputConfig:
+        if self.obs is not None and "url" in self.model_fields_set:
+            raise ValueError(f"url {self.url!r} and obs: the program goes to one place; drop url to use OBS")
+        return self
+
     @property
     def is_rtmp(self) -> bool:
-        return self.url.startswith(("rtmp://", "rtmps://"))
+        return self.obs is None and self.url.startswith(("rtmp://", "rtmps://"))
+
+    @property
+    def target(self) -> str:
+        """Where the program goes, for people (never a secret: an RTMP URL's stream key is cut)."""
+        if self.obs is not None:
+            return f"OBS at {self.obs.websocket} (feed {self.obs.feed})"
+        if self.is_rtmp:
+            return self.url.rsplit("/", 1)[0] + "/…"
+        return self.url
+
+    @property
+    def is_live(self) -> bool:
+        """A stream (RTMP, or the feed OBS reads), paced to the wall clock; not a file."""
+        return self.obs is not None or self.is_rtmp
 
 
 class VoiceConfig(Strict):
@@ -93,7 +158,6 @@ class RenderConfig(Strict):
 
 
 # -- chat connectors ---------------------------------------------------------------------------------
-_ENV = r"[A-Za-z_][A-Za-z0-9_]*"
 _LISTEN = r"[^\s:]*:\d{1,5}"
 
 

@@ -36,6 +36,8 @@ from streaming.avatar.neural import NeuralHost, NeuralModel, NeuralRenderer
 from streaming.avatar.photoreal import FaceRenderer, PhotorealHost
 from streaming.avatar.service import BatchRenderer, RenderError, pick_device, shared_service
 from streaming.output.encoder import EncodeSettings
+from streaming.output.feed import UdpFeedOutput
+from streaming.output.obs import ObsDirector
 from streaming.output.sinks import FileOutput, Output, RtmpOutput
 from streaming.tts import TtsBackend, TtsError, make_tts
 
@@ -138,7 +140,28 @@ def make_output(config: ChannelConfig) -> Output:
     out = config.output
     settings = EncodeSettings(config.width, config.height, config.fps, out.video_bitrate_kbps, out.audio_bitrate_kbps,
                               out.keyframe_seconds, out.preset)
+    if out.obs is not None:
+        return UdpFeedOutput(out.obs.feed, settings)
     return RtmpOutput(out.url, settings) if out.is_rtmp else FileOutput(out.url, settings)
+
+
+def make_obs(config: ChannelConfig, environ: Mapping[str, str], frames_sent: Callable[[], int]) -> ObsDirector | None:
+    """The OBS director for ``output.obs`` (None without it); a ConfigError naming a missing secret or extra."""
+    obs = config.output.obs
+    if obs is None:
+        return None
+    try:
+        import obsws_python  # noqa: F401 - the optional extra
+    except ImportError:
+        raise ConfigError("output.obs needs obsws-python: pip install 'livehost[obs]' (GPL-3.0)") from None
+    secrets = {}
+    for field, name in (("password_env", obs.password_env), ("stream.key_env", obs.stream and obs.stream.key_env)):
+        if name:
+            if not environ.get(name):
+                raise ConfigError(f"output.obs.{field}: environment variable {name!r} is not set")
+            secrets[field] = environ[name]
+    return ObsDirector(obs, config.id, password=secrets.get("password_env"), stream_key=secrets.get("stream.key_env"),
+                       frames_sent=frames_sent)
 
 
 def make_voice(config: ChannelConfig, store: Store | None = None, home: Path | None = None,

@@ -81,7 +81,7 @@ async def run_service(fleet: Fleet, settings: Settings, *, console: ConsoleStart
         for runner in runners:
             tasks.append(asyncio.create_task(runner.control_plane(), name=f"control {runner.channel}"))
         for runner, (config, autostart) in zip(runners, fleet.channels):
-            out = config.output.url
+            out = config.output.target
             print(f"livehost: channel {config.id!r} -> {out}  ({config.size} @ {config.fps} fps, "
                   f"store: {store.description})", flush=True)
             if autostart:
@@ -102,7 +102,7 @@ async def run_service(fleet: Fleet, settings: Settings, *, console: ConsoleStart
         if s is not None:
             print(f"livehost: {runner.channel} stopped after {s.media_seconds:.1f}s of media: {s.frames_sent} frames "
                   f"sent, {s.frames_dropped} dropped, {s.spoken} sentences spoken, {s.cut} cut, {s.reconnects} "
-                  f"reconnects; output {runner.config.output.url}", flush=True)
+                  f"reconnects; output {runner.config.output.target}", flush=True)
         if runner.failed:
             print(f"livehost: {runner.channel} failed: {runner.last_error}", file=sys.stderr, flush=True)
     return 1 if any(r.failed for r in runners) else 0

@@ -105,6 +105,7 @@ class ChannelSession:
         self.consents = [r for r in (face, voice_consent) if r is not None]  # watched while on air
         self.render = RenderStage(host, self.card_for)
         self.encode = EncodeStage(self.output, realtime=True if config.output.realtime is None else config.output.realtime)
+        self.obs = assembly.make_obs(config, settings.environ, lambda: self.encode.frames_sent)  # None without OBS
         tts_stage = TtsStage(self.queue, tts)
         stages = [tts_stage, self.playout_stage, self.render, *([subtitles] if subtitles else []), self.encode]
         self.pipeline = Pipeline(stages, observers=[self.ledger, self])
@@ -192,6 +193,8 @@ class ChannelSession:
             self.takeover_card = None
             self._control(CardFrame(self.playout_stage.pts, None))
             self._control(ReleaseFrame(self.playout_stage.pts, "takeover"))
+            if self.obs is not None:
+                self.obs.release()
         if not self.paused:
             return
         self.paused = False
@@ -205,6 +208,8 @@ class ChannelSession:
         self.takeover_card = holding_card(message, lang)
         self._control(InterruptFrame(self.playout_stage.pts, "takeover", hold=True))
         self._control(CardFrame(self.playout_stage.pts, self.takeover_card))
+        if self.obs is not None:
+            self.obs.hold("takeover")
         self.pause()
 
     def release(self) -> None:
@@ -312,6 +317,8 @@ class ChannelSession:
         self.show_timer.start()
         if self.chat is not None:
             self.chat.start()
+        if self.obs is not None:
+            self._tasks.append(asyncio.create_task(self.obs.run(), name="obs"))
         await self.output.start()
         self.pipeline.start()
         try:
@@ -352,6 +359,8 @@ class ChannelSession:
         if self.chat is not None:
             await self.chat.stop()  # hear nothing more; end the platforms' sessions
         await self.pipeline.stop(self.playout_stage.pts, deadline=deadline)
+        if self.obs is not None:
+            await self.obs.close()  # OBS shows the holding scene, not a frozen frame
         await self.output.close()
         await self.render.avatar.aclose()
         self.ledger.settle_all()

@@ -38,10 +38,11 @@ class EncodeSettings:
 
 
 class Segment:
-    def __init__(self, target: str | Writable, settings: EncodeSettings, *, format: str | None = None) -> None:
+    def __init__(self, target: str | Writable, settings: EncodeSettings, *, format: str | None = None,
+                 options: dict[str, str] | None = None) -> None:
         s = settings
         self.settings = s
-        self.container = av.open(target, "w", format=format)
+        self.container = av.open(target, "w", format=format, options=options or {})
         self.bytes_out = 0
         # stream type -> (pts + duration, time base) of its last packet
         self._ends: dict[str, tuple[int, Fraction]] = {}

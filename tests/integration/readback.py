@@ -23,6 +23,8 @@ class Readback:
     first_packet: dict[str, float] = field(default_factory=dict)  # stream type -> pts of its first packet
     audio: list[np.ndarray] = field(default_factory=list)
     mouth: list[int] = field(default_factory=list)  # dark (open-mouth) pixels in the probe box, per video frame
+    luma: list[float] = field(default_factory=list)  # mean brightness of each video frame (with keep_luma)
+    crops: list[np.ndarray] = field(default_factory=list)  # each video frame's luma in crop_box (with crop_box)
     error: str | None = None
 
     @property
@@ -63,7 +65,8 @@ class Readback:
 
 
 def decode(url_or_path: str, *, seconds: float | None = None, open_timeout: float = 20.0, idle_timeout: float = 3.0,
-           mouth_box: tuple[int, int, int, int] | None = None) -> Readback:
+           mouth_box: tuple[int, int, int, int] | None = None, crop_box: tuple[int, int, int, int] | None = None,
+           keep_luma: bool = False) -> Readback:
     """Decode a file, or a live stream for ``seconds`` of wall time.
 
     nginx-rtmp keeps a player connected after the publisher left, so a live
@@ -85,7 +88,7 @@ def decode(url_or_path: str, *, seconds: float | None = None, open_timeout: floa
                     break
                 if packet.pts is not None:
                     rb.first_packet.setdefault(packet.stream.type, float(packet.pts * packet.time_base))
-                _decode_packet(rb, packet, mouth_box)
+                _decode_packet(rb, packet, mouth_box, crop_box, keep_luma)
         except av.ExitError:
             if not rb.video_pts:
                 raise
@@ -94,7 +97,7 @@ def decode(url_or_path: str, *, seconds: float | None = None, open_timeout: floa
     return rb
 
 
-def _decode_packet(rb: Readback, packet: av.Packet, mouth_box) -> None:
+def _decode_packet(rb: Readback, packet: av.Packet, mouth_box, crop_box=None, keep_luma=False) -> None:
     for frame in packet.decode():
         t = float(frame.pts * frame.time_base)
         if isinstance(frame, av.VideoFrame):
@@ -102,10 +105,16 @@ def _decode_packet(rb: Readback, packet: av.Packet, mouth_box) -> None:
             rb.video_pts.append(t)
             if frame.key_frame:
                 rb.keyframes.append(t)
-            if mouth_box is not None:
-                x0, y0, x1, y1 = mouth_box
-                luma = frame.to_ndarray(format="gray")[y0:y1, x0:x1]
-                rb.mouth.append(int((luma < 90).sum()))
+            if mouth_box is not None or crop_box is not None or keep_luma:
+                gray = frame.to_ndarray(format="gray")
+                if mouth_box is not None:
+                    x0, y0, x1, y1 = mouth_box
+                    rb.mouth.append(int((gray[y0:y1, x0:x1] < 90).sum()))
+                if crop_box is not None:
+                    x0, y0, x1, y1 = crop_box
+                    rb.crops.append(gray[y0:y1, x0:x1].copy())
+                if keep_luma:
+                    rb.luma.append(float(gray.mean()))
         else:
             if rb.audio_start is None:
                 rb.audio_start = t

@@ -75,8 +75,8 @@ def _demo_config(args: argparse.Namespace) -> ChannelConfig:
 
 def demo(args: argparse.Namespace, edge: Edge) -> int:
     config = _demo_config(args)
-    if args.fast and config.output.is_rtmp:
-        raise ConfigError("--fast: an RTMP push must be paced to the wall clock")
+    if args.fast and config.output.is_live:
+        raise ConfigError("--fast: a stream (RTMP, or the feed OBS reads) must be paced to the wall clock")
     fleet = _with_console_flags(Fleet(channels=[(config, True)]), args)
     return asyncio.run(run_service(fleet, edge.settings, console=None if args.no_console else edge.console,
                                    duration=args.duration, quiet=args.quiet, single=True))

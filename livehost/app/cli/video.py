@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from livehost.app.cli import Edge
-from livehost.app.config import ChannelConfig, build_config, load_config
+from livehost.app.config import ChannelConfig, build_config, read_mapping
 from livehost.app.session import ChannelSession
 from livehost.core.config import ConfigError, merge
 from livehost.core.frames import Frame, OnAir
@@ -44,7 +44,10 @@ def _config(args: argparse.Namespace) -> ChannelConfig:
         raise ConfigError(f"seconds = {args.seconds}: give 1 to 3600")
     overrides = {"output.url": str(out), "output.realtime": False, "avatar": args.avatar, "render.device": args.device,
                  "catalog": args.catalog, "size": args.size, "voice.engine": args.voice, "seed": args.seed}
-    config = load_config(args.config, overrides) if args.config else build_config(merge({}, overrides))
+    data = read_mapping(args.config) if args.config else {}
+    if isinstance(data.get("output"), dict):
+        data["output"] = {k: v for k, v in data["output"].items() if k != "obs"}  # a video is a file, not OBS's feed
+    config = build_config(merge(data, overrides))
     return config.model_copy(update={"id": "video"})
 
 

@@ -91,8 +91,9 @@ def snapshot(session: ChannelSession, comments_per_minute: float = 0.0) -> dict[
         "reply_p50_ms": "" if p50 is None else round(p50 * 1000, 1),
         "reply_p95_ms": "" if p95 is None else round(p95 * 1000, 1),
         "last_error": session.last_error or "",
-        "output": session.config.output.url if not session.config.output.is_rtmp else "rtmp",
+        "output": "obs" if session.obs else session.config.output.url if not session.config.output.is_rtmp else "rtmp",
         "chat": json.dumps(session.chat.status(), ensure_ascii=False) if session.chat is not None else "",
+        "obs": json.dumps(session.obs.status(), ensure_ascii=False) if session.obs is not None else "",
         "updated": round(time.time(), 3),
     }
     return {k: str(v) for k, v in fields.items()}
