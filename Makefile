@@ -14,12 +14,10 @@ setup: system-packages $(STAMP)
 system-packages:
 	@bash docker/install-system-packages.sh $(APT_PACKAGES)
 
-$(STAMP): pyproject.toml
+# the same install script as the Docker images (docker/install.sh)
+$(STAMP): pyproject.toml docker/install.sh
 	$(PY) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[piper,llm,photoreal,neural,face,voice,obs,test]'
-	@# torchaudio 2.11's CUDA-built extension cannot load on a CPU torch 2.13; without it torchaudio runs in Python
-	rm -f $(VENV)/lib/python3*/site-packages/torchaudio/lib/_torchaudio.abi3.so
+	bash docker/install.sh $(VENV)/bin/python piper,llm,photoreal,neural,face,voice,obs,test
 	@touch $(STAMP)
 
 demo: setup

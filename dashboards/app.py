@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 
 from dashboards import auth, pages
 from dashboards.context import HERE, Console
+from dashboards.health import healthz
 from dashboards.http import MAX_BODY, ApiError, user_of
 from dashboards.metrics import metrics
 from dashboards.routes import API, Route
@@ -81,6 +82,7 @@ def build_app(console: Console) -> web.Application:
     for route in API:
         r.add_route(route.method, route.path, _guarded(console, route))
     r.add_get("/metrics", bind(metrics, console))
+    r.add_get("/healthz", bind(healthz, console))
 
     async def close(_app: web.Application) -> None:
         await console.close()

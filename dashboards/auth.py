@@ -61,7 +61,7 @@ def middleware(console: Console) -> Any:
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
-        if path in ("/login",) or path.startswith("/static/"):
+        if path in ("/login", "/healthz") or path.startswith("/static/"):
             return await handler(request)
         api = path.startswith("/api/") or path == "/metrics"
         who = await identify(console, request)

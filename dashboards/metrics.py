@@ -48,6 +48,7 @@ def prometheus(states: list[dict[str, str]]) -> str:
             if s.get(key) not in ("", None):
                 add(name, kind, help_, labels, _num(float(s[key]) * scale))
         _chat(add, labels, json.loads(s["chat"]) if s.get("chat") else None)
+        _obs(add, labels, json.loads(s["obs"]) if s.get("obs") else None)
         hist = json.loads(s["reply_histogram"]) if s.get("reply_histogram") else None
         if hist:
             name = "livehost_channel_reply_latency_seconds"
@@ -62,6 +63,27 @@ def prometheus(states: list[dict[str, str]]) -> str:
             lines += [f"# HELP {base} {help_}", f"# TYPE {base} {kind}"]
         lines += rows
     return "\n".join(lines) + "\n"
+
+
+def _obs(add: Any, labels: str, obs: dict[str, Any] | None) -> None:
+    """The channel's OBS, as its director last read it (only while connected, but the link state always)."""
+    if obs is None:
+        return
+    add("livehost_obs_connected", "gauge", "1 while the OBS websocket is connected", labels, int(obs.get("state") == "live"))
+    add("livehost_obs_holding", "gauge", "1 while OBS shows the holding scene", labels, int(bool(obs.get("holding"))))
+    for key, name, kind, help_ in (
+        ("stream_active", "livehost_obs_streaming", "gauge", "1 while OBS streams"),
+        ("stream_reconnecting", "livehost_obs_stream_reconnecting", "gauge", "1 while OBS's stream reconnects"),
+        ("congestion", "livehost_obs_congestion", "gauge", "OBS's stream congestion (0 to 1)"),
+        ("output_skipped", "livehost_obs_output_skipped_frames_total", "counter", "frames OBS's encoder skipped"),
+        ("output_frames", "livehost_obs_output_frames_total", "counter", "frames OBS's stream output sent"),
+        ("render_skipped", "livehost_obs_render_skipped_frames_total", "counter", "frames OBS could not render in time"),
+        ("render_frames", "livehost_obs_render_frames_total", "counter", "frames OBS rendered"),
+        ("fps", "livehost_obs_fps", "gauge", "OBS's render rate"),
+        ("cpu", "livehost_obs_cpu_percent", "gauge", "OBS's CPU use, percent of one core"),
+    ):
+        if obs.get(key) is not None:
+            add(name, kind, help_, labels, _num(float(obs[key])))
 
 
 def _chat(add: Any, labels: str, chat: dict[str, Any] | None) -> None:

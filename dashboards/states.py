@@ -18,7 +18,7 @@ def public_state(state: dict[str, str]) -> dict[str, Any]:
     for k, v in state.items():
         if k in _NUMBERS:
             out[k] = float(v) if v not in ("", None) else None
-        elif k in ("next", "reply_histogram", "chat"):
+        elif k in ("next", "reply_histogram", "chat", "obs"):
             out[k] = json.loads(v) if v else None
         else:
             out[k] = v
@@ -43,6 +43,18 @@ def alerts(s: dict[str, Any]) -> list[str]:
     for room in (s.get("chat") or {}).get("connectors", []):
         if room.get("state") in ("failed", "backing off"):
             found.append(f"chat {room.get('name')}: {room.get('state')}: {room.get('reason') or 'see the log'}")
+    obs = s.get("obs") or {}
+    if obs.get("state") in ("failed", "reconnecting"):
+        found.append(f"OBS {obs['state']}: {obs.get('reason') or 'see the log'}")
+    elif obs.get("state") == "live":
+        if obs.get("why_holding") == "feed stalled":
+            found.append("OBS shows the holding scene: the feed stalled")
+        if obs.get("stream_reconnecting"):
+            found.append("OBS's stream is reconnecting")
+        if (obs.get("congestion") or 0) > 0.5:
+            found.append(f"OBS stream congested ({obs['congestion']:.2f})")
+        if obs.get("output_frames") and obs.get("output_skipped", 0) > 0.01 * obs["output_frames"]:
+            found.append(f"OBS skipped {obs['output_skipped']} of {obs['output_frames']} output frames")
     if s.get("last_error") and s.get("state") != "failed":
         found.append(s["last_error"])
     return found

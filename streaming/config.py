@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from livehost.core.config import Strict
 
-_ENV = r"[A-Za-z_][A-Za-z0-9_]*"
+_ENV = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class ObsStream(Strict):
@@ -158,7 +158,7 @@ class RenderConfig(Strict):
 
 
 # -- chat connectors ---------------------------------------------------------------------------------
-_LISTEN = r"[^\s:]*:\d{1,5}"
+_LISTEN = r"^[^\s:]*:\d{1,5}$"
 
 
 class _Chat(Strict):

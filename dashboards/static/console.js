@@ -94,6 +94,21 @@ function channelPage() {
     });
     document.getElementById("next").replaceChildren(...(s.next || []).map((t) => el("li", {}, t)));
     showChat(s.chat);
+    showObs(s.obs);
+  }
+  function showObs(obs) {
+    document.getElementById("obs-card").hidden = !obs;
+    if (!obs) return;
+    let link = obs.state;
+    if (obs.state !== "live" && obs.reason) link += `: ${obs.reason}`;
+    if (obs.next_try != null && obs.state !== "live") link += ` (next try in ${Math.max(0, obs.next_try).toFixed(0)} s)`;
+    const scene = obs.program + (obs.holding ? ` (holding: ${obs.why_holding})` : "");
+    const streaming = obs.stream_active == null ? "–" : obs.stream_active ? (obs.stream_reconnecting ? "reconnecting" : "live") : "off";
+    const skipped = obs.output_frames == null ? "–" : `${obs.output_skipped} of ${obs.output_frames} / ${obs.render_skipped} of ${obs.render_frames}`;
+    const num = (v, d) => (v == null ? "–" : fmt.num(v, d));
+    document.querySelector("#obs tbody").replaceChildren(el("tr", { class: `obs-${obs.state}` }, el("td", {}, link),
+      el("td", {}, scene), el("td", {}, streaming), el("td", {}, num(obs.congestion, 2)), el("td", {}, skipped),
+      el("td", {}, num(obs.fps, 1)), el("td", {}, num(obs.cpu, 1)), el("td", {}, obs.media_state || "–")));
   }
   function showChat(chat) {
     const card = document.getElementById("chat-card");

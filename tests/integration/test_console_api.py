@@ -356,3 +356,11 @@ async def test_preview_history_and_catalog_of_a_channel(fleet):
         assert image.format == "JPEG" and image.size == (160, 288)
         status, body = await _get(http, fleet, "root", "/api/channels/shop-b/frame.jpg")
         assert status == 404 and "stopped" in body["error"]
+
+
+async def test_healthz_answers_without_a_token_with_counts_only(fleet):
+    async with aiohttp.ClientSession() as http:
+        status, body = await _get(http, fleet, None, "/healthz")
+    assert status == 200 and body["status"] == "ok" and body["store"] == "ok"
+    assert body["channels"]["on_air"] >= 1 and body["channels"]["failed"] == 0
+    assert "shop-a" not in json.dumps(body) and "acme" not in json.dumps(body)  # no names for the anonymous

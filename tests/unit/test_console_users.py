@@ -133,3 +133,38 @@ def test_chat_rooms_in_metrics_and_alerts():
     shown = public_state(state)
     assert shown["chat"]["connectors"][0]["events"]["comment"] == 7
     assert shown["alerts"] == ["chat douyin: failed: cannot listen on 127.0.0.1:8782"]
+
+
+def test_obs_in_metrics_and_alerts():
+    obs = {"state": "live", "reason": "", "program": "Be right back", "holding": True, "why_holding": "feed stalled",
+           "stream_active": True, "stream_reconnecting": False, "congestion": 0.75, "output_skipped": 30,
+           "output_frames": 1000, "render_skipped": 2, "render_frames": 1000, "fps": 24.5, "cpu": 33.1}
+    text = prometheus([_state(obs=json.dumps(obs))])
+    labels = 'channel="a",tenant="t"'
+    for line in (f"livehost_obs_connected{{{labels}}} 1", f"livehost_obs_holding{{{labels}}} 1",
+                 f"livehost_obs_streaming{{{labels}}} 1", f"livehost_obs_congestion{{{labels}}} 0.75",
+                 f"livehost_obs_output_skipped_frames_total{{{labels}}} 30", f"livehost_obs_fps{{{labels}}} 24.5",
+                 f"livehost_obs_cpu_percent{{{labels}}} 33.1"):
+        assert line in text
+    assert public_state(_state(obs=json.dumps(obs)))["alerts"] == [
+        "OBS shows the holding scene: the feed stalled", "OBS stream congested (0.75)",
+        "OBS skipped 30 of 1000 output frames"]
+    down = {"state": "reconnecting", "reason": "ConnectionRefusedError", "holding": False}
+    text = prometheus([_state(obs=json.dumps(down))])
+    assert f"livehost_obs_connected{{{labels}}} 0" in text and "livehost_obs_streaming" not in text
+    assert public_state(_state(obs=json.dumps(down)))["alerts"] == ["OBS reconnecting: ConnectionRefusedError"]
+
+
+async def test_healthz_is_503_when_the_store_does_not_answer():
+    from types import SimpleNamespace
+
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from dashboards.health import healthz
+
+    class Down:
+        async def zrange(self, *a):
+            raise RedisConnectionError("Connection refused")
+
+    response = await healthz(SimpleNamespace(redis=Down()), None)
+    assert response.status == 503 and json.loads(response.body)["store"] == "unreachable: ConnectionError"
