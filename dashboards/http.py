@@ -36,7 +36,7 @@ def user_of(request: web.Request) -> User:
 
 #: The largest request body the console reads, except catalog uploads (:data:`MAX_UPLOAD`): a login form
 #: or a JSON command is a few hundred bytes.
-MAX_BODY = 64 << 10
+MAX_BODY = 8 << 10
 #: The largest catalog file an operator may upload; it streams to a temporary file, never into memory.
 MAX_UPLOAD = 64 << 20
 

@@ -124,3 +124,42 @@ def test_import_reports_are_strict_json_whatever_the_rejected_value():
 
     shown = json.loads(jsonio.dumps(result.as_json()), parse_constant=refuse)
     assert [r["value"] for r in shown["rejected"]] == ["NaN", "Infinity", "NaN"]
+
+
+def test_yaml_configs_refuse_alias_bombs_and_deep_nesting(tmp_path):
+    from livehost.app.config import ConfigError, read_mapping
+
+    bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        bomb.append(f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 10) + "]")
+    (tmp_path / "bomb.yaml").write_text("\n".join(bomb) + "\n")
+    with pytest.raises(ConfigError, match="100,000 entries"):
+        read_mapping(tmp_path / "bomb.yaml")
+    (tmp_path / "deep.yaml").write_text("a: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deep"):
+        read_mapping(tmp_path / "deep.yaml")
+    (tmp_path / "deep.toml").write_text("a = " + "[" * 5_000 + "]" * 5_000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deep|not valid TOML"):
+        read_mapping(tmp_path / "deep.toml")
+
+
+def test_a_channel_config_with_huge_prices_in_its_catalog_starts_on_the_good_rows(tmp_path, caplog):
+    """`demo --config` with such a catalog said `cannot start: [InvalidOperation]`; now the bad rows are named."""
+    from livehost.app import assembly
+    from livehost.app.config import build_config
+
+    feed = tmp_path / "feed.xml"
+    feed.write_text("""<?xml version="1.0"?>
+<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0"><channel><title>t</title>
+<item><g:id>OK-1</g:id><title>good pen</title><g:price>2.00 USD</g:price><g:availability>in_stock</g:availability></item>
+<item><g:id>BIG-1</g:id><title>big pen</title><g:price>99999999999999999999999999999 USD</g:price>
+<g:availability>in_stock</g:availability></item>
+<item><g:id>BIG-2</g:id><title>sale pen</title><g:price>3.00 USD</g:price><g:sale_price>1e30 USD</g:sale_price>
+<g:availability>in_stock</g:availability></item>
+</channel></rss>""")
+    config = build_config({"catalog": str(feed)})
+    _scope, catalog = assembly.load_channel_catalog(config, None)
+    assert [p.sku for p in catalog] == ["OK-1"]
+    assert len(catalog.rejected) == 2
+    assert "(id BIG-1): price='99999999999999999999999999999': must be at most" in caplog.text
+    assert "(id BIG-2): sale_price='1e30 USD'" in caplog.text
