@@ -26,10 +26,12 @@ from livehost.app.chat import ChatDesk
 from livehost.app.comments import CommentDesk
 from livehost.app.config import ChannelConfig, ConfigError
 from livehost.app.show_timer import ShowTimer
+from livehost.app.signing import Ed25519Signer
 from livehost.app.stats import ChannelStats, Throughput, channel_state
 from livehost.app.talk import SellingTalk
 from livehost.core.approved import Source
 from livehost.core.audit import AuditTrail, RedisSink
+from livehost.core.chain import ChainWriter
 from livehost.core.clock import MediaClock
 from livehost.core.consent import ConsentBook, ConsentError
 from livehost.core.frames import ErrorFrame, Frame, InterruptFrame, MediaFrame, OnAir, ReleaseFrame, StartFrame
@@ -71,7 +73,9 @@ class ChannelSession:
         self.catalog_scope, self.base_catalog = assembly.load_channel_catalog(config, store,
                                                                               FeedAccess.from_settings(settings))
         self.catalog: Catalog = self.show.apply(self.base_catalog, self.now())  # as the host states it now
-        self.trail = AuditTrail(config.id, RedisSink(store.aio()) if store else None)
+        client = store.aio() if store else None
+        chain = ChainWriter(client, config.id, Ed25519Signer.for_home(settings.home)) if client is not None else None
+        self.trail = AuditTrail(config.id, RedisSink(client) if client is not None else None, chain=chain)
         self.gate = assembly.make_gate(config, self.catalog, lambda: self.now(), self.trail.decision)
         self.planner = ScriptPlanner(self.show, self.catalog, lang=config.lang, seed=config.seed,
                                      sentences_per_product=config.sentences_per_product, now=lambda: self.now())
@@ -311,6 +315,8 @@ class ChannelSession:
             self._tasks.append(asyncio.create_task(self.follower.run(), name="catalog"))
         for record in self.consents:  # only a channel with a store has any
             assert self.store is not None
+            self.trail.event("consent", {"event": "used", "record": record.id, "subject": record.subject,
+                                         "scopes": list(record.scopes), "recording_sha256": record.recording_sha256 or ""})
             watch = ConsentWatch(ConsentBook(self.store.sync(), self.settings.home), record, self._consent_lost,
                                  use=f"channel {self.config.id}", every=self.consent_every)
             self._tasks.append(asyncio.create_task(watch.run(), name=f"consent {record.id}"))
@@ -345,6 +351,7 @@ class ChannelSession:
     def _consent_lost(self, reason: str) -> None:
         """A consent the host's face or voice needs is gone: a holding card and silence now, off air shortly after."""
         log.error("channel %s: %s; taking the host off air", self.config.id, reason)
+        self.trail.event("consent", {"event": "lost", "reason": reason})
         self.last_error = reason
         self.takeover(None)
         loop = asyncio.get_running_loop()
@@ -365,6 +372,7 @@ class ChannelSession:
         await self.render.avatar.aclose()
         self.ledger.settle_all()
         await self.trail.drain()
+        await self.trail.seal()  # sign the chain's head: everything said this run is covered
         self.show_timer.stop()
         await cancel_and_wait(self._tasks, deadline, f"channel {self.config.id}")
         async with asyncio.timeout(deadline):

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import redis
 
 from livehost.core import keys
+from livehost.core.chain import ChainWriter
 from livehost.core.store import as_texts, stream_entries
 from livehost.core.tasks import cancel_requested
 
@@ -87,27 +88,39 @@ class RedisSink:
 class AuditTrail:
     """What one channel records, written in order by :meth:`run` (a task its owner starts and cancels)."""
 
-    def __init__(self, channel: str, sink: AuditSink | None, *, max_pending: int = MAX_PENDING) -> None:
+    def __init__(self, channel: str, sink: AuditSink | None, *, max_pending: int = MAX_PENDING,
+                 chain: ChainWriter | None = None, checkpoint_seconds: float = 60.0) -> None:
+        """``chain``: also link every record into the channel's tamper-evident chain (signed every
+        ``checkpoint_seconds`` while records come, and by :meth:`seal`)."""
         self.channel = channel
         self.sink = sink
-        self._pending: asyncio.Queue[tuple[str, dict[str, str], int]] = asyncio.Queue(max_pending)
+        self.chain = chain
+        self.checkpoint_seconds = checkpoint_seconds
+        # (chain kind, stream key or "" for the chain only, fields, maxlen)
+        self._pending: asyncio.Queue[tuple[str, str, dict[str, str], int]] = asyncio.Queue(max_pending)
         self.dropped = 0
 
     def spoken(self, entry: AuditEntry) -> None:
         """A sentence the ledger settled (spoken or cut)."""
-        self._put(keys.audit(self.channel), entry.to_fields(), MAX_ENTRIES, entry.text)
+        self._put("spoken", keys.audit(self.channel), entry.to_fields(), MAX_ENTRIES, entry.text)
 
     def decision(self, record: dict[str, Any]) -> None:
         """A sentence the gate refused, or a model's draft that was not used (``text``, ``rules``, ``action``...)."""
         fields = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in record.items()}
-        self._put(keys.gate_log(self.channel), {"wall_time": str(time.time()), **fields}, MAX_DECISIONS,
+        self._put("decision", keys.gate_log(self.channel), {"wall_time": str(time.time()), **fields}, MAX_DECISIONS,
                   str(record.get("text", "")))
 
-    def _put(self, key: str, fields: dict[str, str], maxlen: int, text: str) -> None:
-        if self.sink is None:
+    def event(self, kind: str, record: dict[str, Any]) -> None:
+        """A control action or consent event: into the chain only (they have their own streams)."""
+        if self.chain is not None:
+            fields = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in record.items()}
+            self._put(kind, "", {"wall_time": str(time.time()), **fields}, 0, f"{kind} {record}")
+
+    def _put(self, kind: str, key: str, fields: dict[str, str], maxlen: int, text: str) -> None:
+        if self.sink is None and self.chain is None:
             return
         try:
-            self._pending.put_nowait((key, fields, maxlen))
+            self._pending.put_nowait((kind, key, fields, maxlen))
         except asyncio.QueueFull:
             self.dropped += 1
             log.error("audit backlog full (%d): dropping record of %r", self._pending.maxsize, text)
@@ -115,16 +128,36 @@ class AuditTrail:
     async def run(self) -> None:
         """Write records as they come, until cancelled.  A store error loses that record, not the show."""
         while True:
-            key, fields, maxlen = await self._pending.get()
             try:
-                if self.sink is not None:
+                kind, key, fields, maxlen = await asyncio.wait_for(self._pending.get(), self.checkpoint_seconds)
+            except TimeoutError:
+                await self._checkpoint()  # quiet for a while: sign what came before
+                continue
+            try:
+                if self.sink is not None and key:
                     await self.sink.write(key, fields, maxlen)
+                if self.chain is not None:
+                    await self.chain.append(kind, fields)
             except Exception as e:  # noqa: BLE001 - the store may blip; the show goes on
                 if cancel_requested():  # redis-py turned our cancel into its own error: end, do not wait on
                     raise asyncio.CancelledError from e
                 log.error("audit write failed: %r (%s)", e, fields.get("text", ""))
             finally:
                 self._pending.task_done()
+
+    async def _checkpoint(self) -> None:
+        if self.chain is None:
+            return
+        try:
+            await self.chain.checkpoint()
+        except Exception as e:  # noqa: BLE001 - signed at the next one
+            if cancel_requested():
+                raise asyncio.CancelledError from e
+            log.error("audit checkpoint failed: %r", e)
+
+    async def seal(self) -> None:
+        """Sign the chain's head now (at shutdown, after :meth:`drain`)."""
+        await self._checkpoint()
 
     async def drain(self, timeout: float = 5.0) -> None:
         """Wait until what is queued was written (at most ``timeout`` seconds; needs :meth:`run` running)."""

@@ -71,6 +71,21 @@ def gate_log(channel: str) -> str:
     return f"{PREFIX}:gate:{channel}"
 
 
+def chain(channel: str) -> str:
+    """Stream: the channel's hash chain (spoken sentences, gate decisions, control actions, consent, checkpoints)."""
+    return f"{PREFIX}:chain:{channel}"
+
+
+def chain_head(channel: str) -> str:
+    """Hash: the chain's last ``seq`` and ``hash`` (what the next link points back to)."""
+    return f"{chain(channel)}:head"
+
+
+def chain_anchor(channel: str) -> str:
+    """String: the signed anchor where retention trimmed the chain (JSON), absent when never trimmed."""
+    return f"{chain(channel)}:anchor"
+
+
 # -- catalogs ----------------------------------------------------------------------------------
 def catalog(scope: str, *parts: str) -> str:
     """``livehost:catalog:<scope>[:part...]``: current, versions, v:<version>, meta:<version>, rejected:<version>,

@@ -27,6 +27,7 @@ from livehost.app.config import ChannelConfig
 from livehost.app.control.protocol import COMMAND_MAX_AGE, record_action
 from livehost.app.session import ChannelSession
 from livehost.core import keys
+from livehost.core.chain import ChainWriter
 from livehost.core.metrics import PerMinute
 from livehost.core.states import ChannelState
 from livehost.core.store import as_text, as_texts
@@ -203,3 +204,8 @@ async def _run_one(client: Any, runner: Controlled, sid: str, row: dict[str, str
         pipe.xadd(keys.results(runner.channel), result, maxlen=RESULTS_MAX, approximate=True)
         record_action(pipe, runner.channel, action, user=user, ok=ok, detail=detail, args=row.get("args", "{}"), id=sid)
         await pipe.execute()
+    try:  # and into the channel's tamper-evident chain (signed at its next checkpoint)
+        await ChainWriter(client, runner.channel).append("control", {
+            "action": action, "user": user, "ok": ok, "detail": detail, "args": row.get("args", "{}"), "id": sid})
+    except RedisError as e:
+        log.error("channel %s: control action %s not chained: %r", runner.channel, action, e)
