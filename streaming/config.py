@@ -63,6 +63,9 @@ class OutputConfig(Strict):
     keyframe_seconds: int = Field(default=2, ge=1, le=10)
     preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
     realtime: bool | None = Field(default=None, description="pace to the wall clock; default: yes")
+    aigc_producer: str = Field(default="livehost", min_length=1, max_length=200,
+                               description="GB 45438 ContentProducer in every output's AIGC metadata: your service "
+                               "provider's name or filing code")
 
     @field_validator("url")
     @classmethod

@@ -35,6 +35,7 @@ from streaming.avatar import Avatar2D, Host
 from streaming.avatar.neural import NeuralHost, NeuralModel, NeuralRenderer
 from streaming.avatar.photoreal import FaceRenderer, PhotorealHost
 from streaming.avatar.service import BatchRenderer, RenderError, pick_device, shared_service
+from streaming.output.aigc import aigc_metadata
 from streaming.output.encoder import EncodeSettings
 from streaming.output.feed import UdpFeedOutput
 from streaming.output.obs import ObsDirector
@@ -136,10 +137,12 @@ async def close_models(models: list[TextModel]) -> None:
         await model.aclose()
 
 
-def make_output(config: ChannelConfig) -> Output:
+def make_output(config: ChannelConfig, session: str | None = None) -> Output:
+    """The channel's output; every container it writes carries the AIGC metadata (GB 45438) for ``session``."""
     out = config.output
     settings = EncodeSettings(config.width, config.height, config.fps, out.video_bitrate_kbps, out.audio_bitrate_kbps,
-                              out.keyframe_seconds, out.preset)
+                              out.keyframe_seconds, out.preset,
+                              metadata=aigc_metadata(out.aigc_producer, config.id, session))
     if out.obs is not None:
         return UdpFeedOutput(out.obs.feed, settings)
     return RtmpOutput(out.url, settings) if out.is_rtmp else FileOutput(out.url, settings)

@@ -8,7 +8,8 @@ media clock (48 kHz samples), used as-is for both streams.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Protocol
 
@@ -35,6 +36,7 @@ class EncodeSettings:
     keyframe_seconds: int = 2
     preset: str = "veryfast"
     threads: int = 0  # 0: let x264 decide
+    metadata: Mapping[str, str] = field(default_factory=dict)  # container tags (FLV onMetaData, MP4/MKV tags)
 
 
 class Segment:
@@ -42,7 +44,11 @@ class Segment:
                  options: dict[str, str] | None = None) -> None:
         s = settings
         self.settings = s
-        self.container = av.open(target, "w", format=format, options=options or {})
+        options = dict(options or {})
+        if isinstance(target, str) and target.lower().endswith((".mp4", ".mov")) and s.metadata:
+            options.setdefault("movflags", "use_metadata_tags")  # MP4 keeps only its own tags otherwise
+        self.container = av.open(target, "w", format=format, options=options)
+        self.container.metadata.update(s.metadata)
         self.bytes_out = 0
         # stream type -> (pts + duration, time base) of its last packet
         self._ends: dict[str, tuple[int, Fraction]] = {}

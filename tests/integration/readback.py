@@ -25,6 +25,7 @@ class Readback:
     mouth: list[int] = field(default_factory=list)  # dark (open-mouth) pixels in the probe box, per video frame
     luma: list[float] = field(default_factory=list)  # mean brightness of each video frame (with keep_luma)
     crops: list[np.ndarray] = field(default_factory=list)  # each video frame's luma in crop_box (with crop_box)
+    metadata: dict[str, str] = field(default_factory=dict)  # the container's tags (FLV onMetaData, MP4/MKV tags)
     error: str | None = None
 
     @property
@@ -77,6 +78,7 @@ def decode(url_or_path: str, *, seconds: float | None = None, open_timeout: floa
     rb = Readback()
     container = av.open(url_or_path, timeout=(open_timeout, idle_timeout))
     try:
+        rb.metadata = dict(container.metadata)
         v = container.streams.video[0]
         a = container.streams.audio[0]
         rb.video_codec, rb.audio_codec = v.codec_context.name, a.codec_context.name

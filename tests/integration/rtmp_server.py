@@ -38,7 +38,7 @@ rtmp {{
   server {{
     listen 127.0.0.1:{self.port};
     chunk_size 4096;
-    application live {{ live on; }}
+    application live {{ live on; meta copy; }}  # players get the publisher's own onMetaData
   }}
 }}
 """

@@ -1,6 +1,7 @@
 """The demo channel pushed to a real nginx-rtmp server, read back with PyAV, and faults."""
 
 import asyncio
+import json
 import time
 
 import numpy as np
@@ -64,6 +65,10 @@ async def test_push_to_rtmp_reads_back_h264_aac_aligned_with_speech(rtmp_server,
     assert rb.error is None, rb.error
     assert (rb.video_codec, rb.audio_codec) == ("h264", "aac")
     assert (rb.width, rb.height) == (360, 640)
+    # the implicit AI label (GB 45438) as the RTMP server received it, in onMetaData
+    aigc = json.loads(rb.metadata["AIGC"])
+    assert aigc["Label"] == "1" and aigc["ContentProducer"] == "livehost" and aigc["ProduceID"].startswith("ch1:")
+    assert rb.metadata["livehost_channel"] == "ch1" and aigc["ProduceID"] == f"ch1:{rb.metadata['livehost_session']}"
     assert rb.audio_rate == 48000
     assert abs(rb.fps() - 25) < 0.01
     gaps = np.diff(rb.keyframes)
