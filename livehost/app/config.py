@@ -59,6 +59,8 @@ class ChannelConfig(Strict):
     comments: CommentsConfig = CommentsConfig()
     chat: list[ChatConfig] = Field(default_factory=list, max_length=8, description="the live rooms the host hears "
                                    "(and answers in, where reply_in_chat): twitch, douyin, webhook, websocket")
+    disclose_every_minutes: float = Field(15, ge=0, le=240, description="the host says it is an AI host when the "
+                                          "session starts and again every N minutes of air time (0: at the start only)")
     platform: str | None = Field(None, description="platform term list for the gate: douyin, tiktok")
     shop_terms: list[str] = Field(default_factory=list, description="the shop's stated returns/shipping/offer terms; "
                                   "the host may repeat these, and no other such promise")

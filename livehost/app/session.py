@@ -34,12 +34,21 @@ from livehost.core.audit import AuditTrail, RedisSink
 from livehost.core.chain import ChainWriter
 from livehost.core.clock import MediaClock
 from livehost.core.consent import ConsentBook, ConsentError
-from livehost.core.frames import ErrorFrame, Frame, InterruptFrame, MediaFrame, OnAir, ReleaseFrame, StartFrame
+from livehost.core.frames import (
+    ErrorFrame,
+    Frame,
+    InterruptFrame,
+    MediaFrame,
+    OnAir,
+    ReleaseFrame,
+    StartFrame,
+    TickFrame,
+)
 from livehost.core.ledger import Ledger
 from livehost.core.pipeline import Pipeline
 from livehost.core.playout import Playout, PlayoutStage
 from livehost.core.settings import Settings
-from livehost.core.speech import SpeechHandle, SpeechQueue
+from livehost.core.speech import QueueFull, SpeechHandle, SpeechQueue
 from livehost.core.states import ChannelState, OutputState
 from livehost.core.store import Store
 from livehost.core.tasks import cancel_and_wait
@@ -47,6 +56,7 @@ from products.feeds.sources import FeedAccess
 from products.follow import CatalogFollower
 from products.model import Catalog
 from products.show import RunOfShow
+from scripts_gen.disclosure import disclosure_line
 from scripts_gen.gate import Refused
 from scripts_gen.planner import ScriptPlanner
 from streaming.avatar import ProductCard
@@ -129,6 +139,7 @@ class ChannelSession:
         self.last_picture: np.ndarray | None = None  # the newest rendered frame (yuv420p), for the console's preview
         self.throughput = Throughput()
         self.started_wall: float | None = None
+        self._disclose_due, self._disclosed = 0.0, 0  # media seconds when the host next says it is an AI host
         self.consent_every = WATCH_SECONDS  # how often the consent for a photoreal host or cloned voice is read again
 
     # -- what the pipeline shows and reports -------------------------------------------------
@@ -154,6 +165,10 @@ class ChannelSession:
                 self._stopping.set()
         elif stage == "playout" and self.playout_stage.finished:
             self._stopping.set()  # the duration asked for is produced
+        elif stage == "playout" and isinstance(frame, TickFrame):
+            media = self.clock.seconds(frame.pts)
+            if media >= self._disclose_due and self._talking():
+                self._disclose(media)
 
     def _control(self, frame: InterruptFrame | ReleaseFrame | CardFrame) -> None:
         self.pipeline.send_nowait(frame)
@@ -326,6 +341,8 @@ class ChannelSession:
         if self.obs is not None:
             self._tasks.append(asyncio.create_task(self.obs.run(), name="obs"))
         await self.output.start()
+        if self._talking():
+            self._disclose(0.0)  # the first thing said
         self.pipeline.start()
         try:
             await self.queue.wait_head_ready(30.0, lambda: self.show.on_air(self.now()) and not self._stopping.is_set())
@@ -347,6 +364,19 @@ class ChannelSession:
 
     def request_stop(self) -> None:
         self._stopping.set()
+
+    def _disclose(self, media: float) -> None:
+        """Say the host is an AI host (gated, logged); the next one is due ``disclose_every_minutes`` of air later."""
+        lang = self.config.spoken_lang or (self.catalog.products[0].lang if self.catalog.products else "zh")
+        try:
+            self.say(disclosure_line(lang, self._disclosed), source_id="disclosure", lang=lang)
+        except (Refused, QueueFull) as e:
+            log.warning("channel %s: AI disclosure not queued (%s); trying again in 5 s", self.config.id, e)
+            self._disclose_due = media + 5
+            return
+        self._disclosed += 1
+        every = self.config.disclose_every_minutes * 60
+        self._disclose_due = media + every if every else float("inf")
 
     def _consent_lost(self, reason: str) -> None:
         """A consent the host's face or voice needs is gone: a holding card and silence now, off air shortly after."""

@@ -208,3 +208,25 @@ async def test_sold_out_product_leaves_the_rotation_at_once(tmp_path, livehost_h
     assert later and all(i.startswith("MAT:") for i in later), later
     card = session.card_for("MAT")
     assert card.price == "$29.99" and session.card_for("TOTE") is not None  # still in the catalog, not offered
+
+
+@pytest.mark.parametrize(("every_minutes", "lang"), [(0.25, "en"), (0, "zh")])
+async def test_the_host_says_it_is_an_ai_host_at_the_start_and_at_intervals(tmp_path, livehost_home, every_minutes,
+                                                                            lang):
+    store = store_from_env()
+    config = build_config({
+        "id": "tell", "catalog": str(_write_catalog(tmp_path / "catalog.json")), "size": "160x288", "lang": lang,
+        "disclose_every_minutes": every_minutes, "voice": {"engine": "espeak"},
+        "output": {"url": str(tmp_path / "out.flv"), "realtime": False}})
+    session = ChannelSession(config, store, tts=FixedTts())
+    await session.run(duration=40)
+    entries = [e for e in read_audit(store.sync(), "tell") if not e.cut]
+    store.close()
+    told = [e for e in entries if e.source_id == "disclosure"]
+    assert entries[0].source_id == "disclosure", [e.text for e in entries[:3]]  # before anything else
+    if every_minutes:
+        starts = [e.pts_start / 48000 for e in told]
+        assert len(told) == 3 and all(14 <= b - a <= 17 for a, b in zip(starts, starts[1:])), starts
+        assert len({e.text for e in told}) == 3 and all("AI" in e.text for e in told)  # phrasings in turn
+    else:
+        assert len(told) == 1 and "AI" in told[0].text and told[0].lang == "zh"
