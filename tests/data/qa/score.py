@@ -60,6 +60,7 @@ import tempfile
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -127,9 +128,14 @@ def run_replies(split: str, *, catalog: Any = None, python: str | None = None, t
     for q in questions:
         groups.setdefault(q["sku"], []).append(q)
     rows: dict[str, dict] = {}
-    for sku, group in groups.items():
-        for q, out in zip(group, _run_group(sku, group, catalog_path, python or sys.executable, timeout, extra_args)):
-            rows[q["id"]] = {"id": q["id"], "sku": q["sku"], "text": q["text"], "kind": q["kind"], **out}
+    extra = tuple(extra_args)
+    # one process per product, as many at once as there are cores (each is independent; the order is restored)
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        runs = {sku: pool.submit(_run_group, sku, group, catalog_path, python or sys.executable, timeout, extra)
+                for sku, group in groups.items()}
+        for sku, group in groups.items():
+            for q, out in zip(group, runs[sku].result()):
+                rows[q["id"]] = {"id": q["id"], "sku": q["sku"], "text": q["text"], "kind": q["kind"], **out}
     return [rows[q["id"]] for q in questions]
 
 
