@@ -29,6 +29,7 @@ import asyncio
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -80,6 +81,7 @@ class _Client:
 
         m = re.fullmatch(r"ws://([^/\s:]+):(\d{1,5})/?", url)
         assert m, url  # ObsConfig checked it
+        self._lock = threading.Lock()
         try:
             self._req = obs.ReqClient(host=m.group(1), port=int(m.group(2)), password=password or "",
                                       timeout=REQUEST_TIMEOUT)
@@ -94,7 +96,8 @@ class _Client:
             raise
 
     def call(self, request: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        return self._req.send(request, data, raw=True) or {}
+        with self._lock:  # one request and its answer at a time on the socket (the watch loop and close may overlap)
+            return self._req.send(request, data, raw=True) or {}
 
     def close(self) -> None:
         try:
@@ -130,6 +133,7 @@ class ObsDirector:
         self.connects = 0
         self.stats: dict[str, Any] = {}
         self.switches: list[tuple[float, str, str]] = []  # (wall time, scene, why)
+        self._closed = False
 
     # -- what the session asks ----------------------------------------------------------------
     def hold(self, reason: str) -> None:
@@ -155,7 +159,7 @@ class ObsDirector:
     # -- the connection loop --------------------------------------------------------------------
     async def run(self) -> None:
         delay = self.BACKOFF_START
-        while True:
+        while not self._closed:
             up_since = None
             try:
                 self.state, self.next_try = "connecting", None
@@ -167,11 +171,15 @@ class ObsDirector:
                 log.info("OBS: connected; scene %r, feed %s", self._shown, self.config.feed)
                 await self._watch()
             except ObsError as e:  # a wrong password, a name taken: the user must act
+                if self._closed:
+                    return
                 if self.reason != str(e):
                     log.error("OBS: %s", e)
                 self.state, self.reason = "failed", str(e)
                 wait = self.AUTH_RETRY
             except Exception as e:  # noqa: BLE001 - OBS down, restarted or the websocket dropped: try again
+                if self._closed:
+                    return  # close() let go of the websocket: not an outage
                 reason = _describe(e)
                 if self.state != "reconnecting":
                     log.warning("OBS: %s; reconnecting with backoff", reason)
@@ -187,7 +195,8 @@ class ObsDirector:
             await asyncio.sleep(wait)
 
     async def close(self, *, timeout: float = 3.0) -> None:
-        """Show the holding scene (when connected) and let go of the websocket."""
+        """Show the holding scene (when connected) and let go of the websocket; :meth:`run` then ends."""
+        self._closed, self._held = True, "channel stopped"
         if self._client is not None and self.state == "live":
             try:
                 await asyncio.wait_for(asyncio.to_thread(self._show, self.holding_scene, "channel stopped"), timeout)
