@@ -143,6 +143,8 @@ def relay(url: str) -> int:
     except (OSError, av.FFmpegError) as e:
         print(f"relay: cannot open {url}: {e}", file=sys.stderr)
         return 3
+    # the channel's tags (the AIGC label, channel and session ids) go on in the pushed onMetaData
+    sink.metadata.update({k: v for k, v in source.metadata.items() if k not in ("encoder", "duration", "filesize")})
     streams = {s.index: sink.add_stream_from_template(s) for s in source.streams}
     out_lock = threading.Lock()
 
