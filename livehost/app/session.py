@@ -139,7 +139,8 @@ class ChannelSession:
         self.last_picture: np.ndarray | None = None  # the newest rendered frame (yuv420p), for the console's preview
         self.throughput = Throughput()
         self.started_wall: float | None = None
-        self._disclose_due, self._disclosed = 0.0, 0  # media seconds when the host next says it is an AI host
+        self._disclose_due = 0.0 if config.disclose else float("inf")  # media seconds of the next "I am an AI"
+        self._disclosed = 0
         self.consent_every = WATCH_SECONDS  # how often the consent for a photoreal host or cloned voice is read again
 
     # -- what the pipeline shows and reports -------------------------------------------------
@@ -341,7 +342,7 @@ class ChannelSession:
         if self.obs is not None:
             self._tasks.append(asyncio.create_task(self.obs.run(), name="obs"))
         await self.output.start()
-        if self._talking():
+        if self.config.disclose and self._talking():
             self._disclose(0.0)  # the first thing said
         self.pipeline.start()
         try:

@@ -94,6 +94,8 @@ async def test_price_change_is_spoken_from_the_next_sentence(tmp_path, livehost_
     assert card.price == "$16.00" and card.sale_price is None
     # the talk went on where it was: no sentence of the turn repeated or skipped
     ids = [e.source_id for e in entries]
+    assert ids[0] == "disclosure"  # the host says it is an AI host first
+    ids = ids[1:]
     assert ids[:5] == [f"TOTE:0:{i}" for i in range(5)], ids
     assert len(ids) == len(set(ids))
 

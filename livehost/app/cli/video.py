@@ -42,8 +42,8 @@ def _config(args: argparse.Namespace) -> ChannelConfig:
         raise ConfigError(f"output = {args.output!r}: livehost video writes .mp4")
     if not 1 <= args.seconds <= 3600:
         raise ConfigError(f"seconds = {args.seconds}: give 1 to 3600")
-    overrides = {"output.url": str(out), "output.realtime": False, "avatar": args.avatar, "render.device": args.device,
-                 "catalog": args.catalog, "size": args.size, "voice.engine": args.voice, "seed": args.seed}
+    overrides = {"output.url": str(out), "output.realtime": False, "disclose": False, "avatar": args.avatar,
+                 "render.device": args.device, "catalog": args.catalog, "size": args.size, "voice.engine": args.voice, "seed": args.seed}
     data = read_mapping(args.config) if args.config else {}
     if isinstance(data.get("output"), dict):
         data["output"] = {k: v for k, v in data["output"].items() if k != "obs"}  # a video is a file, not OBS's feed
