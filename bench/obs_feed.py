@@ -9,9 +9,10 @@ and reports, for the obs run: livehost's CPU seconds per stream second and
 its ratio to the baseline's (the feed against the RTMP push), OBS's render
 fps and skipped frames (render and output), OBS's CPU, the lip-sync lag in
 OBS's stream as read back from nginx (frames; 0 = on time), the delay from
-livehost's feed to OBS's stream (wall time from a sentence's first sample
-sent to its voice heard in the read-back), and how long OBS took to be
-streaming the host again after it was killed and restarted.
+livehost's output to the read-back (the lag that lines up the two loudness
+envelopes; the player's own buffering included, for both runs alike), and
+how long OBS took to be streaming the host again after it was killed and
+restarted.
 
     .venv/bin/python bench/obs_feed.py [--seconds 40] [--size 360x640]
 """
@@ -34,7 +35,7 @@ import numpy as np  # noqa: E402
 
 from livehost.app.config import build_config  # noqa: E402
 from livehost.app.session import ChannelSession  # noqa: E402
-from livehost.core.frames import OnAir, SentenceStarted  # noqa: E402
+from livehost.core.frames import MediaFrame, OnAir  # noqa: E402
 from livehost.core.settings import Settings  # noqa: E402
 from tests.integration.obs_studio import ObsStudio  # noqa: E402
 from tests.integration.rtmp_server import RtmpServer, free_port  # noqa: E402
@@ -114,14 +115,19 @@ class Listener:
 
 async def run(config: dict, seconds: float, environ: dict, home: Path, listen_url: str, box, *, restart: ObsStudio | None = None):
     session = ChannelSession(build_config(config), None, settings=Settings(home=home, environ=environ))
-    sent_wall: list[float] = []  # wall time each sentence's first sample was sent
+    sent: list[tuple[float, float]] = []  # (wall time handed to the output, rms) per frame
 
     class Onsets:
-        """Observer: the wall time the output was handed each sentence's first frame."""
+        """Observer: each frame's loudness (at render) and the wall time the output was handed it."""
+
+        def __init__(self) -> None:
+            self.rms: dict[int, float] = {}
 
         def on_frame(self, stage, frame) -> None:
-            if isinstance(frame, OnAir) and frame.sent and any(isinstance(e, SentenceStarted) for e in frame.events):
-                sent_wall.append(time.time())
+            if stage == "render" and isinstance(frame, MediaFrame):
+                self.rms[frame.index] = float(np.sqrt(np.mean(frame.audio.astype(np.float64) ** 2))) / 32768
+            elif isinstance(frame, OnAir) and frame.sent and frame.index in self.rms:
+                sent.append((time.time(), self.rms.pop(frame.index)))
 
     session.pipeline.add_observer(Onsets())
     task = asyncio.create_task(session.run(duration=None))
@@ -152,22 +158,31 @@ async def run(config: dict, seconds: float, environ: dict, home: Path, listen_ur
     result["lip_lag"] = listener.lip_lag()
     result["recovery_s"] = recovery
     result["error"] = listener.error
-    result["delays"] = delays(sent_wall, listener.heard)
+    result["delay"] = delay(sent, listener.heard)
     return result
 
 
-def delays(sent: list[float], heard: list[tuple[float, float]]) -> list[float]:
-    """For each sentence onset sent, the first loud audio heard after it (before the next onset)."""
-    out = []
-    if not heard:
-        return out
-    loud = [(t, r) for t, r in heard if r > 0.02]
-    for i, s in enumerate(sent):
-        nxt = sent[i + 1] if i + 1 < len(sent) else float("inf")
-        after = [t for t, _r in loud if s < t < min(nxt, s + 5)]
-        if after:
-            out.append(after[0] - s)
-    return out
+def delay(sent: list[tuple[float, float]], heard: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """Wall-clock delay from the output to the read-back: the lag (0-4 s) that best lines up the two loudness
+    envelopes on a 20 ms grid, and its correlation."""
+    if len(sent) < 100 or len(heard) < 100:
+        return None
+    step = 0.02
+    t0 = max(sent[0][0], heard[0][0])
+    t1 = min(sent[-1][0], heard[-1][0])
+    grid = np.arange(t0, t1, step)
+    a = np.interp(grid, [t for t, _ in sent], [r for _, r in sent])
+    b = np.interp(grid, [t for t, _ in heard], [r for _, r in heard])
+    a, b = a - a.mean(), b - b.mean()
+    best = (0.0, -1.0)
+    for k in range(0, int(4 / step)):
+        x, y = a[: len(a) - k], b[k:]
+        if len(x) < 50:
+            break
+        c = float(np.dot(x, y) / (np.linalg.norm(x) * np.linalg.norm(y) + 1e-12))
+        if c > best[1]:
+            best = (k * step, c)
+    return best
 
 
 async def main() -> None:
@@ -210,10 +225,9 @@ async def main() -> None:
           f"output skipped {o.get('output_skipped')} of {o.get('output_frames')}, CPU {o.get('cpu')}%")
     print(f"lip-sync lag in the read-back: OBS {res['lip_lag']} frames, direct {base['lip_lag']} frames")
     for name, r in (("OBS", res), ("direct", base)):
-        d = r["delays"]
-        if d:
-            print(f"voice delay, sent -> heard from nginx ({name}): median {np.median(d) * 1000:.0f} ms, "
-                  f"max {max(d) * 1000:.0f} ms over {len(d)} sentences")
+        if r["delay"]:
+            print(f"delay from livehost's output to the stream read back from nginx ({name}): "
+                  f"{r['delay'][0] * 1000:.0f} ms (envelope correlation {r['delay'][1]:.2f})")
     print(f"OBS killed and restarted: streaming the host again after {res['recovery_s']:.1f} s "
           f"(OBS start-up included)")
     for name, r in (("OBS", res), ("direct", base)):
