@@ -59,6 +59,9 @@ class ChannelConfig(Strict):
     comments: CommentsConfig = CommentsConfig()
     chat: list[ChatConfig] = Field(default_factory=list, max_length=8, description="the live rooms the host hears "
                                    "(and answers in, where reply_in_chat): twitch, douyin, webhook, websocket")
+    audit_keep_links: int | None = Field(None, ge=1000, description="retention: keep about this many newest links "
+                                         "of the audit chain (older ones are trimmed behind a signed anchor, so the "
+                                         "rest still verifies); default: keep everything")
     disclose: bool = Field(True, description="the host says it is an AI host (see disclose_every_minutes); "
                            "`livehost video` turns it off: a product video carries the label and the AIGC metadata")
     disclose_every_minutes: float = Field(15, ge=0, le=240, description="the host says it is an AI host when the "

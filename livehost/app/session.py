@@ -31,7 +31,7 @@ from livehost.app.stats import ChannelStats, Throughput, channel_state
 from livehost.app.talk import SellingTalk
 from livehost.core.approved import Source
 from livehost.core.audit import AuditTrail, RedisSink
-from livehost.core.chain import ChainWriter
+from livehost.core.chain import ChainWriter, trim
 from livehost.core.clock import MediaClock
 from livehost.core.consent import ConsentBook, ConsentError
 from livehost.core.frames import (
@@ -84,8 +84,12 @@ class ChannelSession:
                                                                               FeedAccess.from_settings(settings))
         self.catalog: Catalog = self.show.apply(self.base_catalog, self.now())  # as the host states it now
         client = store.aio() if store else None
-        chain = ChainWriter(client, config.id, Ed25519Signer.for_home(settings.home)) if client is not None else None
-        self.trail = AuditTrail(config.id, RedisSink(client) if client is not None else None, chain=chain)
+        signer = Ed25519Signer.for_home(settings.home) if store is not None else None
+        chain = ChainWriter(client, config.id, signer) if client is not None else None
+        keep = config.audit_keep_links
+        retention = (lambda: trim(store.sync(), config.id, keep, signer, slack=0.1)) if store and signer and keep else None
+        self.trail = AuditTrail(config.id, RedisSink(client) if client is not None else None, chain=chain,
+                                retention=retention)
         self.gate = assembly.make_gate(config, self.catalog, lambda: self.now(), self.trail.decision)
         self.planner = ScriptPlanner(self.show, self.catalog, lang=config.lang, seed=config.seed,
                                      sentences_per_product=config.sentences_per_product, now=lambda: self.now())

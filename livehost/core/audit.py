@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -89,12 +90,15 @@ class AuditTrail:
     """What one channel records, written in order by :meth:`run` (a task its owner starts and cancels)."""
 
     def __init__(self, channel: str, sink: AuditSink | None, *, max_pending: int = MAX_PENDING,
-                 chain: ChainWriter | None = None, checkpoint_seconds: float = 60.0) -> None:
+                 chain: ChainWriter | None = None, checkpoint_seconds: float = 60.0,
+                 retention: Callable[[], int] | None = None) -> None:
         """``chain``: also link every record into the channel's tamper-evident chain (signed every
-        ``checkpoint_seconds`` while records come, and by :meth:`seal`)."""
+        ``checkpoint_seconds`` while records come, and by :meth:`seal`); ``retention``: trims the chain
+        (blocking; run in a worker thread after each quiet-minute checkpoint), returns the links dropped."""
         self.channel = channel
         self.sink = sink
         self.chain = chain
+        self.retention = retention
         self.checkpoint_seconds = checkpoint_seconds
         # (chain kind, stream key or "" for the chain only, fields, maxlen)
         self._pending: asyncio.Queue[tuple[str, str, dict[str, str], int]] = asyncio.Queue(max_pending)
@@ -132,6 +136,7 @@ class AuditTrail:
                 kind, key, fields, maxlen = await asyncio.wait_for(self._pending.get(), self.checkpoint_seconds)
             except TimeoutError:
                 await self._checkpoint()  # quiet for a while: sign what came before
+                await self._retain()
                 continue
             try:
                 if self.sink is not None and key:
@@ -154,6 +159,17 @@ class AuditTrail:
             if cancel_requested():
                 raise asyncio.CancelledError from e
             log.error("audit checkpoint failed: %r", e)
+
+    async def _retain(self) -> None:
+        if self.retention is None:
+            return
+        try:
+            dropped = await asyncio.to_thread(self.retention)
+        except Exception as e:  # noqa: BLE001 - trimmed next time
+            log.error("audit retention failed: %r", e)
+            return
+        if dropped:
+            log.info("audit: %d old links of %s trimmed behind a signed anchor", dropped, self.channel)
 
     async def seal(self) -> None:
         """Sign the chain's head now (at shutdown, after :meth:`drain`)."""

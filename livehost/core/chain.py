@@ -267,12 +267,15 @@ def verify_store(client: Any, channel: str, checker: Checker) -> Report:
     return report
 
 
-def trim(client: Any, channel: str, keep: int, signer: Signer) -> int:
-    """Drop all but the newest ``keep`` links, after signing an anchor for the last dropped one (sync client)."""
+def trim(client: Any, channel: str, keep: int, signer: Signer, *, slack: float = 0.0) -> int:
+    """Drop all but the newest ``keep`` links, after signing an anchor for the last dropped one (sync client).
+
+    With ``slack`` (0.1: ten percent), nothing is dropped until the chain is that much longer than ``keep``.
+    """
     chain_key = keys.chain(channel)
     total = client.xlen(chain_key)
     drop = total - keep
-    if drop <= 0:
+    if drop <= 0 or total <= keep * (1 + slack):
         return 0
     rows = client.xrange(chain_key, count=drop)
     last = Link.from_fields(rows[-1][1], as_text(rows[-1][0]))
@@ -281,6 +284,6 @@ def trim(client: Any, channel: str, keep: int, signer: Signer) -> int:
     pipe = client.pipeline(transaction=True)
     pipe.set(keys.chain_anchor(channel), canonical(anchor))
     if first_kept:
-        pipe.xtrim(chain_key, minid=as_text(first_kept[0][0]))
+        pipe.xtrim(chain_key, minid=as_text(first_kept[0][0]), approximate=False)  # exactly there: the anchor says so
     pipe.execute()
     return drop

@@ -186,3 +186,25 @@ async def test_an_export_verifies_elsewhere_and_any_edit_to_it_is_caught(store, 
     store.sync().hset(keys.chain_head("c1"), "seq", "999")  # a broken chain is never exported
     with pytest.raises(ConfigError, match="is broken"):
         audit_bundle.export(store.sync(), "c1", tmp_path / "b2", signer, _ring(livehost_home))
+
+
+async def test_retention_trims_after_a_quiet_checkpoint_and_the_rest_verifies(store, signer, livehost_home):
+    client = store.aio()
+    keep = 12
+    trail = AuditTrail("c3", RedisSink(client), chain=ChainWriter(client, "c3", signer), checkpoint_seconds=0.2,
+                       retention=lambda: trim(store.sync(), "c3", keep, signer, slack=0.1))
+    task = asyncio.create_task(trail.run())
+    for i in range(40):
+        trail.event("control", {"action": "say", "n": i})
+    await trail.drain()
+    try:
+        async with asyncio.timeout(10):
+            while store.sync().xlen(keys.chain("c3")) > keep:
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await client.aclose()
+    report = verify_store(store.sync(), "c3", _ring(livehost_home))
+    assert report.ok and report.links == keep and report.first_seq > 1, report.as_json()
+    assert trim(store.sync(), "c3", keep - 1, signer, slack=0.5) == 0  # within the slack: nothing to do
