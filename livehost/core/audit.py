@@ -46,6 +46,7 @@ class AuditEntry:
     reason: str = ""  # why it was cut: outage, interrupt ...
     sku: str = ""
     rules: str = ""  # gate rules that fired, comma separated
+    catalog_version: str = ""  # the catalog the sentence was checked against
 
     def to_fields(self) -> dict[str, str]:
         return {k: json.dumps(v) if isinstance(v, bool) else str(v) for k, v in asdict(self).items()}
@@ -66,6 +67,7 @@ class AuditEntry:
             reason=f.get("reason", ""),
             sku=f.get("sku", ""),
             rules=f.get("rules", ""),
+            catalog_version=f.get("catalog_version", ""),
         )
 
 

@@ -30,11 +30,15 @@ class _OnAirSentence:
 
 
 class Ledger:
-    def __init__(self, channel: str, queue: SpeechQueue, record: Callable[[AuditEntry], None] | None = None) -> None:
-        """``record`` receives every settled sentence (the channel's :class:`~livehost.core.audit.AuditTrail`)."""
+    def __init__(self, channel: str, queue: SpeechQueue, record: Callable[[AuditEntry], None] | None = None,
+                 catalog_version: Callable[[], str] = lambda: "") -> None:
+        """``record`` receives every settled sentence (the channel's :class:`~livehost.core.audit.AuditTrail`);
+        ``catalog_version``: the catalog the host sells from (queued talk is rewritten when it changes, so a
+        sentence was checked against the version current when it finished on air)."""
         self.channel = channel
         self.queue = queue
         self.record = record
+        self.catalog_version = catalog_version
         self.spoken = 0
         self.cut = 0
         self.now_speaking: SpeechHandle | None = None
@@ -107,6 +111,7 @@ class Ledger:
             reason=s.reason,
             sku=speech.sku or "",
             rules=",".join(speech.rules),
+            catalog_version=self.catalog_version(),
         )
         if self.record is not None:
             self.record(entry)
