@@ -63,6 +63,10 @@ class OutputConfig(Strict):
     keyframe_seconds: int = Field(default=2, ge=1, le=10)
     preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
     realtime: bool | None = Field(default=None, description="pace to the wall clock; default: yes")
+    c2pa_cert: str | None = Field(default=None, description="MP4 files: the C2PA signing certificate chain (PEM, "
+                                  "leaf first); default: a local self-signed one under LIVEHOST_HOME/c2pa")
+    c2pa_key: str | None = Field(default=None, description="MP4 files: the private key of c2pa_cert (PEM; Ed25519 or "
+                                 "ECDSA P-256)")
     aigc_producer: str = Field(default="livehost", min_length=1, max_length=200,
                                description="GB 45438 ContentProducer in every output's AIGC metadata: your service "
                                "provider's name or filing code")
@@ -79,6 +83,12 @@ class OutputConfig(Strict):
         if Path(v).suffix.lower() not in (".flv", ".mp4", ".mkv", ".ts"):
             raise ValueError(f"{v!r}: file must end in .flv, .mp4, .mkv or .ts")
         return v
+
+    @model_validator(mode="after")
+    def _c2pa_pair(self) -> OutputConfig:
+        if bool(self.c2pa_cert) != bool(self.c2pa_key):
+            raise ValueError("c2pa_cert and c2pa_key go together (the certificate chain and its private key)")
+        return self
 
     @model_validator(mode="after")
     def _one_target(self) -> OutputConfig:

@@ -35,6 +35,7 @@ from streaming.avatar import Avatar2D, Host
 from streaming.avatar.neural import NeuralHost, NeuralModel, NeuralRenderer
 from streaming.avatar.photoreal import FaceRenderer, PhotorealHost
 from streaming.avatar.service import BatchRenderer, RenderError, pick_device, shared_service
+from streaming.output import provenance
 from streaming.output.aigc import aigc_metadata
 from streaming.output.encoder import EncodeSettings
 from streaming.output.feed import UdpFeedOutput
@@ -137,15 +138,28 @@ async def close_models(models: list[TextModel]) -> None:
         await model.aclose()
 
 
-def make_output(config: ChannelConfig, session: str | None = None) -> Output:
-    """The channel's output; every container it writes carries the AIGC metadata (GB 45438) for ``session``."""
+def make_output(config: ChannelConfig, session: str | None = None, home: Path | None = None) -> Output:
+    """The channel's output; every container it writes carries the AIGC metadata (GB 45438) for ``session``, and
+    an MP4 file a signed C2PA manifest (the configured certificate, else the ``home``'s local one; none without)."""
     out = config.output
+    metadata = aigc_metadata(out.aigc_producer, config.id, session)
     settings = EncodeSettings(config.width, config.height, config.fps, out.video_bitrate_kbps, out.audio_bitrate_kbps,
-                              out.keyframe_seconds, out.preset,
-                              metadata=aigc_metadata(out.aigc_producer, config.id, session))
+                              out.keyframe_seconds, out.preset, metadata=metadata)
     if out.obs is not None:
         return UdpFeedOutput(out.obs.feed, settings)
-    return RtmpOutput(out.url, settings) if out.is_rtmp else FileOutput(out.url, settings)
+    if out.is_rtmp:
+        return RtmpOutput(out.url, settings)
+    finish = None
+    if out.url.lower().endswith(".mp4") and (out.c2pa_cert or home is not None):
+        try:
+            identity = (provenance.identity_from_files(out.c2pa_cert, out.c2pa_key) if out.c2pa_cert and out.c2pa_key
+                        else provenance.local_identity(home) if home is not None else None)
+        except provenance.ProvenanceError as e:
+            raise ConfigError(str(e)) from None
+        if identity is not None:
+            def finish(path: Path, identity: provenance.C2paIdentity = identity) -> None:
+                provenance.sign_mp4(path, identity, title=f"livehost {config.id}", metadata=metadata)
+    return FileOutput(out.url, settings, finish=finish)
 
 
 def make_obs(config: ChannelConfig, environ: Mapping[str, str], frames_sent: Callable[[], int]) -> ObsDirector | None:

@@ -112,7 +112,7 @@ class ChannelSession:
                 raise ConfigError(str(e)) from None
             self.comments.replied = self.chat.replied
         self.ledger = Ledger(config.id, self.queue, self.trail.spoken, lambda: self.catalog.version)
-        self.output = assembly.make_output(config)
+        self.output = assembly.make_output(config, home=settings.home)
         self.output.add_listener(self._on_output_state)
         self.playout = Playout(self.clock, self.queue)
         self.playout_stage = PlayoutStage(self.playout)

@@ -87,9 +87,11 @@ class Output:
 
 
 class FileOutput(Output):
-    def __init__(self, path: str, settings: EncodeSettings) -> None:
+    def __init__(self, path: str, settings: EncodeSettings, *, finish: Callable[[Path], None] | None = None) -> None:
+        """``finish``: called (in a worker thread) on the complete file after it is closed, e.g. to sign it."""
         super().__init__(settings)
         self.path = Path(path)
+        self.finish = finish
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,6 +109,12 @@ class FileOutput(Output):
             segment, self._segment = self._segment, None
         if segment is not None:
             await asyncio.to_thread(segment.close)
+            if self.finish is not None:
+                try:
+                    await asyncio.to_thread(self.finish, self.path)
+                except Exception as e:  # noqa: BLE001 - the recording itself is complete: keep it, say what failed
+                    log.error("output %s: %s", self.path, e)
+                    self.reason = str(e)
         self._set_state(OutputState.CLOSED)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from streaming.avatar.renderer2d import card_box
+from streaming.output import provenance
 from streaming.subtitles import Cue, srt
 
 pytestmark = pytest.mark.integration
@@ -49,6 +51,12 @@ def test_a_product_video_with_subtitles(tmp_path, livehost_home):
     with av.open(str(out)) as c:
         assert abs(float(c.duration / 1e6) - 10) < 0.3
         frames = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
+        assert json.loads(c.metadata["AIGC"])["Label"] == "1"  # the implicit label (GB 45438)
+    # and a signed C2PA manifest stating AI generation (the home's local identity: valid, not trusted)
+    manifest = provenance.read_manifest(out)
+    actions = [a for x in manifest["assertions"] if x["label"].startswith("c2pa.actions") for a in x["data"]["actions"]]
+    assert any(a.get("digitalSourceType", "").endswith("trainedAlgorithmicMedia") for a in actions)
+    assert manifest["validation_state"] == "Valid"
     cues = _cues(out.with_suffix(".srt"))
     assert len(cues) >= 2 and all(a < b <= 10.05 for a, b, _ in cues)
     assert all(cues[i][1] <= cues[i + 1][0] + 1e-6 for i in range(len(cues) - 1))
