@@ -8,7 +8,6 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from livehost.core.config import Strict
-from scripts_gen.rules.lexicons import platform_names
 
 
 class ModelConfig(Strict):
@@ -69,10 +68,3 @@ class CommentsConfig(Strict):
                 "per_user_window": self.per_user_window_seconds, "dup_window": self.dup_window_seconds,
                 "flood_threshold": self.flood_threshold, "flood_window": self.flood_window_seconds,
                 "fresh": self.fresh_seconds}
-
-
-def check_platform(v: str | None) -> str | None:
-    """A platform with a term list for the gate (douyin, tiktok...), or None."""
-    if v is not None and v not in platform_names():
-        raise ValueError(f"{v!r}: no term list for this platform (have: {', '.join(platform_names())})")
-    return v

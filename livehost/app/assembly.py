@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from livehost.app import avatars
+from livehost.app import avatars, profiles
 from livehost.app.config import ChannelConfig
 from livehost.core.config import ConfigError
 from livehost.core.consent import ConsentBook, ConsentRecord
@@ -79,7 +79,7 @@ def make_gate(config: ChannelConfig, catalog: Catalog, now: Callable[[], datetim
             record({"text": decision.text, "lang": decision.lang, "sku": decision.sku or "", "action": "dropped",
                     "rules": [h.as_json() for h in decision.rules]})
 
-    return Gate(catalog, platform=config.platform, terms=config.shop_terms, tz=ZoneInfo(config.show.timezone), now=now,
+    return Gate(catalog, platform=profiles.load(config.platform or "generic").terms, terms=config.shop_terms, tz=ZoneInfo(config.show.timezone), now=now,
                 on_decision=refused)
 
 
@@ -209,8 +209,9 @@ def make_avatar(config: ChannelConfig, store: Store | None = None, home: Path | 
 
     A photoreal host renders on the process's shared render service for ``render.device``; it is refused
     (a :class:`ConfigError` naming the avatar and why) without a valid consent record, which needs the store."""
+    label = profiles.load(config.platform or "generic").label.text
     if config.avatar is None:
-        return Avatar2D(config.width, config.height, fps=config.fps, seed=config.seed), None
+        return Avatar2D(config.width, config.height, fps=config.fps, seed=config.seed, label=label), None
     if store is None or home is None:
         raise ConfigError(f"avatar = {config.avatar!r}: a photoreal host needs the store (its consent record)")
     pack = avatars.load_pack(home, config.avatar)
@@ -226,7 +227,7 @@ def make_avatar(config: ChannelConfig, store: Store | None = None, home: Path | 
 
         service = shared_service(f"{device}|{neural or 'samples'}", renderer)
         host: Host = kind(pack, service, width=config.width, height=config.height, fps=config.fps, seed=config.seed,
-                          channel=config.id, budget_frames=r.budget_frames)
+                          channel=config.id, budget_frames=r.budget_frames, label=label)
     except RenderError as e:
         raise ConfigError(f"avatar = {config.avatar!r}: {e}") from None
     return host, record

@@ -14,11 +14,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
+from livehost.app import profiles
 from livehost.core import jsonio
 from livehost.core.clock import SAMPLE_RATE
 from livehost.core.config import ConfigError, Strict, describe, merge
 from products.show import ShowConfig
-from scripts_gen.config import CommentsConfig, LlmConfig, check_platform
+from scripts_gen.config import CommentsConfig, LlmConfig
 from streaming.config import ChatConfig, OutputConfig, RenderConfig, VoiceConfig
 
 __all__ = ["ChannelConfig", "ConfigError", "build_config", "load_config", "read_mapping"]
@@ -64,9 +65,11 @@ class ChannelConfig(Strict):
                                          "rest still verifies); default: keep everything")
     disclose: bool = Field(True, description="the host says it is an AI host (see disclose_every_minutes); "
                            "`livehost video` turns it off: a product video carries the label and the AIGC metadata")
-    disclose_every_minutes: float = Field(15, ge=0, le=240, description="the host says it is an AI host when the "
-                                          "session starts and again every N minutes of air time (0: at the start only)")
-    platform: str | None = Field(None, description="platform term list for the gate: douyin, tiktok")
+    disclose_every_minutes: float | None = Field(None, ge=0, le=240, description="the host says it is an AI host "
+                                                 "when the session starts and again every N minutes of air time (0: "
+                                                 "at the start only); default: the platform profile's, else 15")
+    platform: str | None = Field(None, description="the platform profile (livehost/app/platforms): douyin, kuaishou, "
+                                 "taobao, tiktok, youtube, bilibili, twitch, generic (the default)")
     shop_terms: list[str] = Field(default_factory=list, description="the shop's stated returns/shipping/offer terms; "
                                   "the host may repeat these, and no other such promise")
 
@@ -82,7 +85,21 @@ class ChannelConfig(Strict):
     @field_validator("platform")
     @classmethod
     def _platform(cls, v: str | None) -> str | None:
-        return check_platform(v)
+        if v is not None and v not in profiles.names():
+            raise ValueError(f"{v!r}: no platform profile (have: {', '.join(profiles.names())})")
+        return v
+
+    @property
+    def profile(self) -> profiles.PlatformProfile:
+        return profiles.load(self.platform or "generic")
+
+    @property
+    def disclosure_minutes(self) -> float:
+        """How often the host says it is an AI host: the config's, else the profile's, else every 15 minutes."""
+        if self.disclose_every_minutes is not None:
+            return self.disclose_every_minutes
+        rule = self.profile.disclosure_minutes
+        return float(rule.value) if rule.known else 15.0
 
     @field_validator("size")
     @classmethod

@@ -143,6 +143,11 @@ class ChannelSession:
         self.last_picture: np.ndarray | None = None  # the newest rendered frame (yuv420p), for the console's preview
         self.throughput = Throughput()
         self.started_wall: float | None = None
+        profile = config.profile
+        if (why := profile.refusal()) is not None:
+            raise ConfigError(why)
+        hours = profile.max_session_hours
+        self._session_limit = float(hours.value) * 3600 if hours.known else float("inf")  # media seconds
         self._disclose_due = 0.0 if config.disclose else float("inf")  # media seconds of the next "I am an AI"
         self._disclosed = 0
         self.consent_every = WATCH_SECONDS  # how often the consent for a photoreal host or cloned voice is read again
@@ -174,6 +179,12 @@ class ChannelSession:
             media = self.clock.seconds(frame.pts)
             if media >= self._disclose_due and self._talking():
                 self._disclose(media)
+            if media >= self._session_limit and not self._stopping.is_set():
+                rule = self.config.profile.max_session_hours
+                self.last_error = (f"platform {self.config.profile.platform!r} limits a live session to "
+                                   f"{rule.value} h ({rule.cite()}): stopped")
+                log.warning("channel %s: %s", self.config.id, self.last_error)
+                self._stopping.set()
 
     def _control(self, frame: InterruptFrame | ReleaseFrame | CardFrame) -> None:
         self.pipeline.send_nowait(frame)
@@ -380,7 +391,7 @@ class ChannelSession:
             self._disclose_due = media + 5
             return
         self._disclosed += 1
-        every = self.config.disclose_every_minutes * 60
+        every = self.config.disclosure_minutes * 60
         self._disclose_due = media + every if every else float("inf")
 
     def _consent_lost(self, reason: str) -> None:
