@@ -28,6 +28,7 @@ from dashboards.http import (
     user_of,
 )
 from dashboards.states import public_state
+from livehost.app import supervision
 from livehost.app.control.protocol import ACTIONS, record_action
 from livehost.core import keys
 from livehost.core.audit import AuditEntry
@@ -71,6 +72,13 @@ async def api_say(console: Console, request: web.Request) -> web.Response:
     if data.get("lang"):
         args["lang"] = text_field(data, "lang", limit=8)
     return await console.command(request, "say", args)
+
+
+async def api_presence(console: Console, request: web.Request) -> web.Response:
+    """An operator is on duty for this channel (a heartbeat: the console's channel page sends one every 20 s)."""
+    await console.channel_state(request)  # 404 for a channel this user cannot see
+    at = await supervision.beat(console.redis, request.match_info["id"], user_of(request).name)
+    return web.json_response({"ok": True, "at": at})
 
 
 async def api_comment(console: Console, request: web.Request) -> web.Response:

@@ -49,6 +49,9 @@ def prometheus(states: list[dict[str, str]]) -> str:
                 add(name, kind, help_, labels, _num(float(s[key]) * scale))
         _chat(add, labels, json.loads(s["chat"]) if s.get("chat") else None)
         _obs(add, labels, json.loads(s["obs"]) if s.get("obs") else None)
+        if s.get("supervision"):
+            add("livehost_channel_unattended", "gauge", "1 while a supervised channel holds because nobody is on duty",
+                labels, int(bool(json.loads(s["supervision"]).get("unattended"))))
         hist = json.loads(s["reply_histogram"]) if s.get("reply_histogram") else None
         if hist:
             name = "livehost_channel_reply_latency_seconds"

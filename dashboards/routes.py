@@ -42,6 +42,9 @@ API = (
     Route("GET", "/api/channels/{id}", api.api_channel, "One channel's live state"),
     Route("POST", "/api/channels/{id}/say", api.api_say, "Say this now (through the same gate as everything)",
           "operator", body={**_TEXT, "properties": {**_TEXT["properties"], "lang": {"type": "string"}}}),
+    Route("POST", "/api/channels/{id}/presence", api.api_presence,
+          "An operator is on duty (a heartbeat; where the platform requires a supervisor the channel holds "
+          "without one)", "operator"),
     Route("POST", "/api/channels/{id}/comments", api.api_comment, "Inject a test comment", "operator",
           body={**_TEXT, "properties": {**_TEXT["properties"], "user": {"type": "string"}}}),
     Route("POST", "/api/channels/{id}/{action}", api.api_control,

@@ -18,7 +18,7 @@ def public_state(state: dict[str, str]) -> dict[str, Any]:
     for k, v in state.items():
         if k in _NUMBERS:
             out[k] = float(v) if v not in ("", None) else None
-        elif k in ("next", "reply_histogram", "chat", "obs"):
+        elif k in ("next", "reply_histogram", "chat", "obs", "supervision"):
             out[k] = json.loads(v) if v else None
         else:
             out[k] = v
@@ -43,6 +43,8 @@ def alerts(s: dict[str, Any]) -> list[str]:
     for room in (s.get("chat") or {}).get("connectors", []):
         if room.get("state") in ("failed", "backing off"):
             found.append(f"chat {room.get('name')}: {room.get('state')}: {room.get('reason') or 'see the log'}")
+    if (s.get("supervision") or {}).get("unattended"):
+        found.append("nobody on duty: the channel holds until an operator is back (the platform requires one)")
     obs = s.get("obs") or {}
     if obs.get("state") in ("failed", "reconnecting"):
         found.append(f"OBS {obs['state']}: {obs.get('reason') or 'see the log'}")

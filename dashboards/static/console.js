@@ -82,6 +82,12 @@ function channelPage() {
   const id = document.body.dataset.channel;
   const operate = document.body.dataset.operate === "1";
   const q = encodeURIComponent(id);
+  if (operate) {  // an operator with this page open and in view is on duty (supervised platforms)
+    const beat = () => { if (document.visibilityState === "visible") api("POST", `/api/channels/${q}/presence`).catch(() => {}); };
+    beat();
+    setInterval(beat, 20000);
+    document.addEventListener("visibilitychange", beat);
+  }
   const preview = document.getElementById("preview");
   let state = {};
 

@@ -7,9 +7,10 @@ safe default (say it is an AI, label every frame), never a guess.
 
 What a profile drives today: the on-screen label's text (never smaller than 5% of the picture's shorter
 side), the spoken-disclosure interval, the gate's banned-term list, whether the channel may run at all
-with an AI host or an AI voice (it does not start otherwise, and says why), and the longest continuous
-session (the channel stops there, saying why).  ``supervisor_required`` is recorded and shown; presence
-tracking is not built yet.
+with an AI host or an AI voice (it does not start otherwise, and says why), the longest continuous
+session (the channel stops there, saying why), and, where ``supervisor_required``, how long the channel
+may run with nobody on duty (``unattended_minutes``) before it holds: see
+:class:`livehost.app.supervision.Supervision`.
 """
 
 from __future__ import annotations
@@ -59,10 +60,12 @@ class PlatformProfile(Strict):
     ai_host_allowed: Rule = Rule()
     ai_voice_allowed: Rule = Rule()
     supervisor_required: Rule = Rule()
+    unattended_minutes: Rule = Rule(value=5, note="livehost's default: how long nobody may be on duty where a "
+                                    "supervisor is required")
     max_session_hours: Rule = Rule()
     notes: list[str] = Field(default_factory=list)
 
-    @field_validator("disclosure_minutes", "max_session_hours")
+    @field_validator("disclosure_minutes", "max_session_hours", "unattended_minutes")
     @classmethod
     def _number(cls, v: Rule) -> Rule:
         if v.known and (not isinstance(v.value, int | float) or v.value <= 0):

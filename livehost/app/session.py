@@ -28,6 +28,7 @@ from livehost.app.config import ChannelConfig, ConfigError
 from livehost.app.show_timer import ShowTimer
 from livehost.app.signing import Ed25519Signer
 from livehost.app.stats import ChannelStats, Throughput, channel_state
+from livehost.app.supervision import HOLD_MESSAGE, Supervision
 from livehost.app.talk import SellingTalk
 from livehost.core.approved import Source
 from livehost.core.audit import AuditTrail, RedisSink
@@ -146,6 +147,15 @@ class ChannelSession:
         profile = config.profile
         if (why := profile.refusal()) is not None:
             raise ConfigError(why)
+        self.supervision: Supervision | None = None
+        self._supervision_card: ProductCard | None = None
+        if profile.supervisor_required.value is True:
+            if store is None:
+                raise ConfigError(f"platform {profile.platform!r} requires a human supervisor: presence is kept in "
+                                  "the store, so this channel needs one")
+            self.supervision = Supervision(store.aio(), config.id, float(profile.unattended_minutes.value) * 60,
+                                           hold=self._nobody_on_duty, release=self._on_duty_again,
+                                           record=lambda e: self.trail.event("supervision", e))
         hours = profile.max_session_hours
         self._session_limit = float(hours.value) * 3600 if hours.known else float("inf")  # media seconds
         self._disclose_due = 0.0 if config.disclose else float("inf")  # media seconds of the next "I am an AI"
@@ -356,6 +366,8 @@ class ChannelSession:
             self.chat.start()
         if self.obs is not None:
             self._tasks.append(asyncio.create_task(self.obs.run(), name="obs"))
+        if self.supervision is not None:
+            self._tasks.append(asyncio.create_task(self.supervision.run(), name="supervision"))
         await self.output.start()
         if self.config.disclose and self._talking():
             self._disclose(0.0)  # the first thing said
@@ -393,6 +405,19 @@ class ChannelSession:
         self._disclosed += 1
         every = self.config.disclosure_minutes * 60
         self._disclose_due = media + every if every else float("inf")
+
+    def _nobody_on_duty(self, why: str) -> None:
+        if self.takeover_card is not None:
+            return  # an operator or a lost consent already holds the channel
+        lang = self.config.spoken_lang or (self.catalog.products[0].lang if self.catalog.products else "zh")
+        self.takeover(HOLD_MESSAGE.get(lang, HOLD_MESSAGE["en"]))
+        self._supervision_card = self.takeover_card
+        self.last_error = f"held: {why} (the platform requires a human supervisor)"
+
+    def _on_duty_again(self) -> None:
+        if self._supervision_card is not None and self.takeover_card is self._supervision_card:
+            self.release()  # only the hold supervision put on; an operator's own takeover stays
+        self._supervision_card = None
 
     def _consent_lost(self, reason: str) -> None:
         """A consent the host's face or voice needs is gone: a holding card and silence now, off air shortly after."""

@@ -71,6 +71,11 @@ def gate_log(channel: str) -> str:
     return f"{PREFIX}:gate:{channel}"
 
 
+def presence(channel: str) -> str:
+    """String: ``<unix seconds> <user>`` of the last operator heartbeat for the channel (supervision)."""
+    return f"{PREFIX}:presence:{channel}"
+
+
 def chain(channel: str) -> str:
     """Stream: the channel's hash chain (spoken sentences, gate decisions, control actions, consent, checkpoints)."""
     return f"{PREFIX}:chain:{channel}"

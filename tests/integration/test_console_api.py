@@ -364,3 +364,11 @@ async def test_healthz_answers_without_a_token_with_counts_only(fleet):
     assert status == 200 and body["status"] == "ok" and body["store"] == "ok"
     assert body["channels"]["on_air"] >= 1 and body["channels"]["failed"] == 0
     assert "shop-a" not in json.dumps(body) and "acme" not in json.dumps(body)  # no names for the anonymous
+
+
+async def test_presence_is_an_operators_heartbeat(fleet):
+    async with aiohttp.ClientSession() as http:
+        status, body = await _post(http, fleet, "ann", "/api/channels/shop-a/presence")
+        assert status == 200 and body["ok"] and abs(body["at"] - time.time()) < 60
+        assert (await _post(http, fleet, "vic", "/api/channels/shop-a/presence"))[0] == 403
+        assert (await _post(http, fleet, "bea", "/api/channels/shop-a/presence"))[0] == 404  # another tenant's

@@ -95,6 +95,7 @@ def snapshot(session: ChannelSession, comments_per_minute: float = 0.0) -> dict[
         "output": "obs" if session.obs else session.config.output.url if not session.config.output.is_rtmp else "rtmp",
         "chat": json.dumps(session.chat.status(), ensure_ascii=False) if session.chat is not None else "",
         "obs": json.dumps(session.obs.status(), ensure_ascii=False) if session.obs is not None else "",
+        "supervision": json.dumps(session.supervision.status()) if session.supervision is not None else "",
         "updated": round(time.time(), 3),
     }
     return {k: str(v) for k, v in fields.items()}
