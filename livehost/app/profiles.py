@@ -45,7 +45,9 @@ class Rule(Strict):
 
 class Label(Strict):
     text: str = Field(default="AI生成 / AI generated", min_length=1, max_length=40)
-    min_fraction: float = Field(default=0.05, ge=0.05, le=0.3, description="text height, of the shorter side")
+    min_fraction: float = Field(default=0.05, ge=0.05, le=0.06, description="the least text height, as a fraction "
+                                "of the picture's shorter side (livehost draws it at 0.06: a profile asking for more "
+                                "is refused until the renderer takes a size)")
     position: Literal["top-left"] = "top-left"
     source: str | None = None
     date: str | None = None
