@@ -45,7 +45,7 @@ def add_parsers(sub: Any) -> None:
     rp.add_argument("--sku", required=True, help="the product on air")
     rp.add_argument("--comments", required=True, help='JSON Lines file ("-": stdin), one {"user": ..., "text": ...} per line')
     rp.add_argument("--lang", choices=["auto", "zh", "en"], help="the channel's language (default: the product's)")
-    rp.add_argument("--platform", help="platform term list for the gate (douyin, tiktok)")
+    rp.add_argument("--platform", help="the platform profile (douyin, tiktok, ...): its banned-term list for the gate")
     rp.add_argument("--config", help="channel config (YAML or TOML): llm models, shop terms, comment limits")
     rp.add_argument("--interval", type=float, default=1.0,
                     help="seconds between comments that carry no 'at' field, for rate limits (default 1)")
