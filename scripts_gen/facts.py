@@ -528,6 +528,10 @@ class ProductFacts:
         """Whether the record (or the shop's terms) states this number."""
         return any(quantity.same(q) for q in self.numbers)
 
+    def backing(self, quantity: Quantity) -> Fact | None:
+        """The fact of the record that states this number (None: not a fact, e.g. only the shop's terms)."""
+        return next((f for f in self.facts if any(quantity.same(q) for q in f.numbers)), None)
+
     def mentions(self, text: str) -> bool:
         """Whether ``text`` talks about this product: shares a content word with its facts, options or title."""
         words = {t for t in tokens(text) if len(t) > 1 or _CJK.match(t)}

@@ -60,6 +60,7 @@ class GateDecision:
     rules: list[RuleHit] = field(default_factory=list)
     lang: str = ""
     sku: str | None = None
+    backing: list[str] = field(default_factory=list)  # what in the record backs each number said ("12小时 <- description: ...")
     _issuer: object = field(default=None, repr=False, compare=False)  # the key of the gate that decided
 
     @property
@@ -143,7 +144,10 @@ class Gate:
         hits += discount_hits(scan, products)
         hits += self.claims.check(scan, products, self.now())
         handled = [m.span for m in find_money(scan)] + [d.span for d in find_discounts(scan)] + self.claims.spans(scan)
-        hits += fact_hits(scan, lambda q: self._backed(q, products), handled)
+        backing: list[str] = []
+        hits += fact_hits(scan, lambda q: self._backed(q, products, scan, backing), handled)
+        backing += [f"{scan[m.span[0]:m.span[1]]} <- the catalog's prices" for m in find_money(scan)
+                    if not any(h.span == m.span for h in hits)]
         if len(products) == 1:
             hits += variant_hits(scan, products[0], self.now())
         kinds = {p.kind for p in products}
@@ -156,7 +160,8 @@ class Gate:
                 hits.append(RuleHit(lex.rule, span, f"{entry.term!r} ({lex.name} {lex.version}: {entry.source})"))
         hits += persona_hits(scan)
         hits.sort(key=lambda h: h.span)
-        return GateDecision(passed=not hits, text=clean, rules=hits, lang=lang, sku=sku, _issuer=self.__key)
+        return GateDecision(passed=not hits, text=clean, rules=hits, lang=lang, sku=sku, backing=backing,
+                            _issuer=self.__key)
 
     def _quoted(self, text: str, span: tuple[int, int], products: list[Product]) -> bool:
         """Whether the clause around ``span`` is one the record of a product states word for word."""
@@ -172,12 +177,19 @@ class Gate:
             found = self._facts[product.sku] = ProductFacts(product, self.claims.terms)
         return found
 
-    def _backed(self, quantity: Quantity, products: list[Product]) -> bool:
+    def _backed(self, quantity: Quantity, products: list[Product], text: str = "", found: list[str] | None = None) -> bool:
+        """Whether a product's record states ``quantity``; what backs it goes into ``found``."""
+        said = text[quantity.span[0]:quantity.span[1]]
         for p in products:
             counts = {p.stock, *(v.stock for v in p.variants)} - {None}
             if not quantity.unit and (quantity.value in p.prices or quantity.value in counts):
+                if found is not None:
+                    found.append(f"{said} <- {p.sku}: {'price' if quantity.value in p.prices else 'stock'}")
                 return True
             if self.facts(p).backs(quantity):
+                if found is not None:
+                    fact = self.facts(p).backing(quantity)
+                    found.append(f"{said} <- {p.sku} {fact.field}: {fact.text[:80]}" if fact else f"{said} <- shop terms")
                 return True
         return False
 
@@ -188,7 +200,7 @@ class Gate:
         if not decision.passed:
             return None
         return self.__key.approve(decision.text, lang=decision.lang, source=Source(source), source_id=source_id,
-                                  sku=decision.sku, rules=decision.rule_names)
+                                  sku=decision.sku, rules=decision.rule_names, backing=tuple(decision.backing))
 
     def review(
         self, text: str, *, lang: str, source: Source | str, source_id: str, sku: str | None = None

@@ -42,6 +42,7 @@ class ApprovedSpeech:
     source_id: str  # script item id, comment id or operator name
     rules: tuple[str, ...] = ()  # gate rules that fired (rewrites) on the way
     sku: str | None = None  # the product this sentence is about, if any
+    backing: tuple[str, ...] = ()  # what in the catalog backs each number it states (for the audit trail)
     speech_id: int = field(default_factory=lambda: next(_ids))
     _sealed: object = field(default=None, repr=False, compare=False)
 
@@ -70,7 +71,9 @@ class GateKey:
         source_id: str,
         rules: tuple[str, ...] = (),
         sku: str | None = None,
+        backing: tuple[str, ...] = (),
     ) -> ApprovedSpeech:
         return ApprovedSpeech(
-            text=text, lang=lang, source=Source(source), source_id=source_id, rules=rules, sku=sku, _sealed=_seal
+            text=text, lang=lang, source=Source(source), source_id=source_id, rules=rules, sku=sku, backing=backing,
+            _sealed=_seal,
         )

@@ -47,6 +47,7 @@ class AuditEntry:
     sku: str = ""
     rules: str = ""  # gate rules that fired, comma separated
     catalog_version: str = ""  # the catalog the sentence was checked against
+    backing: str = ""  # what in the catalog backs each number it states, " | " between them
 
     def to_fields(self) -> dict[str, str]:
         return {k: json.dumps(v) if isinstance(v, bool) else str(v) for k, v in asdict(self).items()}
@@ -68,6 +69,7 @@ class AuditEntry:
             sku=f.get("sku", ""),
             rules=f.get("rules", ""),
             catalog_version=f.get("catalog_version", ""),
+            backing=f.get("backing", ""),
         )
 
 

@@ -112,6 +112,7 @@ class Ledger:
             sku=speech.sku or "",
             rules=",".join(speech.rules),
             catalog_version=self.catalog_version(),
+            backing=" | ".join(speech.backing),
         )
         if self.record is not None:
             self.record(entry)

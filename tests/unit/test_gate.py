@@ -250,3 +250,11 @@ def test_a_quotable_term_passes_only_in_a_clause_the_record_states():
     # the ends of the product's own range are specs, not rankings; a ranking is not
     assert "absolute_term" not in rules(g, "最小颗粒是3.2×3.2cm。", sku="OAT")
     assert "absolute_term" in rules(g, "全网最低价")
+
+
+def test_approved_speech_says_what_in_the_record_backs_each_number(gate):
+    speech = gate.approve("现在拍只要59元，容量500ml。", lang="zh", source=Source.SCRIPT, source_id="x", sku=CUP)
+    assert speech is not None
+    assert "59元 <- the catalog's prices" in speech.backing
+    assert any(b.startswith("500ml <- ZH-CUP-500 ") for b in speech.backing), speech.backing
+    assert gate.approve("你好", lang="zh", source=Source.OPERATOR, source_id="ops").backing == ()
