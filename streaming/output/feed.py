@@ -17,7 +17,6 @@ import logging
 import re
 import socket
 
-from livehost.core.frames import MediaFrame
 from livehost.core.states import OutputState
 from streaming.output.encoder import EncodeSettings, Segment
 from streaming.output.sinks import Output
@@ -67,6 +66,8 @@ class _Datagrams:
 class UdpFeedOutput(Output):
     """Encode the program into MPEG-TS and send it to ``udp://HOST:PORT``."""
 
+    DELIVERED_WHEN_WRITTEN = True  # nothing acknowledges UDP: what OBS shows is the OBS director's to watch
+
     def __init__(self, url: str, settings: EncodeSettings) -> None:
         super().__init__(settings)
         self.url = url
@@ -92,15 +93,8 @@ class UdpFeedOutput(Output):
         self._set_state(OutputState.LIVE)
         log.info("program feed: MPEG-TS to %s", self.url)
 
-    def send(self, frame: MediaFrame) -> bool:
-        sent = super().send(frame)
-        if sent:
-            self.acked_pts = frame.pts + len(frame.audio)
-        return sent
-
     async def close(self) -> None:
-        with self._lock:
-            segment, self._segment = self._segment, None
+        segment = self._take_segment()
         if segment is not None:
             try:
                 await asyncio.to_thread(segment.close)

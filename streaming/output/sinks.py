@@ -68,6 +68,9 @@ class Output:
     def up(self) -> bool:
         return self.state.up
 
+    #: an output with no acknowledgements (a file, a UDP feed) counts media as delivered once it is written
+    DELIVERED_WHEN_WRITTEN = False
+
     def send(self, frame: MediaFrame) -> bool:
         """Encode and hand one frame on.  Worker thread.  ``False`` if dropped."""
         with self._lock:
@@ -77,7 +80,15 @@ class Output:
             before = segment.bytes_out
             segment.write(frame)
             self.bytes_out += segment.bytes_out - before
-            return True
+        if self.DELIVERED_WHEN_WRITTEN:
+            self.acked_pts = frame.pts + len(frame.audio)
+        return True
+
+    def _take_segment(self) -> Segment | None:
+        """The open segment, detached (the encode thread writes nothing more into it)."""
+        with self._lock:
+            segment, self._segment = self._segment, None
+        return segment
 
     async def start(self) -> None:
         raise NotImplementedError
@@ -87,6 +98,8 @@ class Output:
 
 
 class FileOutput(Output):
+    DELIVERED_WHEN_WRITTEN = True
+
     def __init__(self, path: str, settings: EncodeSettings, *, finish: Callable[[Path], None] | None = None) -> None:
         """``finish``: called (in a worker thread) on the complete file after it is closed, e.g. to sign it."""
         super().__init__(settings)
@@ -98,15 +111,8 @@ class FileOutput(Output):
         self._segment = Segment(str(self.path), self.settings)
         self._set_state(OutputState.LIVE)
 
-    def send(self, frame: MediaFrame) -> bool:
-        sent = super().send(frame)
-        if sent:
-            self.acked_pts = frame.pts + len(frame.audio)
-        return sent
-
     async def close(self) -> None:
-        with self._lock:
-            segment, self._segment = self._segment, None
+        segment = self._take_segment()
         if segment is not None:
             await asyncio.to_thread(segment.close)
             if self.finish is not None:
@@ -248,8 +254,7 @@ class RtmpOutput(Output):
                     self._set_state(OutputState.LIVE)
 
     async def _teardown(self, *, graceful: bool) -> None:
-        with self._lock:
-            segment, self._segment = self._segment, None
+        segment = self._take_segment()
         pipe, proc = self._pipe, self._proc
         self._pipe = self._proc = None
         if segment is not None:
