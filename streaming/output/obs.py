@@ -164,7 +164,7 @@ class ObsDirector:
             try:
                 self.state, self.next_try = "connecting", None
                 self._client = await asyncio.to_thread(self._connect, self.config.websocket, self._password)
-                await self._call_prepare()
+                await asyncio.to_thread(self._prepare)
                 up_since = time.monotonic()
                 self.connects += 1
                 self.state, self.reason = "live", ""
@@ -209,9 +209,6 @@ class ObsDirector:
         client, self._client = self._client, None
         if client is not None:
             await asyncio.to_thread(client.close)
-
-    async def _call_prepare(self) -> None:
-        await asyncio.to_thread(self._prepare)
 
     async def _watch(self) -> None:
         while True:

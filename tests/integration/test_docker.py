@@ -20,7 +20,6 @@ import pytest
 import yaml
 
 from streaming.chat.relay import sign
-from tests.integration.obs_studio import ObsStudio
 from tests.integration.rtmp_server import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -75,17 +74,6 @@ def _dashboard_metrics() -> set[str]:
     exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
     assert len(exprs) >= 15
     return {m for e in exprs for m in re.findall(r"\blivehost_[a-z_]+", e)}
-
-
-@pytest.fixture
-def obs_studio(tmp_path):
-    why = ObsStudio.available()
-    if why:
-        pytest.fail(f"this test needs OBS Studio: {why}")
-    obs = ObsStudio(tmp_path / "obs")
-    obs.start()
-    yield obs
-    obs.stop()
 
 
 def _health(url: str) -> subprocess.CompletedProcess:

@@ -22,17 +22,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 W, H = 360, 640
 
 
-@pytest.fixture
-def obs_studio(tmp_path):
-    why = ObsStudio.available()
-    if why:
-        pytest.fail(f"the OBS tests need OBS Studio: {why}")
-    obs = ObsStudio(tmp_path / "obs", width=W, height=H)
-    obs.start()
-    yield obs
-    obs.stop()
-
-
 def _config(obs: ObsStudio, rtmp_server, feed_port: int, channel: str = "obs1") -> dict:
     return {"id": channel, "size": f"{W}x{H}", "voice": {"engine": "espeak"},
             "output": {"video_bitrate_kbps": 1200, "obs": {

@@ -9,7 +9,7 @@ from typing import Any
 
 from livehost.app import audit_bundle
 from livehost.app.cli import Edge
-from livehost.app.signing import Ed25519Signer, KeyRing
+from livehost.app.signing import Ed25519Signer, KeyRing, public_pem
 from livehost.core import jsonio, keys
 from livehost.core.audit import read_audit
 from livehost.core.chain import trim, verify_store
@@ -119,8 +119,6 @@ def export(args: argparse.Namespace, edge: Edge) -> int:
 
 def key(args: argparse.Namespace, edge: Edge) -> int:
     signer = Ed25519Signer.for_home(edge.settings.home)
-    from livehost.app.signing import public_pem
-
     print(public_pem(signer.public), end="")
     print(f"# key id {signer.key_id}")
     return 0
