@@ -33,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from products.feeds.text import plain_text
 from products.limits import limits
 from products.money import format_money, spoken_money, to_money
 
@@ -318,6 +319,12 @@ class Product(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @field_validator("description")
+    @classmethod
+    def _plain_description(cls, value: Any) -> Any:
+        # a merchant's HTML (Shopify's body_html pasted into a JSON catalog) is spoken as text, never as markup
+        return plain_text(value) if isinstance(value, str) and ("<" in value or "&" in value) else value
 
     # formula cells: begin
     @field_validator("sku", "title", "brand", "category", "description", "selling_points", "specs", "tags")

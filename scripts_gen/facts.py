@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,6 +37,7 @@ _SHIP_WORDS = ("发货", "快递", "包邮", "运费", "邮费", "物流", "顺�
 _AFTER_WORDS = ("退", "换", "保修", "质保", "售后", "保障", "return", "refund", "warranty", "exchange")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+_ALNUM_PART = re.compile(r"[a-z]+|[0-9]+(?:\.[0-9]+)?")
 _EN_STOP = frozenset("""the a an and or for you your are this that these those with what how does do did its it's it can
     much long big many which who where when why whats waht pls please ok okay hi hey just really right one ones get got
     is be any have has of in on to at by from as if so not no yes i me my we our they them he she his her will would
@@ -63,7 +64,8 @@ _ASKS = (
     (re.compile(r"how\s+much(?=\s+\w+\s+(?:per|each|for\s+(?:one|a|each)))|(?:用|放|加|吃|冲)多少|每次.{0,3}多少"), "volume"),
     (re.compile(r"多大|尺寸|多长|多宽|多高|直径|长宽|裤长|衣长|多少(?:厘米|公分|cm|毫米|mm)|几(?:厘米|公分)|how\s+(?:big|large|long\s+is|wide|tall)|dimensions?|\bsize\s+of"),
      "length"),
-    (re.compile(r"多大|how\s+big"), "volume"),  # 这瓶多大: a bottle's size is its volume
+    (re.compile(r"多大|how\s+big"), "volume"),
+    (re.compile(r"多远|距离|how\s+far"), "length"),  # 这瓶多大: a bottle's size is its volume
     (re.compile(r"多久|多长时间|几个?小时|几分钟|几天|几年|续航|保质期|充电时间|充满|\bhow\s+long|\bhow\s+fast|\bhours?\b|\bminutes?\b"
                 r"|\blasts?\b|\blife\b|\bshelf\b|\b(?:charge|charging|boil|boiling|cook|cooking|heat|heating|brew|brewing)\s*time"),
      "duration"),
@@ -71,12 +73,13 @@ _ASKS = (
     (re.compile(r"容量|多少毫升|多少ml|几升|装多少|多少水|能装|capacity|volume|how\s+much\s+(?:water|liquid)|\bml\b"
                 r"|how\s+(?:much|big)\s+(?:does\s+it|will\s+it|can\s+it)\s+hold|bin"), "volume"),
     (re.compile(r"几片|几张|几粒|几颗|几包|几袋|几个|几只|几件|几块|几罐|几次|几回|几档|多少片|多少张|多少粒|多少包|多少个|多少块|多少件|多少次|"
-                r"how\s+many|count|pieces|how\s+often"), "count"),
+                r"how\s+many|\bcount\b|pieces|how\s+often"), "count"),
     (re.compile(r"电池|电量|毫安|容量|battery|mah|\bwh\b|capacity"), "battery"),
     (re.compile(r"功率|瓦(?!时)|watts?|wattage|\bpower\b"), "power"),
     (re.compile(r"电压|伏|volts?|voltage|\d+\s*v\b"), "voltage"),
-    (re.compile(r"亮度|多亮|流明|bright|lumens?"), "light"),
-    (re.compile(r"色温|冷光|暖光|白光|黄光|warm\s+(?:or|light|white)|cool\s+(?:or|light|white)|colou?r\s+temperature|kelvin"),
+    (re.compile(r"多亮|流明|最亮|亮度(?:多少|是多少|多大|几|怎么样|够吗|够不够|高吗|高不高)|how\s+bright|lumens?|brightness\s*\??$"),
+     "light"),
+    (re.compile(r"色温|冷光|暖光|白光|黄光|warm\s+(?:or|light|white)|cool\s+(?:or|light|white)|colou?r\s+temp(?:erature)?|kelvin"),
      "colour_temperature"),
     (re.compile(r"含.{0,2}量|比例|百分之|占比|percent|percentage|how\s+much(?=\s+\w+\s+(?:is\s+)?in\b)|content"), "percent"),
     (re.compile(r"吸力|suction"), "pressure"),
@@ -87,7 +90,7 @@ _ASKS = (
 # question words -> words facts use for the same thing (a fact containing one answers the question)
 _HINTS = (
     (re.compile(r"材质|材料|面料|成分|配料|什么做|啥做|什么钢|什么木|made\s+of|material|fabric|ingredients?|what\s+(?:steel|wood)"
-                r"|what'?s\s+in\s+(?:it|them|this)"
+                r"|what'?s\s+in\s+(?:it|them|this)|what\s+(?:else\s+)?is\s+in\s+(?:it|them|this|there)|besides|配料表|放的?(?:啥|什么)|加了(?:啥|什么)"
                 r"|\b(?:plastic|metal|glass|wooden|bamboo|ceramic|aluminium|aluminum)\b|塑料|金属|玻璃|木头|陶瓷|竹子"),
      ("材质", "材料", "面料", "成分", "配料", "不锈钢", "钢", "铁", "木", "塑料", "玻璃", "陶瓷", "棉", "material", "made from",
       "made of", "steel", "iron", "wood", "plastic", "glass", "ceramic", "cotton", "wool", "ingredients", "with")),
@@ -102,8 +105,9 @@ _HINTS = (
     (re.compile(r"多高|高度|how\s+tall|height"), ("高", "高度", "height", "tall")),
     (re.compile(r"厚|薄|thick|thin"), ("厚", "薄", "thick", "thin", "weight", "cushion", "gsm")),
     (re.compile(r"产地|哪里产|哪产|哪里生产|国产|进口|哪里的|made\s+in|origin|where\s+(?:is\s+it|are\s+they|do\s+they)\s+"
-                r"(?:from|made|grown|roast|produced)|where.{0,20}from"),
-     ("产地", "产自", "原产", "产区", "origin", "made in", "grown in", "roasted in", "imported", "进口", "国产")),
+                r"(?:from|made|grown|roast|produced)|where.{0,20}from|(?:which|what)\s+country|哪个国家|哪国|哪儿(?:产|生产|的)|产自哪"),
+     ("产地", "产自", "原产", "产区", "origin", "made in", "grown in", "roasted in", "forged in", "crafted in", "produced in",
+      "handmade in", "assembled in", "imported", "进口", "国产")),
     (re.compile(r"怎么用|怎么泡|怎么冲|如何使用|用法|用量|冲泡|每次用|用几|how\s+(?:to|do\s+i|should\s+i)\s+(?:use|brew|make|apply)"
                 r"|how\s+much\s+do\s+i\s+use|dosage"),
      ("使用", "用法", "用量", "冲泡", "每次", "方法", "泵", "use", "brew", "steep", "apply", "pea-sized")),
@@ -113,8 +117,8 @@ _HINTS = (
     (re.compile(r"烤箱|oven"), ("烤箱", "oven")),
     (re.compile(r"冰|冷|cold|iced|chill"), ("保冷", "冷", "冰", "cold", "iced", "chill")),
     (re.compile(r"包装里|盒子里|配件|配什么|送什么|送线|附带|带什么|送不送|带不带|附送|有没有送|送.{1,4}[吗么嘛]|一套|套装里|里面有|"
-                r"in\s+the\s+set|come\s+in\s+the|in\s+the\s+box|comes?\s+with|included|includes|attachments?|accessor"),
-     ("in the box", "includes", "comes with", "included", "附", "配有", "配件", "配套", "包含", "内含", "送", "线", "tool", "cable")),
+                r"箱子里|盒里|包装里有|都有(?:啥|什么)|有哪些东西|in\s+the\s+set|come\s+in\s+the|in\s+the\s+box|what\s+comes\s+with|comes?\s+with|included|includes|attachments?|accessor"),
+     ("in the box", "includes", "comes with", "comes in", "box with", "included", "盒", "装有", "附", "配有", "配件", "配套", "包含", "内含", "送", "线", "tool", "cable")),
     (re.compile(r"味道|香味|气味|什么味|smell|scent|fragrance|notes"), ("味", "香", "scent", "smell", "fragrance", "notes")),
     (re.compile(r"几岁|多大(?:的)?(?:孩子|宝宝|小孩)|年龄|适龄|宝宝能|孩子能|ages?\b|years?\s+old|kids?|toddler"),
      ("岁", "年龄", "以上", "age", "ages", "years", "up")),
@@ -125,8 +129,17 @@ _HINTS = (
     (re.compile(r"晒|阳光|太阳|sun"), ("阳光", "晒", "直射", "sun", "sunlight")),
     (re.compile(r"硬度|hardness|hrc"), ("硬度", "hrc", "hardness")),
     (re.compile(r"飞机|登机|plane|flight|airline|carry[\s-]?on"), ("飞机", "登机", "航空", "wh", "flight", "plane", "carry-on")),
-    (re.compile(r"防水|游泳|下水|waterproof|swim|shower|rain|ip\d"), ("防水", "ip", "waterproof", "water", "sweat")),
-    (re.compile(r"蓝牙|bluetooth"), ("蓝牙", "bluetooth")),
+    (re.compile(r"防水|游泳|下水|泳池|淋雨|waterproof|swim|shower|rain|pool|ip\d"),
+     ("防水", "ip", "waterproof", "water", "sweat", "float")),
+    (re.compile(r"防尘|沙滩|沙子|灰尘|dust|sand|beach"), ("防尘", "ip", "dust", "sand")),
+    (re.compile(r"蓝牙|bluetooth|(?<![a-z])bt(?![a-z])"), ("蓝牙", "bluetooth")),
+    (re.compile(r"刺痛|刺激|辣眼|sting|stings|burns?\b|tingl"), ("刺痛", "刺激", "刺", "sting", "tingl", "irritat", "patch test")),
+    (re.compile(r"男女|男款|女款|男生|女生|男士|女士|(?<![a-z])(?:wo)?m[ae]n'?s?(?![a-z])|unisex|gender"),
+     ("男女", "男款", "女款", "中性", "unisex", "men", "women")),
+    (re.compile(r"(?:biggest|largest|smallest|max\w*|min\w*|what)\s+sizes?|sizes?\s+(?:do\s+you\s+have|available|range|come)"
+                r"|最大.{0,2}[码号]|最小.{0,2}[码号]|(?:哪些|什么|几个)[码号]|[码号]数?(?:全|齐)"),
+     ("comes in", "码有", "号有", "尺码有", "size")),
+    (re.compile(r"多远|距离|how\s+far|\brange\b"), ("距离", "范围", "米", "range", "distance", "feet", "ft", "m")),
     (re.compile(r"几个口|接口|插口|ports?|usb"), ("口", "接口", "usb", "port", "ports", "type-c")),
     (re.compile(r"弹力|弹性|stretch"), ("弹力", "弹", "stretch")),
     (re.compile(r"甜|糖|sweet|sugar"), ("糖", "甜", "sugar", "sweet")),
@@ -167,6 +180,9 @@ _GLOSSARY: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = tuple(
         ("无香", "fragrance-free|unscented"), ("敏感肌", "sensitive skin"), ("宝宝 婴儿", "baby|infant"),
         ("儿童 孩子 小孩", "kids|children|child"), ("灯", "lamp|light"), ("亮度", "brightness"),
         ("色温", "colour temperature|color temperature"), ("包装内 包含", "in the box|included"),
+        ("层", "layer|layers|ply"), ("防腐剂", "preservative|preservatives|preservative-free"),
+        ("添加剂", "additive|additives"), ("酒精", "alcohol"), ("香精", "fragrance|perfume"), ("色素", "colouring|coloring|dye"),
+        ("过敏原", "allergen|allergens"), ("坚果", "nuts|nut"), ("乳糖", "lactose"), ("无糖", "sugar-free|sugar free"), ("男女同款 中性", "unisex"),
     ))
 
 
@@ -191,12 +207,13 @@ _QWORDS = re.compile(
 _SOFT = frozenset("子头儿带用")
 # questions of an attribute: only a fact stating that attribute answers them ("电芯是什么牌子的": not 电芯容量)
 _CATEGORY = re.compile(r"材质|材料|面料|成分|颜色|什么色|色号|牌子|品牌|产地|哪里产|哪产|made\s+(?:of|from|in)|material|fabric|"
-                       r"ingredients?|colou?r|brand|origin|who\s+makes")
+                       r"ingredients?|colou?r|brand|origin|who\s+makes|(?:which|what)\s+country|哪个国家|哪国")
 # the viewer speaking of themselves: their numbers are theirs, not the product's
 _VIEWER = re.compile(r"我|身高|体重|\bi'?m\b|\bi\s+am\b|\bmy\b|\bi\s+wear\b|\bme\b", re.I)
 # containers and measure words: "一盒多少克" asks for a weight, not about boxes
 _MEASURE = frozenset("盒包袋瓶罐桶个只件套片支颗粒块张条双一")
-_CLAUSE = re.compile(r"(?<=[。！？；;!?\n])|[，、](?=[^，、]{2,})|(?<=\.)\s+(?=[A-Z])")
+# sentences, and Chinese sentences at their commas; never inside an enumeration (配料：牛肉、香辛料、白砂糖)
+_CLAUSE = re.compile(r"(?<=[。！？；;!?\n])|，(?=[^，]{2,})|(?<=\.)\s+(?=[A-Z])")
 
 
 def _stem(word: str) -> str:
@@ -220,7 +237,13 @@ def tokens(text: str) -> list[str]:
     chars = [c for c in text if _CJK.match(c)]
     out = [c for c in chars if c not in _ZH_STOP]
     out += [a + b for a, b in zip(chars, chars[1:])]
-    out += [_stem(w) for w in _WORD.findall(text) if w not in _EN_STOP]
+    for w in _WORD.findall(text):
+        if w in _EN_STOP:
+            continue
+        out.append(_stem(w))
+        parts = _ALNUM_PART.findall(w)
+        if len(parts) > 1:  # "qc4.0", "ip67", "vg10": the letters and the number are words of their own
+            out += [p for p in parts if len(p) > 1 or p.isdigit()]
     return out
 
 
@@ -281,8 +304,13 @@ class Answer:
 class ProductFacts:
     """What a reply, the selling talk, a model and the gate may draw on for one product."""
 
-    def __init__(self, product: Product, terms: Sequence[str] = ()) -> None:
+    def __init__(self, product: Product, terms: Sequence[str] = (), *,
+                 speakable: Callable[[str], bool] | None = None) -> None:
+        """``speakable``: whether a fact may be said as it is written (the gate's word lists: "最高支持100W" is an
+        absolute term).  A fact that may not is never chosen as an answer; it still backs its numbers."""
         self.product = product
+        self._speakable = speakable
+        self._muted: frozenset[int] | None = None
         zh = product.lang == "zh"
         facts: list[Fact] = []
 
@@ -351,8 +379,13 @@ class ProductFacts:
         known = [t for t in query if t in vocab]
         if not known:
             return []
-        ids, scores = self._index.retrieve([known], k=min(k, len(self.facts)), show_progress=False)
-        return [(self.facts[int(i)], float(s)) for i, s in zip(np.ravel(ids), np.ravel(scores)) if s > 0]
+        if self._muted is None:
+            ok = self._speakable
+            self._muted = frozenset(i for i, f in enumerate(self.facts) if ok is not None and not ok(f.text))
+        ids, scores = self._index.retrieve([known], k=min(k + len(self._muted), len(self.facts)), show_progress=False)
+        found = [(self.facts[int(i)], float(s)) for i, s in zip(np.ravel(ids), np.ravel(scores))
+                 if s > 0 and int(i) not in self._muted]
+        return found[:k]
 
     @property
     def vocabulary(self) -> frozenset[str]:
@@ -401,7 +434,7 @@ class ProductFacts:
         return [said for said, token in self._subject(question)
                 if (token not in known if token.isascii() else not set(token) & known)]
 
-    def answer(self, question: str) -> Answer:
+    def answer(self, question: str, *, avoid: Callable[[str], bool] | None = None) -> Answer:
         """What the record says about ``question``: the fact (or two) and the question's words they do not cover.
 
         An answer that leaves a subject word uncovered ("is the lid plastic": the interior is steel; "LDAC": a
@@ -413,6 +446,8 @@ class ProductFacts:
         if stated and not _VIEWER.search(question) and not all(self.backs(q) for q in stated):
             return Answer("")
         chosen, weak = self._choose(question)
+        if avoid is not None and any(not avoid(f.text) for f in chosen):
+            chosen = [f for f in chosen if not avoid(f.text)]  # "how heavy is the 6mm": not the fact of both sizes
         if not chosen:
             return Answer("")
         said: set[str] = set()
@@ -427,8 +462,18 @@ class ProductFacts:
                      if (token.isascii() and token not in said and not any(token in t or t in token for t in long))
                      or (not token.isascii() and not set(token) - _SOFT <= said_chars)]
         asked = asks_about_kind(question)
-        if asked and not any(asked & f.kinds for f in chosen):  # "how many watts": the facts state no wattage
+        counted = _counted(fold(question).lower())
+        if asked and not any(asked & f.kinds or any(p.search(f.text.lower()) for p in counted) for f in chosen):
+            # "how many watts": the facts state no wattage
             uncovered.append("<" + "/".join(sorted(asked)) + ">")
+        # a topic the hint patterns read ("缩水", "sheath" as an accessory) that no chosen fact speaks of is not
+        # answered by them: said with a hedge
+        lowered = fold(question).lower()
+        spoken = " ".join(f.text.lower() for f in chosen)
+        for pattern, found in _HINTS:
+            hit = pattern.search(lowered)
+            if hit and not any(w.lower() in spoken for w in found) and not translations(hit.group()):
+                uncovered.append(hit.group())
         if weak and not uncovered:
             uncovered = [word for word, _ in self._subject(question)] or ["?"]
         return Answer(self._join(chosen), tuple(uncovered))
@@ -463,6 +508,7 @@ class ProductFacts:
         # a question in another language than the record shares no words with it: kinds and hints must do
         other_language = (self.product.lang == "zh") == folded.isascii()
         judged = []
+        counted = _counted(folded)
         weak, weak_fact = False, found[0][0]
         for rank, (fact, _score) in enumerate(found):
             text = fact.text.lower()
@@ -477,7 +523,8 @@ class ProductFacts:
             exact = any(len(t) > 1 for t in shared)
             if any(w in text for w in translated):  # the question's word in the record's language
                 strong = exact = True
-            judged.append((fact, bool(asked & fact.kinds), strong, any(h in text for h in hints), rank, exact))
+            kind = bool(asked & fact.kinds) or any(p.search(text) for p in counted)  # "how many layers": "67-layer"
+            judged.append((fact, kind, strong, any(h in text for h in hints), rank, exact))
             if rank == 0:
                 weak = bool(shared) and (not asked or bool(asked & fact.kinds))
                 weak_fact = fact
@@ -545,10 +592,16 @@ _QUESTION_PAIRS = frozenset("多少 什么 怎么 多久 多大 多长 多重 �
                             "这个 这款 一个 请问 主播 现在 还是 到底 一下".split())
 
 
+# unit words a question asks in ("多少瓦", "how many lumens"): facts write the unit as a symbol (65W, 1200lm)
+_UNIT_WORDS = re.compile(r"(?:多少|几)(?:瓦|流明|毫安时?|伏|赫兹|分贝|转|帧|寸|英寸)|(?<![a-z])(?:watts?|lumens?|volts?|mah|hertz|hz"
+                         r"|decibels?|db|rpm|fps|inch(?:es)?|kelvin)(?![a-z])")
+
+
 def _topic(question: str) -> set[str]:
-    """What the question is about: its tokens less the question words ("多少", "what", "how long") and the
-    measure words ("一盒多少克" asks for a weight) and the words for the viewer's circumstances."""
-    text = _QWORDS.sub(" ", fold(question).lower())
+    """What the question is about: its tokens less the question words ("多少", "what", "how long"), the unit
+    it asks in, the measure words ("一盒多少克" asks for a weight) and the words for the viewer's
+    circumstances."""
+    text = _QWORDS.sub(" ", _UNIT_WORDS.sub(" ", fold(question).lower()))
     return {t for t in tokens(text)
             if t not in _QUESTION_PAIRS and (t.isascii() or not any(c in _ZH_STOP or c in _MEASURE for c in t))}
 
@@ -579,9 +632,49 @@ def _options(variants: Sequence[Variant]) -> dict[str, list[str]]:
     return out
 
 
+_REGULAR_QUESTION = re.compile(r"原价|不打折|没打折|不优惠|平时|划线价|吊牌价|(?:normal|regular|usual|full|list|original)(?:ly)?"
+                               r"(?!\s+(?:size|fit|cut))|msrp|rrp|\bbefore\b|not\s+on\s+sale|without\s+(?:the\s+)?(?:sale|discount)",
+                               re.I)
+
+
 def asks_about_offer(question: str) -> bool:
     """A price question that is really about coupons, gifts or discounts."""
-    return bool(_OFFER_QUESTION.search(question))
+    return bool(_OFFER_QUESTION.search(question)) and not asks_regular_price(question) and not asks_sale_end(question)
+
+
+_UNTIL_QUESTION = re.compile(r"到(?:什么时候|啥时候|哪天|几号|几月)|什么时候(?:结束|截止|恢复|涨)|截止|还有几天|持续到|活动.{0,4}多久"
+                             r"|(?:un)?til+\s+when|when\s+(?:does|will|is)\s+(?:the\s+)?(?:sale|deal|discount|offer)\s+(?:end|over|finish)"
+                             r"|how\s+long\s+(?:is|does|will)\s+(?:the\s+)?(?:sale|deal|discount|offer|price)|sale\s+ends?|ends?\s+when",
+                             re.I)
+
+
+def asks_sale_end(question: str) -> bool:
+    """A price question about when the sale ends ("活动到什么时候", "til when is the sale")."""
+    return bool(_UNTIL_QUESTION.search(question))
+
+
+def asks_regular_price(question: str) -> bool:
+    """A price question about the price without the sale ("原价多少", "regular price?")."""
+    return bool(_REGULAR_QUESTION.search(question))
+
+
+_HOW_MANY = re.compile(r"how\s+many\s+([a-z]{3,})|(?:几|多少)([层片张粒颗包袋节格档孔口芯头色款种只个])")
+_COUNT_NOUNS = {"层": "(?:layer|ply)", "片": "(?:piece|sheet|slice)", "张": "sheet", "粒": "(?:capsule|tablet)",
+                "节": "batter", "档": "(?:setting|level|speed|mode)", "孔": "hole", "口": "port", "色": "colou?r"}
+_NUMERAL = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千]+)"
+
+
+def _counted(question: str) -> list[re.Pattern[str]]:
+    """For "how many layers" / "几层": a number written with that noun ("67-layer", "67 layers", "三层") states the
+    count asked for, whatever kind of quantity the unit reader makes of it."""
+    out = []
+    for m in _HOW_MANY.finditer(question):
+        if m.group(1):
+            out.append(re.compile(rf"\d+\s*-?\s*{re.escape(_stem(m.group(1)))}", re.I))
+        else:
+            noun = _COUNT_NOUNS.get(m.group(2))
+            out.append(re.compile(rf"{_NUMERAL}\s*{re.escape(m.group(2))}" + (rf"|\d+\s*-?\s*{noun}" if noun else ""), re.I))
+    return out
 
 
 def asks_about_kind(question: str) -> set[str]:
@@ -622,5 +715,5 @@ def product_facts(product: Product, lang: str, now: datetime, facts: Sequence[st
     }
 
 
-__all__ = ["Fact", "ProductFacts", "asks_about_kind", "asks_about_offer", "clauses", "product_facts", "sentences",
+__all__ = ["Fact", "ProductFacts", "asks_about_kind", "asks_about_offer", "asks_regular_price", "asks_sale_end", "clauses", "product_facts", "sentences",
            "tokens", "words"]

@@ -118,7 +118,7 @@ _ARE_YOU_HUMAN = _any(
     r"录播|录屏|录好的|提前录|录制的|直播还是录|自动回复|(?:机器|程序|脚本)(?:在)?(?:回复|回答|说话|讲)|是(?:不是)?(?:程序|脚本)",
     r"(?:有|是)(?:真人|人)在(?:打字|回复|回答|操作|说话)|后台(?:有|是)(?:人|真人)|谁在(?:回复|打字|说话)",
     r"(?:你|您|主播|这个主播)(?:是)?(?:不是)?(?:假的|虚拟的|合成的|生成的|ai换脸|换脸的)",
-    r"真人(?:主播|直播)(?:吗|么|嘛|吧|\?|还是)",
+    r"真人(?:主播|直播)(?:吗|么|嘛|吧|\?|还是)|(?:本人|真人)出镜|还是(?:虚拟|数字人|ai|机器|合成)",
     r"zhen\s*ren|ji\s*qi\s*ren|shu\s*zi\s*ren|(?:ni|zhu\s*bo)\s*shi\s*(?:ai|ren|ji\s*qi)",
     # the host (or its voice) asked to be a machine, a computer, synthesised, someone's own self, in any order
     r"(?:你|您|主播|小姐姐|小哥哥|这个人|声音).{0,8}(?:是|像)(?:不是)?(?:电脑|机器|程序|合成|本人|🤖)|是(?:不是)?🤖|🤖(?:吗|么|嘛|\?)"
@@ -143,14 +143,15 @@ _ARE_YOU_HUMAN = _any(
         r"say\s+['\"]?i\s*(?:'m|am)\s+(?:not\s+(?:an?\s+)?(?:ai|bot|robot|machine)|(?:a\s+)?(?:human|real))",
         r"(?:you'?re|you\s+are|ur)\s+not\s+(?:an?\s+)?(?:ai|bot|robot)|bet\s+(?:you'?re|you\s+are)\s+(?:a\s+)?real",
         # a recording, automation, someone typing, "is the host real"
-        r"(?:is\s+(?:this|it|the\s+stream)|are\s+(?:you|u))\s+(?:a\s+)?(?:pre[\s-]?)?record(?:ed|ing)|live\s+or\s+(?:pre[\s-]?)?recorded"
+        r"(?:is\s+(?:this|it|the\s+stream)|are\s+(?:you|u))\s+(?:a\s+)?(?:pre[\s-]?)?record(?:ed|ing)|live\s+or\s+(?:an?\s+)?(?:pre[\s-]?)?record(?:ed|ing)"
         r"|recorded\s+or\s+live|pre[\s-]?recorded",
         r"(?:is\s+(?:this|it|the\s+chat|the\s+host)|are\s+(?:these|the)\s+(?:replies|answers))\s+automat\w*|auto[\s-]?(?:reply|replies|generated)"
         r"|(?:someone|somebody|anyone|anybody|a\s+person)\s+(?:actually\s+|really\s+)?(?:typing|there|reading|replying|answering)"
         r"|who\s+(?:am\s+i|are\s+we)\s+(?:talking|speaking|chatting)\s+(?:to|with)",
         r"is\s+(?:this|she|he|the\s+host|the\s+streamer|the\s+presenter|this\s+(?:host|streamer|presenter))\s+(?:a\s+)?real\b",
         r"(?:human|real|ai|bot|robot)\s*\?*\s*or\s+(?:not|nah|no|nope)\b|\b(?:ai|bot)\s+or\s+(?:human|real|nah|not)\b|\bb0t\b|\br0bot\b",
-        r"(?:real|human|person)\s+or\s+(?:an?\s+)?(?:avatar|cgi|virtual|fake|animation|cartoon|program)"
+        r"(?:real|human|person|people)\s+or\s+(?:an?\s+)?(?:avatar|cgi|virtual|fake|animation|cartoon|program|software|computer|machine"
+        r"|bot|robot|ai)\b"
         r"|(?:avatar|cgi|virtual|fake)\s+or\s+(?:a\s+)?(?:real|human|person)|do\s+(?:you|u)\s+have\s+a\s+body",
     ),
 )
@@ -169,7 +170,8 @@ _HEALTH = _any(
     r"便秘|通便|脱发|掉发|防脱|生发|头皮屑|心脏病|心脑血管|哮喘|鼻炎|咳嗽|感冒|发烧|关节|颈椎|腰椎|自闭|多动|近视|保健|"
     r"胃病|胃痛|胃不好|痛风|长高|长个子|焦虑|抑郁|皮炎|皮肤病|炎症|贫血|三高|甲状腺|痔疮|溃疡|结节|妇科|痛经|更年期|"
     r"(?:头|腰|背|胃|肚子|牙|膝盖|肩|颈)(?:疼|痛)|对.{1,6}(?:有好处|有帮助|有效果?|管用)(?:吗|么|嘛|\?|没)|能缓解|缓解.{1,6}(?:吗|么|嘛|\?)|"
-    r"怀孕|孕期|胎儿|备孕|妊娠|黄褐斑|色斑|老年斑|淡化.{0,3}斑|疤痕|房颤|心律不齐|呼吸暂停",
+    r"怀孕|孕期|胎儿|备孕|妊娠|黄褐斑|色斑|老年斑|淡化.{0,3}斑|疤痕|房颤|心律不齐|呼吸暂停|"
+    r"(?:能|可以)?修复(?:吗|么|嘛|\?)|减脂|燃脂|刮油|能瘦|瘦(?:吗|么|嘛|身|腿|脸|肚子)|出血|流血|伤口|感染|肺炎|病毒|冻疮|静脉曲张",
     _en(
         r"cures?|curing|treats?|treatment|heals?|healing|acne|pimples?|weight\s+loss|lose\s+weight|slim\w*|fat\s+burn\w*",
         r"blood\s+(?:pressure|sugar)|diabet\w*|cholesterol|cancer|tumou?rs?|immun\w*|detox\w*|pregnan\w*|breastfeed\w*",
@@ -178,15 +180,16 @@ _HEALTH = _any(
         r"arthrit\w*|migraine\w*|anxiety|depression|flu\b|colds?\b|cough\w*|fever",
         r"side\s+effects?|whiten\w*|lighten\w*\s+(?:my\s+)?skin|arthritis|inflammation",
         r"pains?|aches?|gout|grow\s+taller|dermatitis|psoriasis|rosacea|ulcers?|stomach\s+(?:problems?|issues?|ache)|reflux"
-        r"|heartburn|anemi\w*|thyroid|menopaus\w*|(?:fix|help\s+(?:with\s+)?|relieve|soothe)\s+my\s+\w+",
+        r"|heartburn|anemi\w*|thyroid|menopaus\w*|(?:fix|help(?:\s+with)?|relieve|soothe)\s+my\s+\w+",
         r"melasma|hyperpigment\w*|afib|atrial|apnea|arrhythmi\w*|belly\s+fat|burn\w*\s+(?:my\s+)?(?:belly\s+)?fat|fat\s+loss"
         r"|get\s+rid\s+of\s+(?:my\s+)?(?:acne|spots|melasma|wrinkles|fat|scars?|eczema|pimples|dark\s+spots)",
+        r"raynaud\w*|pneumonia|bronchitis|infections?|infected|covid|viruse?s?|circulation|wounds?|bleed\w*|sinusitis",
     ),
 )
 
 _PRICE = _any(
     rf"多少钱|多钱|价格|价钱|价位|单价|原价|现价|售价|卖价|标价|到手价|报价|啥价|什么价|几块钱|几元|怎么卖|咋卖|优惠|便宜|打折|折扣|满减|领券|有券|降价"
-    rf"|打.{{0,2}}折|{_N}折(?!的?伞|叠)",
+    rf"|打.{{0,2}}折|{_N}折(?!的?伞|叠)|平时(?:卖|多少|什么价)|单买.{{0,8}}多少|活动.{{0,3}}到(?:什么时候|啥时候|哪天|几号)|活动.{{0,4}}多久",
     r"几块(?=$|\?|!|,|\.|呀|啊|吗|呢|啦)|(?:^|这个|这款|这件|一共|总共|全部|要|卖|现在)多少(?=$|\?|!|,|\.|呀|啊|啦|呢)|多少米|几个米"
     r"|贵(?:吗|么|不贵|了|啊|呀|$|\?|!)|太贵|好贵|有点贵|这么贵",
     rf"{_N}(?:元|块)(?:钱)?(?:卖|出|给)|有(?:没有)?活动|赠品|礼品|送(?:个|点|什么|啥)|买{_N}送{_N}",
@@ -196,6 +199,9 @@ _PRICE = _any(
         r"on\s+sale|for\s+[$¥€£]\s*\d+|(?:\d+\s*%|half|percent)\s*off|free\s+gifts?|bogo|get\s+one\s+free",
         r"what\s+(?:are\s+you|r\s+u|do\s+you)\s+charg\w*|(?:does|do)\s+(?:it|this|they|these|this\s+\w+)\s+go\s+for\b|how\s+much\s+for\b"
         r"|what'?s\s+the\s+damage|\bsale\b|^\$+\s*\?*$|\$\$|still\s+[$¥]?\d+",
+        r"going\s+for\b|how\s+much\s+(?:per|a|an|each)\b|(?:normal|regular|usual|full|list|original)(?:ly)?\s+(?:price|cost|\$)"
+        r"|regular(?:ly)?\s*\?|msrp|rrp|was\s+(?:it|this)\s+[$¥€£]?\d|(?:un)?til+\s+when\b.{0,20}\b(?:sale|deal|discount|offer)"
+        r"|when\s+(?:does|will|is)\s+(?:the\s+)?(?:sale|deal|discount|offer)\s+(?:end|over|finish)",
     ),
 )
 _SPEC = _any(

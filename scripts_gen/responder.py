@@ -39,13 +39,15 @@ from pathlib import Path
 from typing import Any
 
 from livehost.core.approved import ApprovedSpeech, Source
-from products.model import Catalog, Product
+from products.model import Catalog, Product, Variant
 from products.money import spoken_money
 from scripts_gen.facts import (
     Answer,
     ProductFacts,
     asks_about_kind,
     asks_about_offer,
+    asks_regular_price,
+    asks_sale_end,
     product_facts,
     tokens,
     translations,
@@ -56,6 +58,7 @@ from scripts_gen.intents import Intent, is_question
 from scripts_gen.llm.base import GenerationRequest, TextModel
 from scripts_gen.llm.chain import Draft, Verdict, first_approved
 from scripts_gen.prompts import PromptSet, spoken_text
+from scripts_gen.rules.quantities import find_numbers
 from scripts_gen.rules.variants import named_variants
 from scripts_gen.text import normalize
 from scripts_gen.triage import Action, Comment, Triaged
@@ -79,9 +82,28 @@ _PERSONAL = re.compile(
 # what a named option costs ("单只多少", "三盒装多少钱"), not how much of something it has ("M码充了多少绒")
 _HOW_MUCH = re.compile(r"多少(?:钱|一|$|[?!,.呀啊呢啦])|什么价|价格|价钱|现价|原价|how\s+much(?!\s+(?:does|do|is\s+in|\w+\s+(?:per|in)))|price|cost",
                        re.I)
-_SPEC_WORDS = re.compile(r"材质|尺寸|多大|多重|多少|几|什么|怎么|能不能|可以|哪|made|size|weight|how|what|where|material", re.I)
+_SPEC_WORDS = re.compile(r"材质|尺寸|多大|多重|多少|几|什么|怎么|能不能|可以|哪|啥(?!时候)|咋|made|size|weight|how|what|where|which|why"
+                         r"|material|(?<![a-z])does(?![a-z])", re.I)
 _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
               "November", "December")
+
+
+def _option_fact(variant: Variant, kinds: set[str], question: str, lang: str) -> str:
+    """The variant's options that state a quantity of a kind asked ("规格是15ml 旅行装"), or "".  Not a count (一盒有几张:
+    the option says how many boxes), nor an option the question names to ask about something else (1.5床的床单尺寸)."""
+    kinds = kinds - {"count"}
+    if not kinds:
+        return ""
+    said = [(name, value) for name, value in variant.options.items()
+            if (found := find_numbers(value)) and any(q.kind in kinds or (q.unit == "oz" and "volume" in kinds) for q in found)
+            and not any(format(q.value.normalize(), "f") in question for q in found)]
+    if lang == "zh":
+        return "，".join(f"{name}是{value}" for name, value in said)
+    return "; ".join(f"the {name.lower()} is {value}" for name, value in said)
+
+
+def _regularly(amount: str, lang: str) -> str:
+    return f"（原价{amount}）" if lang == "zh" else f" (regularly {amount})"
 
 
 def _date(moment: datetime | None, lang: str) -> str:
@@ -382,15 +404,18 @@ class Responder:
         key = (product.sku, id(product))
         facts = self._facts.get(key)
         if facts is None:
-            facts = self._facts[key] = ProductFacts(product, self.terms)
+            lang, gate = product.lang, self.gate
+            facts = self._facts[key] = ProductFacts(
+                product, self.terms, speakable=lambda text: gate.check(text, lang, sku=product.sku).passed)
         return facts
 
     def _context(self, product: Product | None, lang: str, triaged: Triaged | None,
                  variant: str | None = None) -> dict[str, Any]:
         if product is None:
             return {"title": "", "price": "", "list_price": "", "on_sale": False, "stock": None, "in_stock": False,
-                    "fact": "", "term": "", "asks_offer": False, "names": [], "variant": "", "from_price": False,
-                    "price_list": "", "in_stock_options": "", "out_options": "", "available_from": "", "backorder": False}
+                    "fact": "", "term": "", "asks_offer": False, "asks_regular": False, "names": [], "variant": "", "from_price": False,
+                    "price_list": "", "in_stock_options": "", "out_options": "", "available_from": "", "backorder": False,
+                    "preorder": False, "sale_until": ""}
         now = self.now()
         facts = self._facts_for(product)
         question = triaged.normalized if triaged else ""
@@ -400,12 +425,22 @@ class Responder:
             term = facts.best_term(question, facts.shipping)
         elif intent is Intent.AFTER_SALES:
             term = facts.best_term(question, facts.after_sales)
-        found = facts.answer(question) if intent is Intent.SPEC else Answer("")
-        if found.unknown:
-            log.info("spec answer for %s hedged: the record has no %s", product.sku, ", ".join(found.unknown))
         named = named_variants(product, question) if question else []
         selected = product.variant(variant) if variant else None
-        chosen = named[0] if len(named) == 1 else (selected if not named else None)
+        # the option on air when the question names none, or names it among others ("这个4包装": three are 4-packs)
+        chosen = named[0] if len(named) == 1 else (selected if not named or selected in named else None)
+        found = Answer("")
+        if intent is Intent.SPEC:
+            # "这个是多少ml的" with the 15 ml on air: its own option says it, not the product's 50 ml
+            found = Answer(_option_fact(chosen, asks_about_kind(question), question, lang)) if chosen is not None else found
+            # about some options ("the 6mm": two colours of it): not a fact that speaks of the others as well
+            about = {v.id for v in named} or ({chosen.id} if chosen is not None else set())
+            avoid = None
+            if about and len(product.variants) > len(about):
+                avoid = lambda text: not {v.id for v in named_variants(product, text)} <= about  # noqa: E731
+            found = found if found.text else facts.answer(question, avoid=avoid)
+        if found.unknown:
+            log.info("spec answer for %s hedged: the record has no %s", product.sku, ", ".join(found.unknown))
         money = lambda amount: spoken_money(amount, product.currency, lang)  # noqa: E731
         context = {
             "title": product.title,
@@ -418,6 +453,7 @@ class Responder:
             "hedge": bool(found.unknown),
             "term": term,
             "asks_offer": intent is Intent.PRICE and asks_about_offer(question),
+            "asks_regular": intent is Intent.PRICE and asks_regular_price(question),
             "names": [],
             "variant": "",
             "from_price": False,
@@ -425,6 +461,9 @@ class Responder:
             "in_stock_options": "",
             "out_options": "",
             "available_from": _date(product.available_from, lang) if product.availability == "preorder" else "",
+            "preorder": product.availability == "preorder" and not product.variants,
+            "sale_until": (_date(product.sale_end, lang) if intent is Intent.PRICE and asks_sale_end(question)
+                           and product.sale_active(now) and product.sale_end else ""),
             "backorder": product.availability == "backorder" and not product.variants,
         }
         if chosen is not None:  # about one variant: its own price, sale, stock and availability
@@ -435,6 +474,9 @@ class Responder:
                 "in_stock": product.variant_in_stock(chosen),
                 "available_from": _date(chosen.available_from or product.available_from, lang)
                 if product.variant_availability(chosen) == "preorder" else "",
+                "preorder": product.variant_availability(chosen) == "preorder",
+                "sale_until": (_date(chosen.sale_end, lang) if intent is Intent.PRICE and asks_sale_end(question) and on_sale
+                               and chosen.sale_end else context["sale_until"] if on_sale else ""),
                 "backorder": product.variant_availability(chosen) == "backorder",
             }
         elif product.variants:
@@ -450,6 +492,8 @@ class Responder:
                 context["price_list"] = sep.join(
                     (f"{v.label}的{money(product.variant_price_at(v, now))}" if lang == "zh"
                      else f"the {v.label} is {money(product.variant_price_at(v, now))}")
+                    + (_regularly(money(product.variant_price(v)), lang)
+                       if context["asks_regular"] and product.variant_sale_active(v, now) else "")
                     for v in product.variants[:4] if product.variant_in_stock(v))
         if product.variants:
             sep = "、" if lang == "zh" else " and "

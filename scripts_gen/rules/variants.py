@@ -45,7 +45,12 @@ def _keys(variant: Variant, siblings: list[Variant], derived: bool = True) -> se
         if not value:
             continue
         keys.add(value)
+        for amount in _AMOUNT.finditer(value):  # "50 ml", "100 g pouch" are written "50ml", "100g" as often
+            keys.add(amount.group(1) + amount.group(2))
         keys.update(_SIZES.get(value, ()))
+        for group in _ALIASES:  # 旅行装 is what viewers call 小样
+            if any(word in value for word in group):
+                keys.update(group)
         if len(value) > 2 and value[-1] in "装款码号":
             keys.add(value[:-1])  # 单只装 -> 单只
         number = _NUMBER.search(value)
@@ -66,6 +71,9 @@ def _keys(variant: Variant, siblings: list[Variant], derived: bool = True) -> se
     return keys
 
 
+_ALIASES = (("旅行装", "小样", "试用装", "体验装", "travel size", "trial size", "mini size"),
+            ("替换装", "补充装", "refill"), ("礼盒", "礼盒装", "gift box", "gift set"))
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s+([a-z]{1,3})(?![a-z])")
 _COLOURS = "白黑红蓝绿灰粉紫黄橙金银棕咖米青"
 _GENERIC = frozenset("pack set size one the and with for piece pieces count".split())  # words that name no option
 _CN_COUNT = re.compile(r"[一二两三四五六七八九十]+(?=[盒包袋瓶罐支件个只片条双套装箱桶])")

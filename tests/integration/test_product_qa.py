@@ -1,6 +1,6 @@
 """Product questions through ``livehost reply``, judged by the QA evaluation set.
 
-The set is in ``tests/data/qa`` (catalog, questions in four splits that share no
+The set is in ``tests/data/qa`` (catalog, questions in six splits that share no
 product and no phrasing, and the scorer, ``score.py``, which reads the README's
 output format and nothing of livehost's code).  Each split runs one ``livehost
 reply`` process per product on air, on the set's clock (2026-11-28 12:00 +08:00,
@@ -16,7 +16,10 @@ which its sale windows were written around).  The targets (score.TARGETS):
 
 ``dev`` was tuned on from the start; ``heldout`` after two blind runs and
 ``dev2`` (written later by someone who had not read the code) after one;
-``heldout2`` was run blind once and is not tuned on.  Where a split does not
+``heldout2`` after one blind run.  ``dev3`` and ``heldout3`` were written by
+someone who had read neither the code nor the earlier questions; ``dev3`` is
+tuned on, ``heldout3`` was run blind once and is not tuned on (only its wrong
+facts were looked at).  Where a split does not
 reach a target, FLOORS holds what it measured (the README's "Product questions"
 gives the numbers): the test guards those and never lets a wrong fact through.
 """
@@ -49,7 +52,9 @@ FLOORS = {
     "dev": {"facts": 0.95, "unanswerable": 0.95, "disclosure": 1.0, "medical": 1.0},
     "heldout": {"facts": 0.88, "unanswerable": 0.95, "disclosure": 1.0, "medical": 1.0},
     "dev2": {"facts": 0.90, "unanswerable": 0.90, "disclosure": 1.0, "medical": 1.0},
-    "heldout2": {"facts": 0.75, "unanswerable": 0.90, "disclosure": 0.8, "medical": 0.75},
+    "heldout2": {"facts": 0.87, "unanswerable": 0.94, "disclosure": 1.0, "medical": 0.9},
+    "dev3": {"facts": 0.88, "unanswerable": 0.85, "disclosure": 1.0, "medical": 1.0},
+    "heldout3": {"facts": 0.75, "unanswerable": 0.75, "disclosure": 1.0, "medical": 1.0},
 }
 
 

@@ -1,0 +1,136 @@
+"""Answers when viewers word things their own way: units named as words, counts of a noun, the price without
+the sale and the sale's last day, the option on air, HTML descriptions, facts the gate will not let be said as
+written, and topics the record does not speak of."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from products.catalog import catalog_from_data
+from scripts_gen.facts import ProductFacts, clauses
+from scripts_gen.gate import Gate
+from scripts_gen.intents import Intent, classify
+from scripts_gen.responder import Responder
+from scripts_gen.text import normalize
+from scripts_gen.triage import Action, Comment, Triage
+
+CN = timezone(timedelta(hours=8))
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=CN)
+SALE = {"sale_start": "2026-12-01T00:00:00+08:00", "sale_end": "2027-01-31T23:59:59+08:00"}
+
+DATA = {"products": [
+    {"sku": "GAN-45", "title": "45W快充充电头", "lang": "zh", "brand": "闪充",
+     "description": "最高支持45W快充，单口输出30W时不发烫。配料：不适用。包装内含充电头、说明书、收纳袋。",
+     "specs": {"快充协议": "PD3.0、QC3.0"}, "price": "69.00", "currency": "CNY", "availability": "in_stock"},
+    {"sku": "KNF-8", "title": "Chef's Knife, 8 inch", "lang": "en", "brand": "Hoshi",
+     "description": "<p>A <strong>45-layer</strong> Damascus blade.</p><ul><li>Forged in Seki, Japan</li>"
+                    "<li>Comes in a gift box with a magnetic blade guard</li></ul>",
+     "price": "129.00", "currency": "USD", "sale_price": "99.00", **SALE, "availability": "in_stock"},
+    {"sku": "CRM-50", "title": "保湿面霜", "lang": "zh", "brand": "润初",
+     "description": "配料：水、甘油、角鲨烷、神经酰胺。每天早晚取适量涂抹。", "price": "129.00", "currency": "CNY",
+     "variants": [
+         {"id": "CRM-50-STD", "title": "50ml 正装", "options": {"规格": "50ml 正装"}, "price": "129.00", "stock": 80,
+          "availability": "in_stock"},
+         {"id": "CRM-50-MINI", "title": "15ml 旅行装", "options": {"规格": "15ml 旅行装"}, "price": "49.00",
+          "sale_price": "39.00", **SALE, "stock": 40, "availability": "in_stock"}]},
+    {"sku": "MAT-Y", "title": "Yoga Mat", "lang": "en", "brand": "Flowline",
+     "description": "Natural rubber, open-cell top. The 6 mm mat weighs 3.0 kg.",
+     "specs": {"Weight": "2.2 kg (4 mm) / 3.0 kg (6 mm)"}, "price": "68.00", "currency": "USD",
+     "variants": [
+         {"id": "MAT-Y-4", "title": "4 mm", "options": {"Thickness": "4 mm"}, "price": "68.00", "stock": 9,
+          "availability": "in_stock"},
+         {"id": "MAT-Y-6", "title": "6 mm", "options": {"Thickness": "6 mm"}, "price": "78.00", "stock": 0,
+          "availability": "preorder"}]},
+]}
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return catalog_from_data(DATA, source="wording.json")
+
+
+@pytest.fixture(scope="module")
+def responder(catalog):
+    return Responder(catalog, Gate(catalog, now=lambda: NOW), now=lambda: NOW)
+
+
+def reply(responder, sku: str, text: str) -> str:
+    """What the host says to ``text`` with ``sku`` on air (a variant id: its product, that option on air)."""
+    product, _, option = sku.partition("-on-")
+    triaged = Triage(about_product=responder.about_product).add(Comment("viewer", text, 0.0, text))
+    assert triaged.action is Action.ANSWER, f"{text!r} was {triaged.action.value} ({triaged.intent.value})"
+    answer = asyncio.run(responder.answer(triaged, product, option or None))
+    assert answer is not None and answer.text, text
+    return answer.text
+
+
+def test_html_in_a_json_catalog_is_spoken_as_text(catalog):
+    description = catalog.get("KNF-8").description
+    assert "<" not in description and "45-layer Damascus blade" in description
+    assert all("<" not in f.text for f in ProductFacts(catalog.get("KNF-8")).facts)
+
+
+def test_enumerations_stay_one_fact():
+    assert "配料：水、甘油、角鲨烷、神经酰胺" in clauses("配料：水、甘油、角鲨烷、神经酰胺。每天早晚取适量涂抹。")
+
+
+@pytest.mark.parametrize("sku, question, span", [
+    ("GAN-45", "多少瓦的", "30W"),  # the unit as a word; "最高支持45W" is an absolute term, so the other fact
+    ("GAN-45", "QC支持几点几", "QC3.0"),  # a word written into a number
+    ("KNF-8", "how many layers", "45-layer"),  # a count written as "45-layer"
+    ("KNF-8", "which country is it from", "Japan"),
+    ("KNF-8", "does it come with a sheath", "blade guard"),  # what is in the box, said with a hedge
+    ("CRM-50", "配料表念一下", "神经酰胺"),
+])
+def test_questions_in_the_viewers_words(responder, sku, question, span):
+    assert span.lower() in reply(responder, sku, question).lower()
+
+
+def test_a_fact_the_gate_forbids_as_written_is_not_the_answer(responder):
+    said = reply(responder, "GAN-45", "多少瓦的")
+    assert "最高" not in said
+
+
+def test_the_price_without_the_sale_and_the_sales_last_day(responder):
+    assert "129" in reply(responder, "KNF-8", "regular price?")
+    said = reply(responder, "KNF-8", "til when is the sale")
+    assert "January 31" in said and "99" in said
+    assert "1月31日" in reply(responder, "CRM-50-on-CRM-50-MINI", "这个活动到啥时候")
+    said = reply(responder, "CRM-50", "不打折的时候卖多少")
+    assert "原价49元" in said  # the 15 ml's regular price beside its sale price
+
+
+def test_the_option_on_air_answers_for_itself(responder):
+    said = reply(responder, "CRM-50-on-CRM-50-MINI", "这个是多少ml的")
+    assert "15ml" in said and "50ml" not in said
+    assert "39元" in reply(responder, "CRM-50", "小样多少钱") and "129" not in reply(responder, "CRM-50", "小样多少钱")
+    said = reply(responder, "MAT-Y", "how heavy is the 6mm")
+    assert "3.0 kg" in said and "2.2 kg" not in said
+    assert "78" in reply(responder, "MAT-Y", "6mm price")
+
+
+def test_a_preorder_without_a_date_is_not_counted_as_zero_in_stock(responder):
+    said = reply(responder, "MAT-Y-on-MAT-Y-6", "can i get this one now")
+    assert "preorder" in said and "0" not in said
+
+
+def test_a_topic_no_chosen_fact_speaks_of_is_hedged(catalog):
+    answer = ProductFacts(catalog.get("CRM-50")).answer(normalize("洗了会缩水吗"))
+    assert not answer.sure
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("Is this live or a recording?", Intent.ARE_YOU_HUMAN),
+    ("Am I talking to a person or software?", Intent.ARE_YOU_HUMAN),
+    ("主播本人出镜吗 还是虚拟的", Intent.ARE_YOU_HUMAN),
+    ("will this help my fingers, i have raynauds", Intent.HEALTH),
+    ("健身减脂期吃这个能瘦吗", Intent.HEALTH),
+    ("嘴唇干裂出血 涂这个能修复吗", Intent.HEALTH),
+    ("what is it going for today", Intent.PRICE),
+    ("how much per bag rn", Intent.PRICE),
+])
+def test_intents_in_the_viewers_words(text, intent):
+    assert classify(normalize(text)) is intent
