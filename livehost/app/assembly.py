@@ -209,7 +209,7 @@ def make_avatar(config: ChannelConfig, store: Store | None = None, home: Path | 
 
     A photoreal host renders on the process's shared render service for ``render.device``; it is refused
     (a :class:`ConfigError` naming the avatar and why) without a valid consent record, which needs the store."""
-    label = profiles.load(config.platform or "generic").label.text
+    label = profiles.load(config.platform or "generic").label.style()
     if config.avatar is None:
         return Avatar2D(config.width, config.height, fps=config.fps, seed=config.seed, label=label), None
     if store is None or home is None:

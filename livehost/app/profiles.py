@@ -5,8 +5,8 @@ config selects ``livehost/app/platforms/<name>.yaml``.  Every rule there carries
 the date of that source; a rule nobody could source says ``unknown`` and livehost then applies its own
 safe default (say it is an AI, label every frame), never a guess.
 
-What a profile drives today: the on-screen label's text (never smaller than 5% of the picture's shorter
-side), the spoken-disclosure interval, the gate's banned-term list, whether the channel may run at all
+What a profile drives today: the on-screen label's text, size (never smaller than 5% of the picture's
+shorter side; livehost draws 6% unless asked for more) and top corner, the spoken-disclosure interval, the gate's banned-term list, whether the channel may run at all
 with an AI host or an AI voice (it does not start otherwise, and says why), the longest continuous
 session (the channel stops there, saying why), and, where ``supervisor_required``, how long the channel
 may run with nobody on duty (``unattended_minutes``) before it holds: see
@@ -22,8 +22,10 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from livehost.core.config import ConfigError, Strict, describe_errors
+from streaming.avatar.renderer2d import AiLabel
 
 HERE = Path(__file__).resolve().parent / "platforms"
+DRAWN_FRACTION = 0.06  # the label's height livehost draws when a profile asks for no more
 UNKNOWN = "unknown"
 
 
@@ -45,12 +47,16 @@ class Rule(Strict):
 
 class Label(Strict):
     text: str = Field(default="AI生成 / AI generated", min_length=1, max_length=40)
-    min_fraction: float = Field(default=0.05, ge=0.05, le=0.06, description="the least text height, as a fraction "
-                                "of the picture's shorter side (livehost draws it at 0.06: a profile asking for more "
-                                "is refused until the renderer takes a size)")
-    position: Literal["top-left"] = "top-left"
+    min_fraction: float = Field(default=0.05, ge=0.05, le=0.15, description="the least text height, as a fraction "
+                                "of the picture's shorter side (livehost draws at least 0.06)")
+    position: Literal["top-left", "top-right"] = Field(
+        default="top-left", description="the top corner it sits in (the product card holds the lower part)")
     source: str | None = None
     date: str | None = None
+
+    def style(self) -> AiLabel:
+        """How the renderers draw it: this text, at least this size (never under livehost's 6%), in this corner."""
+        return AiLabel(text=self.text, fraction=max(DRAWN_FRACTION, self.min_fraction), corner=self.position)
 
 
 class PlatformProfile(Strict):

@@ -36,6 +36,7 @@ from livehost.core.frames import SentenceEnded, SentenceStarted
 from streaming.avatar.face import P
 from streaming.avatar.pack import AvatarPack
 from streaming.avatar.photoreal import BatchedHost, PackOnDevice
+from streaming.avatar.renderer2d import AiLabel
 from streaming.avatar.service import RenderError, RenderService, pick_device
 from streaming.avatar.yuv import planes
 
@@ -287,7 +288,7 @@ class NeuralHost(BatchedHost):
     sentence turned into the model's features when it starts."""
 
     def __init__(self, pack: AvatarPack, service: RenderService, *, width: int, height: int, fps: int = 25,
-                 seed: int = 0, label: str = "AI生成 / AI generated", channel: str = "",
+                 seed: int = 0, label: str | AiLabel = "AI生成 / AI generated", channel: str = "",
                  budget_frames: float = 2.0) -> None:
         renderer = service.renderer
         if not isinstance(renderer, NeuralRenderer):

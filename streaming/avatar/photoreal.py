@@ -26,7 +26,7 @@ import numpy as np
 from streaming.avatar.card import ProductCard
 from streaming.avatar.face import ANCHORS, invert
 from streaming.avatar.pack import PATCH, AvatarPack, LoopWalker, patch_transform
-from streaming.avatar.renderer2d import card_sprite, label_layer
+from streaming.avatar.renderer2d import AiLabel, card_sprite, label_layer
 from streaming.avatar.service import RenderError, RenderService, pick_device, release_service
 from streaming.avatar.yuv import Sprite, planes
 from streaming.tts.visemes import Viseme
@@ -159,7 +159,7 @@ class FaceRenderer:
 class Overlays:
     """The AI label and the product card, drawn on every frame (fixed-point blends on the yuv planes)."""
 
-    def __init__(self, width: int, height: int, label: str) -> None:
+    def __init__(self, width: int, height: int, label: str | AiLabel) -> None:
         self.width, self.height = width, height
         layer, x, y = label_layer(width, height, label)
         self.label = Sprite(*layer)
@@ -188,7 +188,7 @@ class BatchedHost:
     the render service by a deadline (a late one shows the previous frame again and is counted)."""
 
     def __init__(self, pack: AvatarPack, service: RenderService, *, width: int, height: int, fps: int,
-                 seed: int, label: str, channel: str, budget_frames: float) -> None:
+                 seed: int, label: str | AiLabel, channel: str, budget_frames: float) -> None:
         if (pack.width, pack.height) != (width, height):
             raise RenderError(f"avatar {pack.name!r} is {pack.width}x{pack.height}; the channel is {width}x{height} "
                               f"(build the pack with --size {width}x{height})")
@@ -234,7 +234,7 @@ class PhotorealHost(BatchedHost):
     """A channel's sample-based photoreal host: ``await draw(index, mouth, speaking)`` gives its next frame."""
 
     def __init__(self, pack: AvatarPack, service: RenderService, *, width: int, height: int, fps: int = 25,
-                 seed: int = 0, label: str = "AI生成 / AI generated", channel: str = "",
+                 seed: int = 0, label: str | AiLabel = "AI生成 / AI generated", channel: str = "",
                  budget_frames: float = 2.0) -> None:
         if not isinstance(service.renderer, FaceRenderer):
             raise RenderError("a sample-based host needs the sample-based render service")

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -23,7 +25,7 @@ from .card import ProductCard, render_card
 from .fonts import load_font
 from .yuv import Sprite, planes, rgb_to_yuv420p
 
-__all__ = ["Avatar2D", "EYE_OPEN", "EYE_HALF", "EYE_CLOSED", "label_layer", "card_sprite", "card_box"]
+__all__ = ["AiLabel", "Avatar2D", "EYE_OPEN", "EYE_HALF", "EYE_CLOSED", "label_layer", "card_sprite", "card_box"]
 
 EYE_OPEN, EYE_HALF, EYE_CLOSED = fg.EYE_OPEN, fg.EYE_HALF, fg.EYE_CLOSED
 N_VISEMES = 9
@@ -49,11 +51,33 @@ def _even_up(v: float) -> int:
     return 2 * int(math.ceil(v / 2.0))
 
 
-def label_layer(W: int, H: int, label: str) -> tuple[_Layer, int, int]:
-    """The AI label (two lines when one is too wide), sized from the shorter side, at the top-left margin."""
+@dataclass(frozen=True)
+class AiLabel:
+    """The on-screen AI label: its text, its height as a fraction of the picture's shorter side (never under
+    5%), and the top corner it sits in (the product card holds the lower part of the picture)."""
+
+    text: str = "AI生成 / AI generated"
+    fraction: float = 0.06
+    corner: Literal["top-left", "top-right"] = "top-left"
+
+    def __post_init__(self) -> None:
+        if not 0.05 <= self.fraction <= 0.15:
+            raise ValueError(f"label fraction {self.fraction!r}: between 0.05 and 0.15 of the shorter side")
+        if self.corner not in ("top-left", "top-right"):
+            raise ValueError(f"label corner {self.corner!r}: top-left or top-right")
+
+    @classmethod
+    def of(cls, label: str | AiLabel) -> AiLabel:
+        return label if isinstance(label, AiLabel) else cls(text=label)
+
+
+def label_layer(W: int, H: int, label: str | AiLabel) -> tuple[_Layer, int, int]:
+    """The AI label (two lines when one is too wide), sized from the shorter side, at a top corner's margin."""
+    style = AiLabel.of(label)
+    label = style.text
     ms = min(W, H)
     ss = 2
-    fs = max(8, int(math.ceil(0.06 * ms)))
+    fs = max(8, int(math.ceil(style.fraction * ms)))
     margin = max(2, int(round(0.03 * ms)))
     font = load_font(fs * ss, bold=True)
     text = label
@@ -70,8 +94,11 @@ def label_layer(W: int, H: int, label: str) -> tuple[_Layer, int, int]:
     d.rounded_rectangle((0, 0, bw - 1, bh - 1), radius=int(0.22 * bh), fill=(12, 12, 16, 210))
     d.multiline_text((padx - bbox[0], pady - bbox[1]), text, font=font,
                      fill=(255, 255, 255, 255), spacing=int(0.2 * fs * ss))
-    x = _even(margin)
-    return downsample_premul(img, ss), x, x
+    x = y = _even(margin)
+    layer = downsample_premul(img, ss)
+    if style.corner == "top-right":
+        x = max(0, _even(W - margin - layer[1].shape[1]))
+    return layer, x, y
 
 
 def card_box(W: int, H: int) -> tuple[int, int, int, int]:
@@ -101,13 +128,14 @@ class Avatar2D:
     BLINK_S = 0.15
 
     def __init__(self, width: int, height: int, *, fps: int = 25, seed: int = 0,
-                 label: str = "AI生成 / AI generated", live_badge: bool = True):
+                 label: str | AiLabel = "AI生成 / AI generated", live_badge: bool = True):
         if width % 2 or height % 2 or width < 16 or height < 16:
             raise ValueError(f"frame size must be even and >= 16, got {width}x{height}")
         if fps <= 0:
             raise ValueError("fps must be positive")
         self.width, self.height, self.fps, self.seed = int(width), int(height), int(fps), int(seed)
-        self.label = label
+        self.label_style = AiLabel.of(label)
+        self.label = self.label_style.text
         W, H = self.width, self.height
         self.u = u = min(W, H * 9.0 / 16.0) / 720.0
         self.ox = (W - 720.0 * u) / 2.0
@@ -160,7 +188,7 @@ class Avatar2D:
         return c.finish(), px0, py0
 
     def _label_layer(self) -> tuple[_Layer, int, int]:
-        return label_layer(self.width, self.height, self.label)
+        return label_layer(self.width, self.height, self.label_style)
 
     def _pill_layers(self) -> tuple[_Layer, Sprite, int, int, int, int]:
         """'● LIVE' pill near the top-right; returns (pill layer, dot-on sprite, x, y,
@@ -183,10 +211,15 @@ class Avatar2D:
         d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(120, 70, 74, 255))
         d.text((cx + r + int(0.4 * fs * ss), cy), "LIVE", font=font, fill=(255, 255, 255, 255), anchor="lm")
         lx0, ly0, lx1, ly1 = self.label_box
-        x = _even(W - margin - pw)
         y = _even(ly0 + (ly1 - ly0 - ph) / 2)
-        if x < lx1 + margin:  # not enough room beside the label: go below it, right-aligned
-            y = _even(ly1 + margin / 2)
+        if lx0 > W / 2:  # the label holds the top-right corner: the pill takes the top-left
+            x = _even(margin)
+            if x + pw > lx0 - margin:  # not enough room beside the label: go below it, right-aligned
+                x, y = _even(W - margin - pw), _even(ly1 + margin / 2)
+        else:
+            x = _even(W - margin - pw)
+            if x < lx1 + margin:  # not enough room beside the label: go below it, right-aligned
+                y = _even(ly1 + margin / 2)
         # the lit dot as its own small sprite
         dsz = _even_up(2 * r / ss + 4)
         dot = Image.new("RGBA", (dsz * ss, dsz * ss), (0, 0, 0, 0))

@@ -49,6 +49,23 @@ def test_a_profile_sets_the_label_and_the_disclosure_interval(platform_dir):
     assert host.label == "AI 主播"
 
 
+def test_a_profile_sets_the_labels_size_and_corner(platform_dir):
+    from livehost.app import assembly
+
+    (platform_dir / "bigright.yaml").write_text(
+        "platform: bigright\nversion: '2026-12-07'\nlabel: {text: 'AI生成', min_fraction: 0.1, position: top-right}\n")
+    host, _ = assembly.make_avatar(build_config({"platform": "bigright", "size": "360x640"}))
+    x0, y0, x1, y1 = host.label_box
+    assert x0 > 360 / 2 and 360 - x1 <= 0.04 * 360 and y0 <= 0.04 * 640  # the top-right corner
+    assert y1 - y0 >= 0.1 * 360  # at least the profile's size
+    small, _ = assembly.make_avatar(build_config({"size": "360x640"}))  # generic: 6%, top left
+    assert small.label_box[0] < 0.05 * 360 and small.label_box[3] - small.label_box[1] < y1 - y0
+    (platform_dir / "huge.yaml").write_text(
+        "platform: huge\nversion: '2026-12-07'\nlabel: {text: 'AI', min_fraction: 0.2, position: bottom-left}\n")
+    with pytest.raises(ConfigError, match=r"label.min_fraction.*0.15|label.position"):
+        profiles.load("huge")
+
+
 def test_a_profile_that_forbids_ai_voices_keeps_the_channel_off_air_and_says_why(platform_dir, livehost_home):
     from livehost.app.session import ChannelSession
 
