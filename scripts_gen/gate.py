@@ -53,6 +53,9 @@ _INVISIBLE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u180b-\u180f\u200b-\u2
 _CLAUSE_ENDS = "，,。；;！!？?：:"
 
 
+QUOTED_PRODUCTS = 3  # a sentence about at most this many products has its quoted facts listed (the audit trail)
+
+
 @dataclass(frozen=True)
 class GateDecision:
     passed: bool
@@ -148,6 +151,8 @@ class Gate:
         hits += fact_hits(scan, lambda q: self._backed(q, products, scan, backing), handled)
         backing += [f"{scan[m.span[0]:m.span[1]]} <- the catalog's prices" for m in find_money(scan)
                     if not any(h.span == m.span for h in hits)]
+        if len(products) <= QUOTED_PRODUCTS:
+            backing += self._quoted_facts(scan, products)
         if len(products) == 1:
             hits += variant_hits(scan, products[0], self.now())
         kinds = {p.kind for p in products}
@@ -162,6 +167,18 @@ class Gate:
         hits.sort(key=lambda h: h.span)
         return GateDecision(passed=not hits, text=clean, rules=hits, lang=lang, sku=sku, backing=backing,
                             _issuer=self.__key)
+
+    def _quoted_facts(self, text: str, products: list[Product]) -> list[str]:
+        """The record's facts the sentence says word for word, numbers or not ("316不锈钢内胆", "works on induction
+        hobs"): what backs its claims beyond the numbers, for the audit trail."""
+        said = text.lower()
+        found = []
+        for p in products:
+            for f in self.facts(p).facts:
+                quoted = fold(f.text).lower()
+                if len(quoted) >= (4 if p.lang == "zh" else 8) and quoted in said and f.field not in ("title", "brand"):
+                    found.append(f"{p.sku} {f.field}: {f.text[:80]}")
+        return found
 
     def _quoted(self, text: str, span: tuple[int, int], products: list[Product]) -> bool:
         """Whether the clause around ``span`` is one the record of a product states word for word."""
@@ -193,17 +210,20 @@ class Gate:
                 return True
         return False
 
-    def speech(self, decision: GateDecision, *, source: Source | str, source_id: str) -> ApprovedSpeech | None:
+    def speech(self, decision: GateDecision, *, source: Source | str, source_id: str,
+               author: str = "template") -> ApprovedSpeech | None:
         """Approved speech for a decision this gate made (None if it did not pass); no second check."""
         if decision._issuer is not self.__key:
             raise ValueError("decision: made by another gate (another catalog): check the text with this one")
         if not decision.passed:
             return None
         return self.__key.approve(decision.text, lang=decision.lang, source=Source(source), source_id=source_id,
-                                  sku=decision.sku, rules=decision.rule_names, backing=tuple(decision.backing))
+                                  sku=decision.sku, rules=decision.rule_names, backing=tuple(decision.backing),
+                                  author=author)
 
     def review(
-        self, text: str, *, lang: str, source: Source | str, source_id: str, sku: str | None = None
+        self, text: str, *, lang: str, source: Source | str, source_id: str, sku: str | None = None,
+        author: str = "template",
     ) -> tuple[GateDecision, ApprovedSpeech | None]:
         """Check and, if it passes, approve.  Returns the decision (for the audit trail) and the speech or None."""
         decision = self.check(text, lang, sku=sku)
@@ -212,10 +232,11 @@ class Gate:
                      "; ".join(f"{h.rule}: {h.detail}" for h in decision.rules))
         if self.on_decision is not None:
             self.on_decision(decision)
-        return decision, self.speech(decision, source=source, source_id=source_id)
+        return decision, self.speech(decision, source=source, source_id=source_id, author=author)
 
     def approve(
-        self, text: str, *, lang: str, source: Source | str, source_id: str, sku: str | None = None
+        self, text: str, *, lang: str, source: Source | str, source_id: str, sku: str | None = None,
+        author: str = "template",
     ) -> ApprovedSpeech | None:
         """Approved speech, or None when the sentence is dropped."""
-        return self.review(text, lang=lang, source=source, source_id=source_id, sku=sku)[1]
+        return self.review(text, lang=lang, source=source, source_id=source_id, sku=sku, author=author)[1]

@@ -563,7 +563,8 @@ class Responder:
             decision = self.gate.check(decision.text, lang, sku=sku)
         speech = None
         if decision is not None:
-            speech = self.gate.speech(decision, source=Source.REPLY, source_id=triaged.comment.id)
+            speech = self.gate.speech(decision, source=Source.REPLY, source_id=triaged.comment.id,
+                                      author=source if source.startswith("model:") else "template")
         if speech is None:
             source = ""
         return Reply(triaged.comment, triaged.action, triaged.intent, speech, decision, sku, lang, source,

@@ -207,12 +207,12 @@ class ChannelSession:
         return self.comments.comment(user, text, comment_id)
 
     def say(self, text: str, *, source: Source = Source.OPERATOR, source_id: str = "operator",
-            lang: str | None = None) -> SpeechHandle:
+            lang: str | None = None, author: str = "operator") -> SpeechHandle:
         """Queue text through the gate.  Raises :class:`~scripts_gen.gate.Refused` or ``QueueFull``."""
         sku = self.playout.current.speech.sku if self.playout.current else None
         product = self.catalog.get(sku) if sku else None
         lang = lang or (product.lang if product else "zh")
-        decision, speech = self.gate.review(text, lang=lang, source=source, source_id=source_id, sku=sku)
+        decision, speech = self.gate.review(text, lang=lang, source=source, source_id=source_id, sku=sku, author=author)
         if speech is None:
             raise Refused(decision)
         return self.queue.put_nowait(speech)
@@ -397,7 +397,7 @@ class ChannelSession:
         """Say the host is an AI host (gated, logged); the next one is due ``disclose_every_minutes`` of air later."""
         lang = self.config.spoken_lang or (self.catalog.products[0].lang if self.catalog.products else "zh")
         try:
-            self.say(disclosure_line(lang, self._disclosed), source_id="disclosure", lang=lang)
+            self.say(disclosure_line(lang, self._disclosed), source_id="disclosure", lang=lang, author="template")
         except (Refused, QueueFull) as e:
             log.warning("channel %s: AI disclosure not queued (%s); trying again in 5 s", self.config.id, e)
             self._disclose_due = media + 5

@@ -71,7 +71,7 @@ class SellingTalk:
                     self.planner.abandon(planned, since)
                     continue
             speech = self.gate.approve(line.text, lang=line.lang, source=Source.SCRIPT, source_id=line.item_id,
-                                       sku=line.sku)
+                                       sku=line.sku, author=line.writer)
             if speech is None:
                 log.warning("gate dropped script line %s: %r", line.item_id, line.text)
                 continue

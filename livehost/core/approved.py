@@ -43,6 +43,7 @@ class ApprovedSpeech:
     rules: tuple[str, ...] = ()  # gate rules that fired (rewrites) on the way
     sku: str | None = None  # the product this sentence is about, if any
     backing: tuple[str, ...] = ()  # what in the catalog backs each number it states (for the audit trail)
+    author: str = "template"  # who wrote it: template | model:<name> | operator
     speech_id: int = field(default_factory=lambda: next(_ids))
     _sealed: object = field(default=None, repr=False, compare=False)
 
@@ -72,8 +73,9 @@ class GateKey:
         rules: tuple[str, ...] = (),
         sku: str | None = None,
         backing: tuple[str, ...] = (),
+        author: str = "template",
     ) -> ApprovedSpeech:
         return ApprovedSpeech(
             text=text, lang=lang, source=Source(source), source_id=source_id, rules=rules, sku=sku, backing=backing,
-            _sealed=_seal,
+            author=author, _sealed=_seal,
         )

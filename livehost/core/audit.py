@@ -48,6 +48,7 @@ class AuditEntry:
     rules: str = ""  # gate rules that fired, comma separated
     catalog_version: str = ""  # the catalog the sentence was checked against
     backing: str = ""  # what in the catalog backs each number it states, " | " between them
+    author: str = ""  # who wrote it: template | model:<name> | operator
 
     def to_fields(self) -> dict[str, str]:
         return {k: json.dumps(v) if isinstance(v, bool) else str(v) for k, v in asdict(self).items()}
@@ -70,6 +71,7 @@ class AuditEntry:
             rules=f.get("rules", ""),
             catalog_version=f.get("catalog_version", ""),
             backing=f.get("backing", ""),
+            author=f.get("author", ""),
         )
 
 

@@ -113,6 +113,7 @@ class Ledger:
             rules=",".join(speech.rules),
             catalog_version=self.catalog_version(),
             backing=" | ".join(speech.backing),
+            author=speech.author,
         )
         if self.record is not None:
             self.record(entry)

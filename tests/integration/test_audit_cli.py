@@ -43,6 +43,7 @@ def test_a_demo_run_verifies_exports_and_a_changed_sentence_is_named(livehost_ho
     assert len(body["catalog_version"]) >= 12 and "backing" in body
     spoken = [json.loads(f[b"body"]) for _s, f in rows if f[b"kind"] == b"spoken"]
     assert any("<-" in b["backing"] for b in spoken), [b["text"] for b in spoken]
+    assert {b["author"] for b in spoken} <= {"template", "operator"} and all(b["author"] for b in spoken)  # who wrote it
     body["text"] = "全场一折，今天免费送！"
     edited = {**{k.decode(): v.decode() for k, v in fields.items()},
               "body": json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))}

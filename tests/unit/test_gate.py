@@ -258,3 +258,12 @@ def test_approved_speech_says_what_in_the_record_backs_each_number(gate):
     assert "59元 <- the catalog's prices" in speech.backing
     assert any(b.startswith("500ml <- ZH-CUP-500 ") for b in speech.backing), speech.backing
     assert gate.approve("你好", lang="zh", source=Source.OPERATOR, source_id="ops").backing == ()
+
+
+def test_approved_speech_says_which_facts_it_quotes_and_who_wrote_it(gate):
+    product = load_catalog(sample_catalog_path())[CUP]
+    point = product.selling_points[0]  # a claim that states no number is backed by the record's own words
+    speech = gate.approve(f"这款{point}。", lang="zh", source=Source.SCRIPT, source_id="x", sku=CUP, author="model:m1")
+    assert speech is not None and speech.author == "model:m1"
+    assert f"{CUP} selling_points: {point}" in speech.backing
+    assert gate.approve("你好", lang="zh", source=Source.OPERATOR, source_id="ops").author == "template"

@@ -165,6 +165,7 @@ async def test_reply_writer_speaks_the_models_words_when_the_gate_passes_them(mo
         w = Responder(catalog, gate, models=[honest], now=lambda: NOW, temperature=0.0, budget=30)
         r = await w.answer(triaged, CUP)
         assert r.text == HONEST and r.source == "model:transformers:honest" and r.decision.passed
+        assert r.speech.author == "model:transformers:honest"  # the audit trail says which model wrote it
 
         w = Responder(catalog, gate, models=[liar, honest], now=lambda: NOW, temperature=0.0, budget=30)
         r = await w.answer(triaged, CUP)
