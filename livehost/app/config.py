@@ -36,6 +36,17 @@ def parse_size(v: str) -> tuple[int, int]:
     return w, h
 
 
+class LeaseConfig(Strict):
+    """One channel, one place: the lease a channel takes in Redis before it pushes (see livehost.core.lease)."""
+
+    enabled: bool = Field(True, description="take the channel's lease before pushing (needs the store)")
+    ttl_seconds: float = Field(15.0, ge=2, le=300, description="the lease runs out this long after the last renewal "
+                               "(renewed every third of it); a holder stops pushing 20% earlier by its own clock")
+    on_store_outage: Literal["keep", "stop"] = Field(
+        "keep", description="Redis unreachable: keep pushing (one box: nobody else can take the lease while it is "
+        "down) or stop when the lease runs out (a cluster: another node may still reach Redis)")
+
+
 class ChannelConfig(Strict):
     id: str = Field("demo", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     tenant: str = Field("default", pattern=r"^[A-Za-z0-9_-]{1,64}$",
@@ -60,6 +71,7 @@ class ChannelConfig(Strict):
     comments: CommentsConfig = CommentsConfig()
     chat: list[ChatConfig] = Field(default_factory=list, max_length=8, description="the live rooms the host hears "
                                    "(and answers in, where reply_in_chat): twitch, douyin, webhook, websocket")
+    lease: LeaseConfig = LeaseConfig()
     audit_keep_links: int | None = Field(None, ge=1000, description="retention: keep about this many newest links "
                                          "of the audit chain (older ones are trimmed behind a signed anchor, so the "
                                          "rest still verifies); default: keep everything")

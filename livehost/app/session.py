@@ -45,6 +45,7 @@ from livehost.core.frames import (
     StartFrame,
     TickFrame,
 )
+from livehost.core.lease import ChannelLease, LeaseLost
 from livehost.core.ledger import Ledger
 from livehost.core.pipeline import Pipeline
 from livehost.core.playout import Playout, PlayoutStage
@@ -115,6 +116,11 @@ class ChannelSession:
         self.ledger = Ledger(config.id, self.queue, self.trail.spoken, lambda: self.catalog.version)
         self.output = assembly.make_output(config, home=settings.home)
         self.output.add_listener(self._on_output_state)
+        self.lease: ChannelLease | None = None
+        if store is not None and config.lease.enabled:  # one channel, one place: nothing is pushed without it
+            self.lease = ChannelLease(store.aio(), config.id, ttl=config.lease.ttl_seconds,
+                                      keep_on_outage=config.lease.on_store_outage == "keep", on_lost=self._lease_lost)
+            self.output.fence = self.lease.valid
         self.playout = Playout(self.clock, self.queue)
         self.playout_stage = PlayoutStage(self.playout)
         host, face = assembly.make_avatar(config, store, settings.home)
@@ -348,6 +354,12 @@ class ChannelSession:
     async def run(self, duration: float | None = None) -> ChannelStats:
         """Run until ``duration`` seconds of media were produced, or :meth:`request_stop`; re-raises a stage's failure."""
         self.playout_stage.until = None if duration is None else max(1, round(duration * self.config.fps))
+        if self.lease is not None:
+            try:
+                await self.lease.acquire()  # LeaseHeld: on air elsewhere, naming the holder; nothing started yet
+            except BaseException:
+                await self.lease.client.aclose()
+                raise
         vital = [asyncio.create_task(coro, name=name) for coro, name in (
             (self.talk.run(), "script"), (self.trail.run(), "audit"), (self.comments.run(), "comments"))]
         self._tasks = [*vital, *(asyncio.create_task(assembly.load_model(m, self.config.id), name=f"load {m.name}")
@@ -368,6 +380,8 @@ class ChannelSession:
             self._tasks.append(asyncio.create_task(self.obs.run(), name="obs"))
         if self.supervision is not None:
             self._tasks.append(asyncio.create_task(self.supervision.run(), name="supervision"))
+        if self.lease is not None:
+            self._tasks.append(asyncio.create_task(self.lease.run(), name="lease"))
         await self.output.start()
         if self.config.disclose and self._talking():
             self._disclose(0.0)  # the first thing said
@@ -428,6 +442,12 @@ class ChannelSession:
         loop = asyncio.get_running_loop()
         loop.call_later(GRACE_SECONDS, self._fail, ConsentError(reason))
 
+    def _lease_lost(self, reason: str) -> None:
+        """Another holder has the channel: push nothing more (the outputs' fence already says no) and stop."""
+        self.last_error = reason
+        self.trail.event("lease", {"event": "lost", "reason": reason})
+        self._fail(LeaseLost(reason))
+
     def _fail(self, error: BaseException) -> None:
         self._failure = self._failure or error
         self._stopping.set()
@@ -440,6 +460,9 @@ class ChannelSession:
         if self.obs is not None:
             await self.obs.close()  # OBS shows the holding scene, not a frozen frame
         await self.output.close()
+        if self.lease is not None:  # after the last push: another holder may start at once
+            await self.lease.release()
+            await self.lease.client.aclose()
         await self.render.avatar.aclose()
         self.ledger.settle_all()
         await self.trail.drain()

@@ -26,6 +26,16 @@ def consent(record_id: str) -> str:
 
 
 # -- one channel -------------------------------------------------------------------------------
+def lease(channel: str) -> str:
+    """Hash: who may push the channel now (holder, fencing token, since), expiring unless renewed."""
+    return f"{PREFIX}:lease:{channel}"
+
+
+def lease_token(channel: str) -> str:
+    """Counter: the channel's last fencing token (each new holder gets a larger one)."""
+    return f"{lease(channel)}:token"
+
+
 def state(channel: str) -> str:
     """Hash: the channel's live numbers, refreshed every second, expiring."""
     return f"{PREFIX}:channel:{channel}"

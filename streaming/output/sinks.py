@@ -41,6 +41,9 @@ class Output:
         self._listeners: list[StateListener] = []
         self._lock = threading.Lock()  # guards the segment between the loop and the encode thread
         self._segment: Segment | None = None
+        # may this process push now?  (the channel's lease: livehost.core.lease)  None: always
+        self.fence: Callable[[], bool] | None = None
+        self.fenced = 0  # frames not pushed because the fence said no
 
     def add_listener(self, listener: StateListener) -> None:
         self._listeners.append(listener)
@@ -73,6 +76,11 @@ class Output:
 
     def send(self, frame: MediaFrame) -> bool:
         """Encode and hand one frame on.  Worker thread.  ``False`` if dropped."""
+        if self.fence is not None and not self.fence():
+            if not self.fenced:
+                log.error("output: the channel's lease is not ours now; nothing more is pushed")
+            self.fenced += 1
+            return False
         with self._lock:
             segment = self._segment
             if segment is None:
@@ -209,6 +217,8 @@ class RtmpOutput(Output):
 
     async def _connect_and_watch(self) -> str:
         self._set_state(OutputState.CONNECTING, self.reason)
+        if self.fence is not None and not self.fence():
+            return "the channel's lease is not ours: not connecting"  # never a second publisher on the stream key
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "streaming.output.relay", self.url,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

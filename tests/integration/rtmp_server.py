@@ -23,6 +23,7 @@ class RtmpServer:
     def __init__(self, workdir: Path, port: int | None = None) -> None:
         self.dir = workdir
         self.port = port or free_port()
+        self.stat_port = free_port()
         self.proc: subprocess.Popen | None = None
         self.dir.mkdir(parents=True, exist_ok=True)
         # master_process off: one process, so killing it really takes the port down.
@@ -40,6 +41,10 @@ rtmp {{
     chunk_size 4096;
     application live {{ live on; meta copy; }}  # players get the publisher's own onMetaData
   }}
+}}
+http {{
+  access_log off;
+  server {{ listen 127.0.0.1:{self.stat_port}; location /stat {{ rtmp_stat all; }} }}
 }}
 """
         )
@@ -70,6 +75,16 @@ rtmp {{
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("nginx did not start listening")
+
+    def publishers(self, key: str = "test") -> int:
+        """How many clients publish ``key`` now (nginx-rtmp's own statistics)."""
+        import urllib.request
+        import xml.etree.ElementTree as ET
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.stat_port}/stat", timeout=2) as r:
+            root = ET.fromstring(r.read())
+        return sum(1 for stream in root.iter("stream") if stream.findtext("name") == key
+                   for client in stream.iter("client") if client.find("publishing") is not None)
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
