@@ -60,6 +60,7 @@ class ScriptPlanner:
         self.planned: deque[str] = deque(maxlen=10_000)  # script item ids in the order queued
         self._next_cycle: dict[str, int] = {}
         self._resume_at: dict[str, Cursor | None] = {}
+        self._after: dict[str, Cursor] = {}  # where the talk goes on after each queued sentence (checkpoints)
         self._skip = False
         self.update(catalog)
 
@@ -136,8 +137,35 @@ class ScriptPlanner:
         item = planned.line.item_id
         self.planned.append(item)
         self._resume_at[item] = planned.resume
+        if self.cursor is not None:
+            self._after[item] = replace(self.cursor)
         while len(self._resume_at) > RESUME_POINTS:
             self._resume_at.pop(next(iter(self._resume_at)))
+        while len(self._after) > RESUME_POINTS:
+            self._after.pop(next(iter(self._after)))
+
+    # ---------------------------------------------------------------- checkpoints
+
+    def snapshot(self, spoken_item: str) -> dict | None:
+        """Where the talk goes on after ``spoken_item`` (a script sentence that went on air) as JSON data: the
+        cursor after it, each product's next cycle, the pin and the phrase history.  None if it is not known."""
+        after = self._after.get(spoken_item)
+        if after is None:
+            return None
+        return {"item": spoken_item, "cursor": {"sku": after.sku, "cycle": after.cycle, "index": after.index,
+                                                "count": after.count, "since": after.since.isoformat(), "flash": after.flash},
+                "next_cycle": dict(self._next_cycle), "pinned": self.pinned, "history": self.history.snapshot()}
+
+    def restore(self, data: dict) -> str:
+        """Go on from a :meth:`snapshot` (another run of the channel, perhaps on another node): the sentence after
+        the last one spoken comes next.  Returns what was restored, for the log."""
+        c = data["cursor"]
+        self.cursor = Cursor(str(c["sku"]), int(c["cycle"]), int(c["index"]), int(c["count"]),
+                             datetime.fromisoformat(c["since"]), bool(c.get("flash", False)))
+        self._next_cycle = {str(k): int(v) for k, v in (data.get("next_cycle") or {}).items()}
+        self.pinned = data.get("pinned") or None
+        self.history.load(data.get("history") or {})
+        return f"after {data.get('item')} ({c['sku']} cycle {c['cycle']}, sentence {c['index']})"
 
     def abandon(self, planned: Planned, since: Cursor | None) -> None:
         """``planned`` will not be queued (the facts changed while a model phrased it): plan it again,

@@ -138,6 +138,17 @@ class PhraseHistory:
     def __len__(self) -> int:
         return sum(len(v) for v in self._last.values())
 
+    def snapshot(self) -> dict:
+        """Its state as JSON data (a checkpoint: a restarted channel repeats nothing said within the window)."""
+        return {"window": self.window, "air": dict(self.air), "last": {sku: list(last.items()) for sku, last in self._last.items()}}
+
+    def load(self, data: dict) -> None:
+        """Take the state of a :meth:`snapshot` (in place: the writers sharing this history see it)."""
+        self.window = float(data.get("window", NO_REPEAT_SECONDS))
+        self.air = {str(k): float(v) for k, v in (data.get("air") or {}).items()}
+        self._last = {str(sku): OrderedDict((str(t), float(at)) for t, at in items)
+                      for sku, items in (data.get("last") or {}).items()}
+
 
 def _offset(*parts: object) -> int:
     digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()

@@ -23,6 +23,7 @@ import numpy as np
 from livehost.app import assembly
 from livehost.app.avatars import GRACE_SECONDS, WATCH_SECONDS, ConsentWatch
 from livehost.app.chat import ChatDesk
+from livehost.app.checkpoint import Checkpoints
 from livehost.app.comments import CommentDesk
 from livehost.app.config import ChannelConfig, ConfigError
 from livehost.app.show_timer import ShowTimer
@@ -31,7 +32,7 @@ from livehost.app.stats import ChannelStats, Throughput, channel_state
 from livehost.app.supervision import HOLD_MESSAGE, Supervision
 from livehost.app.talk import SellingTalk
 from livehost.core.approved import Source
-from livehost.core.audit import AuditTrail, RedisSink
+from livehost.core.audit import AuditEntry, AuditTrail, RedisSink
 from livehost.core.chain import ChainWriter, trim
 from livehost.core.clock import MediaClock
 from livehost.core.consent import ConsentBook, ConsentError
@@ -113,14 +114,18 @@ class ChannelSession:
             except ValueError as e:
                 raise ConfigError(str(e)) from None
             self.comments.replied = self.chat.replied
-        self.ledger = Ledger(config.id, self.queue, self.trail.spoken, lambda: self.catalog.version)
+        self.ledger = Ledger(config.id, self.queue, self._spoken, lambda: self.catalog.version)
         self.output = assembly.make_output(config, home=settings.home)
         self.output.add_listener(self._on_output_state)
         self.lease: ChannelLease | None = None
-        if store is not None and config.lease.enabled:  # one channel, one place: nothing is pushed without it
-            self.lease = ChannelLease(store.aio(), config.id, ttl=config.lease.ttl_seconds,
-                                      keep_on_outage=config.lease.on_store_outage == "keep", on_lost=self._lease_lost)
-            self.output.fence = self.lease.valid
+        self.checkpoints: Checkpoints | None = None
+        self._coord = store.aio() if store is not None else None  # the lease and the checkpoints
+        if self._coord is not None:
+            self.checkpoints = Checkpoints(self._coord, config.id, self.planner, lambda: self.catalog.version)
+            if config.lease.enabled:  # one channel, one place: nothing is pushed without it
+                self.lease = ChannelLease(self._coord, config.id, ttl=config.lease.ttl_seconds,
+                                          keep_on_outage=config.lease.on_store_outage == "keep", on_lost=self._lease_lost)
+                self.output.fence = self.lease.valid
         self.playout = Playout(self.clock, self.queue)
         self.playout_stage = PlayoutStage(self.playout)
         host, face = assembly.make_avatar(config, store, settings.home)
@@ -354,12 +359,17 @@ class ChannelSession:
     async def run(self, duration: float | None = None) -> ChannelStats:
         """Run until ``duration`` seconds of media were produced, or :meth:`request_stop`; re-raises a stage's failure."""
         self.playout_stage.until = None if duration is None else max(1, round(duration * self.config.fps))
-        if self.lease is not None:
-            try:
+        try:
+            if self.lease is not None:
                 await self.lease.acquire()  # LeaseHeld: on air elsewhere, naming the holder; nothing started yet
-            except BaseException:
-                await self.lease.client.aclose()
-                raise
+            if self.checkpoints is not None and (where := await self.checkpoints.resume()):
+                self.trail.event("resume", {"event": "resumed", "where": where})
+        except BaseException:
+            if self.lease is not None:
+                await self.lease.release()
+            if self._coord is not None:
+                await self._coord.aclose()
+            raise
         vital = [asyncio.create_task(coro, name=name) for coro, name in (
             (self.talk.run(), "script"), (self.trail.run(), "audit"), (self.comments.run(), "comments"))]
         self._tasks = [*vital, *(asyncio.create_task(assembly.load_model(m, self.config.id), name=f"load {m.name}")
@@ -382,6 +392,8 @@ class ChannelSession:
             self._tasks.append(asyncio.create_task(self.supervision.run(), name="supervision"))
         if self.lease is not None:
             self._tasks.append(asyncio.create_task(self.lease.run(), name="lease"))
+        if self.checkpoints is not None:
+            self._tasks.append(asyncio.create_task(self.checkpoints.run(), name="checkpoints"))
         await self.output.start()
         if self.config.disclose and self._talking():
             self._disclose(0.0)  # the first thing said
@@ -442,6 +454,13 @@ class ChannelSession:
         loop = asyncio.get_running_loop()
         loop.call_later(GRACE_SECONDS, self._fail, ConsentError(reason))
 
+    def _spoken(self, entry: AuditEntry) -> None:
+        """A sentence finished (or was cut): into the audit trail; a script sentence that went on air moves the
+        checkpoint on."""
+        self.trail.spoken(entry)
+        if self.checkpoints is not None and entry.source == Source.SCRIPT.value and not entry.cut:
+            self.checkpoints.spoken(entry.source_id)
+
     def _lease_lost(self, reason: str) -> None:
         """Another holder has the channel: push nothing more (the outputs' fence already says no) and stop."""
         self.last_error = reason
@@ -460,9 +479,13 @@ class ChannelSession:
         if self.obs is not None:
             await self.obs.close()  # OBS shows the holding scene, not a frozen frame
         await self.output.close()
+        if self.checkpoints is not None:
+            try:
+                await self.checkpoints.flush()  # where the talk goes on, up to the last sentence spoken
+            except (ConnectionError, OSError) as e:
+                log.warning("channel %s: last checkpoint not written (%s)", self.config.id, e)
         if self.lease is not None:  # after the last push: another holder may start at once
             await self.lease.release()
-            await self.lease.client.aclose()
         await self.render.avatar.aclose()
         self.ledger.settle_all()
         await self.trail.drain()
@@ -473,3 +496,5 @@ class ChannelSession:
             await assembly.close_models(self.models)
         if isinstance(self.trail.sink, RedisSink):
             await self.trail.sink.aclose()
+        if self._coord is not None:
+            await self._coord.aclose()

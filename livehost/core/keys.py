@@ -26,6 +26,11 @@ def consent(record_id: str) -> str:
 
 
 # -- one channel -------------------------------------------------------------------------------
+def checkpoint(channel: str) -> str:
+    """JSON: where the channel's talk goes on after the last sentence spoken (livehost.app.checkpoint)."""
+    return f"{PREFIX}:checkpoint:{channel}"
+
+
 def lease(channel: str) -> str:
     """Hash: who may push the channel now (holder, fencing token, since), expiring unless renewed."""
     return f"{PREFIX}:lease:{channel}"

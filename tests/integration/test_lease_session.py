@@ -4,6 +4,7 @@ stream key.  The second does not start while the first holds the lease; when the
 two publishers on the key."""
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -67,3 +68,34 @@ async def test_a_channel_pushes_from_one_place_only(rtmp_server, livehost_home):
         await client.aclose()
         store.close()
     assert most == 1  # never two publishers on the stream key
+
+
+async def test_another_run_of_the_channel_goes_on_after_the_last_sentence_spoken(tmp_path, livehost_home):
+    store = store_from_env()
+    settings = {"id": "resume", "size": "160x288", "voice": {"engine": "espeak"}, "sentences_per_product": 500,
+                "disclose": False, "output": {"url": str(tmp_path / "a.flv"), "realtime": False}}
+    first = ChannelSession(build_config(settings), store)
+    await first.run(duration=40)
+    r = store.sync()
+    said = [f for _s, f in r.xrange(keys.audit("resume"))]
+    script = [(f[b"source_id"].decode(), f[b"text"].decode()) for f in said
+              if f[b"source"] == b"script" and f[b"cut"] == b"false"]
+    assert len(script) >= 3, script
+    last_item = script[-1][0]
+    saved = json.loads(r.get(keys.checkpoint("resume")))
+    assert saved["item"] == last_item  # written up to the last sentence that went on air
+    sku, cycle, index = last_item.rsplit(":", 2)
+
+    settings["output"] = {"url": str(tmp_path / "b.flv"), "realtime": False}
+    second = ChannelSession(build_config(settings), store)  # another process, or another node
+    await second.run(duration=15)
+    again = [(f[b"source_id"].decode(), f[b"text"].decode()) for f in
+             (f for _s, f in r.xrange(keys.audit("resume")))
+             if f[b"source"] == b"script"][len([f for f in said if f[b"source"] == b"script"]):]
+    assert again, "the second run said nothing"
+    assert again[0][0] == f"{sku}:{cycle}:{int(index) + 1}"  # the very next sentence
+    first_texts = {text for _item, text in script}
+    assert not first_texts & {text for _item, text in again}  # nothing said twice
+    events = [json.loads(f[b"body"]) for _s, f in r.xrange(keys.chain("resume")) if f[b"kind"] == b"resume"]
+    assert events and events[-1]["event"] == "resumed" and last_item in events[-1]["where"]
+    store.close()
