@@ -17,7 +17,7 @@ system-packages:
 # the same install script as the Docker images (docker/install.sh)
 $(STAMP): pyproject.toml docker/install.sh
 	$(PY) -m venv $(VENV)
-	bash docker/install.sh $(VENV)/bin/python piper,llm,photoreal,neural,face,voice,obs,test
+	bash docker/install.sh $(VENV)/bin/python piper,llm,photoreal,neural,face,voice,obs,fleet,test
 	@touch $(STAMP)
 
 demo: setup

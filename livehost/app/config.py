@@ -47,6 +47,16 @@ class LeaseConfig(Strict):
         "down) or stop when the lease runs out (a cluster: another node may still reach Redis)")
 
 
+class PlacementConfig(Strict):
+    """What the channel asks of a node in a cluster (livehost serve --cluster)."""
+
+    cpu: float | None = Field(None, gt=0, le=64, description="CPU share (default 0.5; 1 for a photoreal host)")
+    gpu: float | None = Field(None, ge=0, le=8, description="GPU share (default 0.25 for a photoreal or neural host "
+                              "on a GPU, else 0)")
+    resources: dict[str, float] = Field(default_factory=dict, description="custom Ray resources the node must "
+                                        "offer, e.g. {region-cn: 1} or {douyin-egress: 1}")
+
+
 class ChannelConfig(Strict):
     id: str = Field("demo", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     tenant: str = Field("default", pattern=r"^[A-Za-z0-9_-]{1,64}$",
@@ -72,6 +82,7 @@ class ChannelConfig(Strict):
     chat: list[ChatConfig] = Field(default_factory=list, max_length=8, description="the live rooms the host hears "
                                    "(and answers in, where reply_in_chat): twitch, douyin, webhook, websocket")
     lease: LeaseConfig = LeaseConfig()
+    placement: PlacementConfig = PlacementConfig()
     audit_keep_links: int | None = Field(None, ge=1000, description="retention: keep about this many newest links "
                                          "of the audit chain (older ones are trimmed behind a signed anchor, so the "
                                          "rest still verifies); default: keep everything")

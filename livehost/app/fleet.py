@@ -43,8 +43,13 @@ class ChannelEntry(BaseModel):
         return build_config(settings)
 
 
+class ClusterConfig(Strict):
+    ray: str | None = Field(None, description="the Ray cluster's address (auto, HOST:PORT or ray://HOST:10001)")
+
+
 class FleetFile(Strict):
     console: ConsoleConfig = ConsoleConfig()
+    cluster: ClusterConfig = ClusterConfig()
     channels: list[ChannelEntry] = Field(default_factory=list)
 
 
@@ -53,6 +58,7 @@ class Fleet:
     channels: list[tuple[ChannelConfig, bool]] = field(default_factory=list)  # (config, autostart)
     console_host: str = "127.0.0.1"
     console_port: int = 8080
+    cluster: str | None = None  # a Ray cluster's address: the channels run there
 
 
 def load_fleet(path: str | Path) -> Fleet:
@@ -63,9 +69,9 @@ def load_fleet(path: str | Path) -> Fleet:
     except ValidationError as e:
         unknown = sorted(str(err["loc"][0]) for err in e.errors() if err["type"] == "extra_forbidden" and len(err["loc"]) == 1)
         if unknown:
-            raise ConfigError(f"--config {str(p)!r}: unknown key(s) {', '.join(unknown)} (expected channels, console)") from None
+            raise ConfigError(f"--config {str(p)!r}: unknown key(s) {', '.join(unknown)} (expected channels, console, cluster)") from None
         raise ConfigError(f"--config {str(p)!r}: " + "; ".join(describe_errors(e))) from None
-    fleet = Fleet(console_host=parsed.console.host, console_port=parsed.console.port)
+    fleet = Fleet(console_host=parsed.console.host, console_port=parsed.console.port, cluster=parsed.cluster.ray)
     seen: set[str] = set()
     for i, entry in enumerate(parsed.channels):
         try:

@@ -26,6 +26,11 @@ def consent(record_id: str) -> str:
 
 
 # -- one channel -------------------------------------------------------------------------------
+def placement(channel: str) -> str:
+    """JSON: the node, process and state of a channel served on a cluster (refreshed every second, expiring)."""
+    return f"{PREFIX}:placement:{channel}"
+
+
 def checkpoint(channel: str) -> str:
     """JSON: where the channel's talk goes on after the last sentence spoken (livehost.app.checkpoint)."""
     return f"{PREFIX}:checkpoint:{channel}"

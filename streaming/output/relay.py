@@ -137,7 +137,8 @@ class AckReporter:
 def relay(url: str) -> int:
     import av
 
-    source = av.open(_StdinReader(), "r", format="flv", container_options={"analyzeduration": "0"})
+    # no probing beyond the header: at a low frame rate, guessing the fps from frames outlasts the hang watchdog
+    source = av.open(_StdinReader(), "r", format="flv", container_options={"analyzeduration": "0", "fpsprobesize": "0"})
     try:
         sink = av.open(url, "w", format="flv")
     except (OSError, av.FFmpegError) as e:

@@ -88,6 +88,18 @@ async def test_push_to_rtmp_reads_back_h264_aac_aligned_with_speech(rtmp_server,
     _check_accounted(entries, session.planner.planned)
 
 
+@pytest.mark.parametrize("fps", [5, 12])
+async def test_a_low_frame_rate_push_goes_live_at_once(rtmp_server, livehost_home, fps):
+    # the relay once probed the frame rate from frames: at 15 fps and below that outlasted the hang watchdog,
+    # and the push reconnected forever without a byte reaching the server
+    store = store_from_env()
+    config = build_config({"id": f"low{fps}", "size": "160x288", "fps": fps, "voice": {"engine": "espeak"},
+                           "output": {"url": rtmp_server.url(f"low{fps}")}})
+    stats = await ChannelSession(config, store).run(duration=6)
+    store.close()
+    assert stats.reconnects == 0 and stats.frames_dropped == 0 and stats.frames_sent == 6 * fps
+
+
 async def test_rtmp_server_killed_and_restarted_reconnects_and_replays(rtmp_server, livehost_home):
     url = rtmp_server.url("ch2")
     store = store_from_env()

@@ -34,6 +34,8 @@ def add_parsers(sub: Any) -> None:
 
     sv = sub.add_parser("serve", help="run the channels of a fleet file, with the console")
     sv.add_argument("--config", help="fleet file (YAML or TOML): channels and console; none: the console alone")
+    sv.add_argument("--cluster", help="run the channels on this Ray cluster (auto, HOST:PORT or ray://HOST:10001); "
+                    "needs the fleet extra: pip install 'livehost[fleet]'")
     _console_flags(sv)
     sv.set_defaults(run=serve)
 
@@ -84,4 +86,13 @@ def demo(args: argparse.Namespace, edge: Edge) -> int:
 
 def serve(args: argparse.Namespace, edge: Edge) -> int:
     fleet = _with_console_flags(load_fleet(args.config) if args.config else Fleet(), args)
+    cluster = args.cluster or fleet.cluster
+    if cluster:
+        try:
+            import ray  # noqa: F401
+
+            from livehost.app.cluster import run_cluster
+        except ImportError:
+            raise ConfigError("--cluster: Ray is not installed (pip install 'livehost[fleet]')") from None
+        return asyncio.run(run_cluster(fleet, edge.settings, cluster, console=None if args.no_console else edge.console))
     return asyncio.run(run_service(fleet, edge.settings, console=None if args.no_console else edge.console))

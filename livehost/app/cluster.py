@@ -1,0 +1,211 @@
+"""A fleet on Ray: ``livehost serve --config fleet.yaml --cluster ADDRESS``.
+
+Each channel runs in a Ray actor of its own, a :class:`ChannelHost`, placed by the resources its config implies
+(:func:`channel_resources`: a CPU share, a GPU share for a photoreal or neural host, and any custom resource
+named in ``placement.resources``, such as a region or a platform's egress).  Actors are spread over the nodes
+and restarted by Ray, on another node when theirs is gone (``max_restarts=-1``).  A restarted actor waits for
+the channel's lease (see :mod:`livehost.core.lease`: the dead node's lease runs out after its TTL), takes it,
+goes on after the last sentence spoken (:mod:`livehost.app.checkpoint`) and reconnects its outputs and chat.
+
+The serving process is the Ray driver and runs the console.  Every second it asks each actor to make sure its
+channel runs (which also restarts the channel in a restarted actor) and writes where it runs to
+``livehost:placement:<channel>``.  All nodes share one Redis: ``LIVEHOST_REDIS_URL``.  Without it, the embedded
+Redis's unix socket is used, which only actors on this machine can reach.
+
+The head node holds Ray's control store (GCS).  If the head dies, the actors keep running but nothing is
+restarted until it is back.  Run GCS fault tolerance with an external Redis (``RAY_REDIS_ADDRESS`` on the head)
+to keep that state across a head restart: see the README's "A fleet on Ray".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from typing import Any
+
+from livehost.app.config import ChannelConfig, build_config
+from livehost.app.fleet import Fleet
+from livehost.core import keys
+from livehost.core.config import ConfigError
+from livehost.core.lease import ChannelLease
+from livehost.core.settings import Settings
+from livehost.core.store import Store
+
+log = logging.getLogger(__name__)
+
+ENSURE_EVERY = 1.0  # seconds between two checks of each channel
+ENSURE_TIMEOUT = 20.0  # an actor that does not answer in this long is reported, not waited for
+PLACEMENT_TTL = 30  # seconds a placement record outlives its last refresh
+
+
+def channel_resources(config: ChannelConfig) -> dict[str, Any]:
+    """What a channel asks of a node: ``num_cpus``, ``num_gpus`` and custom ``resources``."""
+    p = config.placement
+    photoreal = config.avatar is not None
+    gpu = p.gpu if p.gpu is not None else (0.25 if photoreal and config.render.device not in ("cpu",) else 0.0)
+    cpu = p.cpu if p.cpu is not None else (1.0 if photoreal else 0.5)
+    return {"num_cpus": cpu, "num_gpus": gpu, "resources": dict(p.resources)}
+
+
+class ChannelHost:
+    """One channel in a Ray actor: its runner, its control plane, and what it says about where it runs."""
+
+    def __init__(self, config_data: dict[str, Any], environ: dict[str, str], autostart: bool) -> None:
+        import ray
+
+        self.config = build_config(config_data)
+        self.settings = Settings.from_env(environ)
+        self.autostart = autostart
+        context = ray.get_runtime_context()
+        self.node_id = context.get_node_id()
+        self.restarted = bool(context.was_current_actor_reconstructed)
+        node = next((n for n in ray.nodes() if n.get("NodeID") == self.node_id), {})
+        self.node = {"id": self.node_id, "ip": node.get("NodeManagerAddress", ""), "host": socket.gethostname(),
+                     "resources": sorted(k for k in node.get("Resources", {}) if not k.startswith("node:")
+                                         and k not in ("CPU", "GPU", "memory", "object_store_memory"))}
+        self.runner: Any = None
+        self.store: Store | None = None
+        self._control: asyncio.Task | None = None
+        self.waiting = ""
+
+    async def ensure(self) -> dict[str, Any]:
+        """Make sure the channel runs here (once its lease is free); say where and how it runs."""
+        from livehost.app.runner import ChannelRunner
+        from livehost.app.session import ChannelSession
+
+        if self.runner is None:
+            self.store = Store(self.settings.redis_url, self.settings.home)
+            settings = self.settings
+            self.runner = ChannelRunner(self.config, self.store, lambda c, s: ChannelSession(c, s, settings=settings))
+            self._control = asyncio.create_task(self.runner.control_plane(), name=f"control {self.config.id}")
+        r = self.runner
+        fresh = r.runs == 0 and self.autostart
+        retry = r.failed and "on air elsewhere" in (r.last_error or "")
+        if not r.running and r.stopped_by is None and (fresh or retry):
+            assert self.store is not None
+            client = self.store.aio()
+            try:
+                held = await ChannelLease(client, self.config.id).info()
+            finally:
+                await client.aclose()
+            if held is not None:
+                self.waiting = f"waiting for the lease: {held.holder} holds it ({held.ttl_left:.1f} s left)"
+            else:
+                self.waiting = ""
+                try:
+                    r.start()
+                except ConfigError as e:
+                    log.error("%s", e)
+        return {"channel": self.config.id, "node": self.node, "pid": os.getpid(), "restarted": self.restarted,
+                "state": str(r.state), "runs": r.runs, "waiting": self.waiting, "error": r.last_error or ""}
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.close()
+        if self._control is not None:
+            self._control.cancel()
+            await asyncio.gather(self._control, return_exceptions=True)
+        if self.store is not None:
+            self.store.close()
+
+
+def _actor_class() -> Any:
+    import ray
+
+    return ray.remote(max_restarts=-1, max_task_retries=-1)(ChannelHost)
+
+
+def redis_url_for_nodes(settings: Settings, store: Store) -> str:
+    if settings.redis_url:
+        return settings.redis_url
+    socket_path = store.unix_socket
+    if not socket_path:
+        raise ConfigError("--cluster: the nodes need a Redis they can all reach: set LIVEHOST_REDIS_URL")
+    log.warning("--cluster without LIVEHOST_REDIS_URL: the embedded Redis (%s) is reachable from this machine only",
+                socket_path)
+    return f"unix://{socket_path}"
+
+
+async def run_cluster(fleet: Fleet, settings: Settings, address: str, *, console: Any = None,
+                      duration: float | None = None) -> int:
+    """Serve the fleet's channels on the Ray cluster at ``address`` (and the console here) until a signal."""
+    import ray
+
+    if not fleet.channels and console is None:
+        raise ConfigError("nothing to run: no channels and --no-console")
+    store = Store(settings.redis_url, settings.home)
+    environ = {**settings.environ, "LIVEHOST_REDIS_URL": redis_url_for_nodes(settings, store),
+               "LIVEHOST_HOME": str(settings.home)}
+    try:
+        ray.init(address=address, namespace="livehost", log_to_driver=False, logging_level=logging.WARNING,
+                 include_dashboard=False)
+    except Exception as e:  # noqa: BLE001 - Ray's own errors vary by version: say where and what
+        store.close()
+        raise ConfigError(f"--cluster {address!r}: cannot join the Ray cluster: {e}") from None
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    print(f"livehost: Ray cluster at {address}: {len(nodes)} node(s), "
+          f"{sum(n['Resources'].get('CPU', 0) for n in nodes):.0f} CPUs, "
+          f"{sum(n['Resources'].get('GPU', 0) for n in nodes):.0f} GPUs", flush=True)
+    actor = _actor_class()
+    hosts = {}
+    for config, autostart in fleet.channels:
+        ask = channel_resources(config)
+        hosts[config.id] = actor.options(name=f"channel:{config.id}", get_if_exists=False, scheduling_strategy="SPREAD",
+                                         **ask).remote(config.model_dump(mode="json"), environ, autostart)
+        print(f"livehost: channel {config.id!r} -> {config.output.target} on the cluster "
+              f"(cpu {ask['num_cpus']}, gpu {ask['num_gpus']}{', ' + json.dumps(ask['resources']) if ask['resources'] else ''})",
+              flush=True)
+    quit_ = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, quit_.set)
+    web = None
+    client = store.aio()
+    where: dict[str, str] = {}
+    started = time.monotonic()
+    try:
+        if console is not None:
+            web, url = await console.start(store, settings, fleet.console_host, fleet.console_port)
+            print(f"livehost: console at {url}", flush=True)
+        while not quit_.is_set() and (duration is None or time.monotonic() - started < duration):
+            refs = {cid: h.ensure.remote() for cid, h in hosts.items()}  # all at once: a moving one holds up none
+            answers = await asyncio.gather(*(asyncio.wait_for(ref, ENSURE_TIMEOUT) for ref in refs.values()),
+                                           return_exceptions=True)
+            for cid, info in zip(refs, answers):
+                if isinstance(info, (TimeoutError, asyncio.TimeoutError)):
+                    print(f"livehost: channel {cid!r}: its actor did not answer in {ENSURE_TIMEOUT:.0f} s (being moved?)",
+                          flush=True)
+                    continue
+                if isinstance(info, BaseException):  # an actor being restarted: Ray says so in its own words
+                    print(f"livehost: channel {cid!r}: {type(info).__name__}: {info}", flush=True)
+                    continue
+                await client.set(keys.placement(cid), json.dumps(info), ex=PLACEMENT_TTL)
+                node = f"{info['node']['ip']} {info['node']['id'][:8]} pid {info['pid']}"
+                if where.get(cid) != node:
+                    moved = " (restarted there)" if info["restarted"] else ""
+                    print(f"livehost: channel {cid!r} runs on node {node}{moved}", flush=True)
+                    where[cid] = node
+            try:
+                await asyncio.wait_for(quit_.wait(), ENSURE_EVERY)
+            except TimeoutError:
+                pass
+    finally:
+        stops = [h.stop.remote() for h in hosts.values()]
+        try:
+            await asyncio.wait_for(asyncio.gather(*stops, return_exceptions=True), 30)
+        except TimeoutError:
+            print("livehost: some channels did not stop within 30 s", file=sys.stderr, flush=True)
+        for h in hosts.values():
+            ray.kill(h, no_restart=True)
+        ray.shutdown()
+        await client.aclose()
+        if web is not None:
+            await web.cleanup()
+        store.close()
+    return 0
