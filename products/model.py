@@ -33,9 +33,9 @@ from pydantic import (
     model_validator,
 )
 
-from products.feeds.text import plain_text
 from products.limits import limits
 from products.money import format_money, spoken_money, to_money
+from products.text import plain_text
 
 #: Compliance kind of a product: decides later which claims may be made about it.
 Kind = Literal["general", "food", "cosmetics", "medical_device", "children", "supplement", "alcohol"]

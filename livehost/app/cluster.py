@@ -65,7 +65,7 @@ class ChannelHost:
         context = ray.get_runtime_context()
         self.node_id = context.get_node_id()
         self.restarted = bool(context.was_current_actor_reconstructed)
-        node = next((n for n in ray.nodes() if n.get("NodeID") == self.node_id), {})
+        node: dict[str, Any] = next((n for n in ray.nodes() if n.get("NodeID") == self.node_id), {})
         self.node = {"id": self.node_id, "ip": node.get("NodeManagerAddress", ""), "host": socket.gethostname(),
                      "resources": sorted(k for k in node.get("Resources", {}) if not k.startswith("node:")
                                          and k not in ("CPU", "GPU", "memory", "object_store_memory"))}

@@ -39,19 +39,19 @@ def parse_size(v: str) -> tuple[int, int]:
 class LeaseConfig(Strict):
     """One channel, one place: the lease a channel takes in Redis before it pushes (see livehost.core.lease)."""
 
-    enabled: bool = Field(True, description="take the channel's lease before pushing (needs the store)")
-    ttl_seconds: float = Field(15.0, ge=2, le=300, description="the lease runs out this long after the last renewal "
+    enabled: bool = Field(default=True, description="take the channel's lease before pushing (needs the store)")
+    ttl_seconds: float = Field(default=15.0, ge=2, le=300, description="the lease runs out this long after the last renewal "
                                "(renewed every third of it); a holder stops pushing 20% earlier by its own clock")
     on_store_outage: Literal["keep", "stop"] = Field(
-        "keep", description="Redis unreachable: keep pushing (one box: nobody else can take the lease while it is "
+        default="keep", description="Redis unreachable: keep pushing (one box: nobody else can take the lease while it is "
         "down) or stop when the lease runs out (a cluster: another node may still reach Redis)")
 
 
 class PlacementConfig(Strict):
     """What the channel asks of a node in a cluster (livehost serve --cluster)."""
 
-    cpu: float | None = Field(None, gt=0, le=64, description="CPU share (default 0.5; 1 for a photoreal host)")
-    gpu: float | None = Field(None, ge=0, le=8, description="GPU share (default 0.25 for a photoreal or neural host "
+    cpu: float | None = Field(default=None, gt=0, le=64, description="CPU share (default 0.5; 1 for a photoreal host)")
+    gpu: float | None = Field(default=None, ge=0, le=8, description="GPU share (default 0.25 for a photoreal or neural host "
                               "on a GPU, else 0)")
     resources: dict[str, float] = Field(default_factory=dict, description="custom Ray resources the node must "
                                         "offer, e.g. {region-cn: 1} or {douyin-egress: 1}")

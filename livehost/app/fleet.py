@@ -44,7 +44,7 @@ class ChannelEntry(BaseModel):
 
 
 class ClusterConfig(Strict):
-    ray: str | None = Field(None, description="the Ray cluster's address (auto, HOST:PORT or ray://HOST:10001)")
+    ray: str | None = Field(default=None, description="the Ray cluster's address (auto, HOST:PORT or ray://HOST:10001)")
 
 
 class FleetFile(Strict):

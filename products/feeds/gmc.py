@@ -77,7 +77,7 @@ from products.feeds.base import FeedError, FeedItem
 from products.feeds.child import stream_from_child, worth_it
 from products.feeds.gmc_xml import REPEATED, xml_attributes
 from products.feeds.lines import text_lines
-from products.feeds.text import plain_text
+from products.text import plain_text
 
 #: product_type / google_product_category words -> compliance kind; the first match wins, so
 #: specific entries come before general ones ("Food, Beverages & Tobacco > Beverages >

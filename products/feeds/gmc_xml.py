@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 from xml.parsers.expat import ErrorString
 
 from products.feeds.errors import FeedError
-from products.feeds.text import plain_text
+from products.text import plain_text
 
 G = "{http://base.google.com/ns/1.0}"
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -38,7 +38,7 @@ from yarl import URL
 from products.feeds.base import FeedError, FeedItem
 from products.feeds.netpolicy import PUBLIC_ONLY, NetPolicy
 from products.feeds.remote import client_session, fetch, mask_secrets
-from products.feeds.text import html_to_text
+from products.text import html_to_text
 
 DEFAULT_TITLE = "Default Title"
 

@@ -38,7 +38,7 @@ from products.feeds.base import FeedError, FeedItem
 from products.feeds.netpolicy import PUBLIC_ONLY, NetPolicy
 from products.feeds.remote import basic_auth_header, client_session, fetch, mask_secrets
 from products.feeds.shopify import image_list, make_item, roll_up_variants, split_tags, stock_count
-from products.feeds.text import html_to_text
+from products.text import html_to_text
 
 #: How many products' variations are fetched at the same time.
 VARIATION_CONCURRENCY = 4

@@ -12,7 +12,7 @@ import pytest
 
 from products.feeds.base import FeedError, build_catalog
 from products.feeds.gmc import read_gmc_text, read_gmc_xml
-from products.feeds.text import html_to_text, plain_text
+from products.text import html_to_text, plain_text
 
 FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 CST = timezone(timedelta(hours=8))

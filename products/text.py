@@ -1,4 +1,5 @@
-"""Product descriptions as plain text: HTML reduced to lines (standard library only; every reader uses it)."""
+"""Product descriptions as plain text: HTML reduced to lines (standard library only; every reader and the
+model use it)."""
 
 from __future__ import annotations
 
