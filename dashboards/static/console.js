@@ -63,6 +63,7 @@ function fleetPage() {
     body.replaceChildren(...rows.map((c) => el("tr", { "data-id": c.id, class: c.alerts.length ? "trouble" : "" },
       el("td", {}, el("a", { href: `/channels/${encodeURIComponent(c.id)}` }, c.id)),
       el("td", {}, el("span", { class: `state state-${c.state}` }, c.state)),
+      el("td", { class: "where" }, c.where || ""),
       el("td", {}, fmt.duration(c.uptime_seconds)),
       el("td", {}, c.product_title || ""),
       el("td", {}, fmt.num(c.fps, 1)), el("td", {}, fmt.num(c.kbps)),

@@ -7,7 +7,8 @@ and restarted by Ray, on another node when theirs is gone (``max_restarts=-1``).
 the channel's lease (see :mod:`livehost.core.lease`: the dead node's lease runs out after its TTL), takes it,
 goes on after the last sentence spoken (:mod:`livehost.app.checkpoint`) and reconnects its outputs and chat.
 
-The serving process is the Ray driver and runs the console.  Every second it asks each actor to make sure its
+The serving process is the Ray driver and runs the console.  Channel actors are detached: they stay on air if
+the serving process dies, and the next ``livehost serve`` of the fleet attaches to them by name.  Every second it asks each actor to make sure its
 channel runs (which also restarts the channel in a restarted actor) and writes where it runs to
 ``livehost:placement:<channel>``.  All nodes share one Redis: ``LIVEHOST_REDIS_URL``.  Without it, the embedded
 Redis's unix socket is used, which only actors on this machine can reach.
@@ -49,7 +50,9 @@ def channel_resources(config: ChannelConfig) -> dict[str, Any]:
     p = config.placement
     photoreal = config.avatar is not None
     gpu = p.gpu if p.gpu is not None else (0.25 if photoreal and config.render.device not in ("cpu",) else 0.0)
-    cpu = p.cpu if p.cpu is not None else (1.0 if photoreal else 0.5)
+    # measured (README, "Benchmark"): the drawn host 0.16 CPU s per second at 720x1280@25, the sample-based
+    # photoreal host about 0.5 on the CPU; shares with headroom for speech synthesis and the relay
+    cpu = p.cpu if p.cpu is not None else (0.75 if photoreal else 0.25)
     return {"num_cpus": cpu, "num_gpus": gpu, "resources": dict(p.resources)}
 
 
@@ -59,7 +62,11 @@ class ChannelHost:
     def __init__(self, config_data: dict[str, Any], environ: dict[str, str], autostart: bool) -> None:
         import ray
 
-        self.config = build_config(config_data)
+        config = build_config(config_data)
+        if "on_store_outage" not in config.lease.model_fields_set:
+            # on a cluster another node may still reach Redis when this one cannot: stop when the lease runs out
+            config = config.model_copy(update={"lease": config.lease.model_copy(update={"on_store_outage": "stop"})})
+        self.config = config
         self.settings = Settings.from_env(environ)
         self.autostart = autostart
         context = ray.get_runtime_context()
@@ -69,6 +76,10 @@ class ChannelHost:
         self.node = {"id": self.node_id, "ip": node.get("NodeManagerAddress", ""), "host": socket.gethostname(),
                      "resources": sorted(k for k in node.get("Resources", {}) if not k.startswith("node:")
                                          and k not in ("CPU", "GPU", "memory", "object_store_memory"))}
+        # what the console's fleet page shows in "Runs on"
+        os.environ["LIVEHOST_NODE"] = (f"{self.node['ip']} node {self.node_id[:8]}"
+                                       + (f" ({', '.join(self.node['resources'])})" if self.node["resources"] else "")
+                                       + f" pid {os.getpid()}")
         self.runner: Any = None
         self.store: Store | None = None
         self._control: asyncio.Task | None = None
@@ -156,7 +167,10 @@ async def run_cluster(fleet: Fleet, settings: Settings, address: str, *, console
     hosts = {}
     for config, autostart in fleet.channels:
         ask = channel_resources(config)
-        hosts[config.id] = actor.options(name=f"channel:{config.id}", get_if_exists=False, scheduling_strategy="SPREAD",
+        # detached: a channel outlives this process (a crash or restart of `serve` leaves it on air, and the next
+        # `serve` attaches to it by name); SIGTERM here stops it
+        hosts[config.id] = actor.options(name=f"channel:{config.id}", namespace="livehost", lifetime="detached",
+                                         get_if_exists=True, scheduling_strategy="SPREAD",
                                          **ask).remote(config.model_dump(mode="json"), environ, autostart)
         print(f"livehost: channel {config.id!r} -> {config.output.target} on the cluster "
               f"(cpu {ask['num_cpus']}, gpu {ask['num_gpus']}{', ' + json.dumps(ask['resources']) if ask['resources'] else ''})",

@@ -50,7 +50,8 @@ class LeaseConfig(Strict):
 class PlacementConfig(Strict):
     """What the channel asks of a node in a cluster (livehost serve --cluster)."""
 
-    cpu: float | None = Field(default=None, gt=0, le=64, description="CPU share (default 0.5; 1 for a photoreal host)")
+    cpu: float | None = Field(default=None, gt=0, le=64, description="CPU share (default 0.25; 0.75 for a photoreal "
+                              "host)")
     gpu: float | None = Field(default=None, ge=0, le=8, description="GPU share (default 0.25 for a photoreal or neural host "
                               "on a GPU, else 0)")
     resources: dict[str, float] = Field(default_factory=dict, description="custom Ray resources the node must "

@@ -132,6 +132,8 @@ def test_a_nodes_channels_come_back_on_air_from_the_other_node(ray_cluster, rtmp
         for ch in on_b:
             where = json.loads(r.get(keys.placement(ch)))
             assert "node_a" in where["node"]["resources"] and where["restarted"], where
+            shown = r.hget(keys.state(ch), "where").decode()  # the console's "Runs on"
+            assert "(node_a)" in shown and where["node"]["id"][:8] in shown, shown
             said = [f for _s, f in r.xrange(keys.audit(ch)) if f[b"source"] == b"script"]
             before = [f for f in said if float(f[b"wall_time"]) < killed_at]
             after = [f for f in said if float(f[b"wall_time"]) >= killed_at]

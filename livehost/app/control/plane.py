@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
 import time
 from typing import Any, Protocol
 
@@ -68,6 +70,7 @@ def snapshot(session: ChannelSession, comments_per_minute: float = 0.0) -> dict[
     fields: dict[str, Any] = {
         "id": session.config.id,
         "tenant": session.config.tenant,
+        "where": where(),
         "state": stats.state,
         "uptime_seconds": round(time.monotonic() - session.started_wall, 1) if session.started_wall else 0,
         "media_seconds": round(stats.media_seconds, 2),
@@ -101,9 +104,14 @@ def snapshot(session: ChannelSession, comments_per_minute: float = 0.0) -> dict[
     return {k: str(v) for k, v in fields.items()}
 
 
+def where() -> str:
+    """Where this process runs: the cluster node a Ray actor set in LIVEHOST_NODE, else the host and pid."""
+    return os.environ.get("LIVEHOST_NODE") or f"{socket.gethostname()} pid {os.getpid()}"
+
+
 def stopped_snapshot(channel: str, tenant: str, state: ChannelState, last_error: str | None) -> dict[str, str]:
     """What a channel that is not running shows (stopped, or failed with its error)."""
-    return {"id": channel, "tenant": tenant, "state": str(state), "last_error": last_error or "", "fps": "0",
+    return {"id": channel, "tenant": tenant, "state": str(state), "where": where(), "last_error": last_error or "", "fps": "0",
             "kbps": "0", "queue_depth": "0", "speaking": "", "next": "[]", "updated": str(round(time.time(), 3))}
 
 
