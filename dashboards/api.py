@@ -81,6 +81,22 @@ async def api_presence(console: Console, request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "at": at})
 
 
+async def api_move(console: Console, request: web.Request) -> web.Response:
+    """Move a channel served on a cluster to another node: it stops after the sentence on air and goes on there
+    with the next one.  202: asked (the serving process carries it out and records it in the actions log)."""
+    state = await console.channel_state(request)
+    channel = state["id"]
+    data = await body(request)
+    to = text_field(data, "to", required=False, limit=64)
+    placed = await console.redis.get(keys.placement(channel))
+    if placed is None:
+        raise ApiError(409, f"channel {channel!r} is not served on a cluster (livehost serve --cluster): nowhere to move it")
+    sid = await console.redis.xadd(keys.MOVES, {"channel": channel, "to": to, "by": user_of(request).name},
+                                   maxlen=10_000, approximate=True)
+    return web.json_response({"ok": True, "channel": channel, "from": json.loads(placed)["node"]["id"], "to": to or None,
+                              "request": as_text(sid)}, status=202)
+
+
 async def api_comment(console: Console, request: web.Request) -> web.Response:
     data = await body(request)
     args = {"user": text_field(data, "user", required=False, limit=64) or f"test:{user_of(request).name}",

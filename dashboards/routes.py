@@ -45,6 +45,10 @@ API = (
     Route("POST", "/api/channels/{id}/presence", api.api_presence,
           "An operator is on duty (a heartbeat; where the platform requires a supervisor the channel holds "
           "without one)", "operator"),
+    Route("POST", "/api/channels/{id}/move", api.api_move,
+          "Move a channel served on a cluster to another node (after the sentence on air; 409 without a cluster)",
+          "operator", body={"type": "object", "properties": {"to": {"type": "string", "description": "a node id "
+                                                                     "(or its start); default: the least busy other node"}}}),
     Route("POST", "/api/channels/{id}/comments", api.api_comment, "Inject a test comment", "operator",
           body={**_TEXT, "properties": {**_TEXT["properties"], "user": {"type": "string"}}}),
     Route("POST", "/api/channels/{id}/{action}", api.api_control,

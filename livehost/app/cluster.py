@@ -31,6 +31,7 @@ import time
 from typing import Any
 
 from livehost.app.config import ChannelConfig, build_config
+from livehost.app.control.protocol import record_action
 from livehost.app.fleet import Fleet
 from livehost.core import keys
 from livehost.core.config import ConfigError
@@ -116,6 +117,16 @@ class ChannelHost:
         return {"channel": self.config.id, "node": self.node, "pid": os.getpid(), "restarted": self.restarted,
                 "state": str(r.state), "runs": r.runs, "waiting": self.waiting, "error": r.last_error or ""}
 
+    async def drain(self) -> str:
+        """Stop the channel at a sentence boundary and wait for it (before the actor is moved)."""
+        r = self.runner
+        if r is None or r.session is None:
+            return "not running"
+        r.stopped_by = "move"  # not started again here
+        detail = await r.session.drain()
+        await r.wait_ended()
+        return detail
+
     async def stop(self) -> None:
         if self.runner is not None:
             await self.runner.close()
@@ -175,6 +186,40 @@ async def run_cluster(fleet: Fleet, settings: Settings, address: str, *, console
         print(f"livehost: channel {config.id!r} -> {config.output.target} on the cluster "
               f"(cpu {ask['num_cpus']}, gpu {ask['num_gpus']}{', ' + json.dumps(ask['resources']) if ask['resources'] else ''})",
               flush=True)
+    moving: dict[str, asyncio.Task] = {}
+
+    async def move(cid: str, to: str, by: str) -> None:
+        """Drain the channel at a sentence boundary, then start it on another node (``to``, or the least busy)."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        config = next(c for c, _ in fleet.channels if c.id == cid)
+        placed = await client.get(keys.placement(cid))
+        current = json.loads(placed)["node"]["id"] if placed else ""
+        alive = [n["NodeID"] for n in ray.nodes() if n.get("Alive") and n["NodeID"] != current]
+        load = {n: sum(1 for w in where.values() if n[:8] in w) for n in alive}
+        target = next((n for n in alive if to and n.startswith(to)), None) if to else min(alive, key=load.get, default=None)
+        if target is None:
+            detail = f"no other node to move to{f' matching {to!r}' if to else ''}"
+            await record_action(client, cid, "move", user=by, ok=False, detail=detail)
+            print(f"livehost: channel {cid!r}: not moved: {detail}", flush=True)
+            return
+        drained = await asyncio.wait_for(hosts[cid].drain.remote(), 60)
+        ray.kill(hosts[cid], no_restart=True)
+        ask = channel_resources(config)
+        for _ in range(100):  # the killed actor's name is freed shortly after
+            try:
+                hosts[cid] = actor.options(
+                    name=f"channel:{cid}", namespace="livehost", lifetime="detached",
+                    # soft: the node is preferred, and a restart after it dies may go elsewhere
+                    scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=target, soft=True),
+                    **ask).remote(config.model_dump(mode="json"), environ, True)
+                break
+            except ValueError:
+                await asyncio.sleep(0.1)
+        detail = f"node {current[:8]} -> {target[:8]}: {drained}"
+        await record_action(client, cid, "move", user=by, ok=True, detail=detail)
+        print(f"livehost: channel {cid!r} moved by {by}: {detail}", flush=True)
+
     quit_ = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -183,12 +228,26 @@ async def run_cluster(fleet: Fleet, settings: Settings, address: str, *, console
     client = store.aio()
     where: dict[str, str] = {}
     started = time.monotonic()
+    newest = await client.xrevrange(keys.MOVES, count=1)
+    last_move = newest[0][0] if newest else "0-0"  # moves asked from now on
     try:
         if console is not None:
             web, url = await console.start(store, settings, fleet.console_host, fleet.console_port)
             print(f"livehost: console at {url}", flush=True)
         while not quit_.is_set() and (duration is None or time.monotonic() - started < duration):
-            refs = {cid: h.ensure.remote() for cid, h in hosts.items()}  # all at once: a moving one holds up none
+            for _stream, entries in await client.xread({keys.MOVES: last_move}, count=100) or ():
+                for entry_id, fields in entries:
+                    last_move = entry_id
+                    f = {k.decode(): v.decode() for k, v in fields.items()}
+                    cid = f.get("channel", "")
+                    if cid in hosts and cid not in moving:
+                        moving[cid] = asyncio.create_task(move(cid, f.get("to", ""), f.get("by", "")), name=f"move {cid}")
+            for cid, task in list(moving.items()):
+                if task.done():
+                    del moving[cid]
+                    if task.exception() is not None:
+                        print(f"livehost: channel {cid!r}: move failed: {task.exception()}", flush=True)
+            refs = {cid: h.ensure.remote() for cid, h in hosts.items() if cid not in moving}  # a moving one holds up none
             answers = await asyncio.gather(*(asyncio.wait_for(ref, ENSURE_TIMEOUT) for ref in refs.values()),
                                            return_exceptions=True)
             for cid, info in zip(refs, answers):
@@ -210,6 +269,8 @@ async def run_cluster(fleet: Fleet, settings: Settings, address: str, *, console
             except TimeoutError:
                 pass
     finally:
+        for task in moving.values():
+            task.cancel()
         stops = [h.stop.remote() for h in hosts.values()]
         try:
             await asyncio.wait_for(asyncio.gather(*stops, return_exceptions=True), 30)

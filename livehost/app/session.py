@@ -419,6 +419,17 @@ class ChannelSession:
     def request_stop(self) -> None:
         self._stopping.set()
 
+    async def drain(self, timeout: float = 30.0) -> str:
+        """Stop at a sentence boundary: let the sentence on air finish (the checkpoint then points after it), then
+        stop.  For a move to another node: the run there starts with the next sentence."""
+        speaking = self.ledger.now_speaking
+        deadline = time.monotonic() + timeout
+        while speaking is not None and self.ledger.now_speaking is speaking and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        said = speaking.speech.text if speaking is not None else None
+        self.request_stop()
+        return f"stopped after {said!r}" if said else "stopped between sentences"
+
     def _disclose(self, media: float) -> None:
         """Say the host is an AI host (gated, logged); the next one is due ``disclose_every_minutes`` of air later."""
         lang = self.config.spoken_lang or (self.catalog.products[0].lang if self.catalog.products else "zh")

@@ -372,3 +372,11 @@ async def test_presence_is_an_operators_heartbeat(fleet):
         assert status == 200 and body["ok"] and abs(body["at"] - time.time()) < 60
         assert (await _post(http, fleet, "vic", "/api/channels/shop-a/presence"))[0] == 403
         assert (await _post(http, fleet, "bea", "/api/channels/shop-a/presence"))[0] == 404  # another tenant's
+
+
+async def test_a_move_needs_a_cluster_and_an_operator(fleet):
+    async with aiohttp.ClientSession() as http:
+        status, body = await _post(http, fleet, "ann", "/api/channels/shop-a/move", {"to": "abc"})
+        assert status == 409 and "not served on a cluster" in body["error"], body
+        assert (await _post(http, fleet, "vic", "/api/channels/shop-a/move"))[0] == 403
+        assert (await _post(http, fleet, "bea", "/api/channels/shop-a/move"))[0] == 404  # another tenant's

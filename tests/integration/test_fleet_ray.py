@@ -106,6 +106,28 @@ def test_a_nodes_channels_come_back_on_air_from_the_other_node(ray_cluster, rtmp
         on_b = [ch for ch in CHANNELS if "node_b" in placed[ch]["node"]["resources"]]
         assert on_b and len(on_b) < len(CHANNELS), placed  # spread over both nodes
 
+        # an operator moves a channel of node A to node B (what POST /api/channels/{id}/move asks)
+        mover = next(ch for ch in CHANNELS if ch not in on_b)
+        node_b = placed[on_b[0]]["node"]["id"]
+        asked_at = time.time()
+        r.xadd(keys.MOVES, {"channel": mover, "to": node_b[:12], "by": "ann"})
+        deadline = time.monotonic() + 40
+        while json.loads(r.get(keys.placement(mover)))["node"]["id"] != node_b:
+            assert time.monotonic() < deadline, "".join(out)[-3000:]
+            time.sleep(0.3)
+        while rtmp_server.publishers(mover) != 1:
+            assert time.monotonic() < deadline, "the moved channel is not back on air"
+            time.sleep(0.2)
+        moved = [f for _s, f in r.xrange(keys.ACTIONS) if f[b"action"] == b"move"]
+        assert moved and moved[-1][b"user"] == b"ann" and moved[-1][b"ok"] == b"1", moved
+        while not [f for _s, f in r.xrange(keys.audit(mover)) if f[b"source"] == b"script" and f[b"cut"] == b"false"
+                   and float(f[b"wall_time"]) > asked_at + 1]:
+            assert time.monotonic() < deadline + 20, "the moved channel says nothing"
+            time.sleep(0.3)
+        texts = [f[b"text"] for _s, f in r.xrange(keys.audit(mover)) if f[b"source"] == b"script" and f[b"cut"] == b"false"]
+        assert len(texts) == len(set(texts)), "a sentence was said twice across the move"
+        on_b.append(mover)
+
         killed_at = time.time()
         for pid in _node_pids("node_b"):
             try:
