@@ -37,7 +37,7 @@ from livehost.core import keys
 from livehost.core.config import ConfigError
 from livehost.core.lease import ChannelLease
 from livehost.core.settings import Settings
-from livehost.core.store import Store
+from livehost.core.store import Store, as_text, as_texts
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ async def run_cluster(fleet: Fleet, settings: Settings, address: str, *, console
         current = json.loads(placed)["node"]["id"] if placed else ""
         alive = [n["NodeID"] for n in ray.nodes() if n.get("Alive") and n["NodeID"] != current]
         load = {n: sum(1 for w in where.values() if n[:8] in w) for n in alive}
-        target = next((n for n in alive if to and n.startswith(to)), None) if to else min(alive, key=load.get, default=None)
+        target = next((n for n in alive if to and n.startswith(to)), None) if to else min(alive, key=lambda n: load[n], default=None)
         if target is None:
             detail = f"no other node to move to{f' matching {to!r}' if to else ''}"
             await record_action(client, cid, "move", user=by, ok=False, detail=detail)
@@ -228,17 +228,18 @@ async def run_cluster(fleet: Fleet, settings: Settings, address: str, *, console
     client = store.aio()
     where: dict[str, str] = {}
     started = time.monotonic()
-    newest = await client.xrevrange(keys.MOVES, count=1)
-    last_move = newest[0][0] if newest else "0-0"  # moves asked from now on
+    newest: Any = await client.xrevrange(keys.MOVES, count=1)
+    last_move = as_text(newest[0][0]) if newest else "0-0"  # moves asked from now on
     try:
         if console is not None:
             web, url = await console.start(store, settings, fleet.console_host, fleet.console_port)
             print(f"livehost: console at {url}", flush=True)
         while not quit_.is_set() and (duration is None or time.monotonic() - started < duration):
-            for _stream, entries in await client.xread({keys.MOVES: last_move}, count=100) or ():
+            got: Any = await client.xread({keys.MOVES: last_move}, count=100)
+            for _stream, entries in got or ():
                 for entry_id, fields in entries:
-                    last_move = entry_id
-                    f = {k.decode(): v.decode() for k, v in fields.items()}
+                    last_move = as_text(entry_id)
+                    f = as_texts(fields)
                     cid = f.get("channel", "")
                     if cid in hosts and cid not in moving:
                         moving[cid] = asyncio.create_task(move(cid, f.get("to", ""), f.get("by", "")), name=f"move {cid}")
