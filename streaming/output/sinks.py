@@ -166,7 +166,9 @@ class RtmpOutput(Output):
     killed and treated as a dropped connection.
     """
 
-    BACKOFF_START, BACKOFF_FACTOR, BACKOFF_CAP = 0.5, 1.5, 15.0
+    # at most 1.5 s between tries: back on air within 2 s of the server's return, however long it was gone
+    # (bench/flapping_rtmp.py measured up to 15 s with a 15 s cap); one handshake every 1.5 s hammers no server
+    BACKOFF_START, BACKOFF_FACTOR, BACKOFF_CAP = 0.5, 1.5, 1.5
 
     def __init__(self, url: str, settings: EncodeSettings, *, hang_timeout: float = 2.0, max_buffer: int = 4 << 20) -> None:
         super().__init__(settings)
