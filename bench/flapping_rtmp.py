@@ -91,8 +91,9 @@ async def main() -> int:
         # live again: a LIVE transition after the server returned (a freeze shorter than the watchdog may never
         # take the link down: then it was live throughout)
         went_down = session.output.state is not OutputState.LIVE or len(live_at) > seen
-        ok = await _until(lambda: len(live_at) > seen and live_at[-1] >= back - 0.001 or (
-            not went_down and session.output.state is OutputState.LIVE), 30)
+        ok = await _until(lambda seen=seen, back=back, went_down=went_down: (
+            len(live_at) > seen and live_at[-1] >= back - 0.001)
+            or (not went_down and session.output.state is OutputState.LIVE), 30)
         took = (live_at[-1] - back) if len(live_at) > seen and live_at[-1] >= back else 0.0
         recoveries.append((what, took if ok else float("inf")))
         if not ok or took > 2.0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from products.feeds.sources import FeedAccess
 HERE = Path(__file__).parent
 COMMAND_TIMEOUT = 5.0
 
+
+UNREACHABLE_SHOWN = 300  # seconds a channel that stopped reporting is still listed (as unreachable)
 
 class Console:
     """The console's state: none of its own beyond connections; everything is read from the store."""
@@ -40,11 +43,24 @@ class Console:
             for i in ids:
                 pipe.hgetall(keys.state(i))
             rows = await pipe.execute()
+        tenants: dict[str, str] | None = None
         out = []
-        for row in rows:
+        for i, row in zip(ids, rows):
             state = as_texts(row)
-            if state and user.sees(state.get("tenant")):
-                out.append(state)
+            if state:
+                if user.sees(state.get("tenant")):
+                    out.append(state)
+                continue
+            # published before, silent now: its process is gone or cannot reach Redis (the hash expired)
+            seen = await self.redis.zscore(keys.CHANNELS, i)
+            age = time.time() - float(seen or 0)
+            if age > UNREACHABLE_SHOWN:
+                continue
+            if tenants is None:
+                tenants = as_texts(await self.redis.hgetall(keys.TENANTS))
+            if user.sees(tenants.get(i)):
+                out.append({"id": i, "tenant": tenants.get(i, ""), "state": "unreachable",
+                            "last_error": f"no report for {age:.0f} s: its process stopped, or cannot reach Redis"})
         return out
 
     async def channel_state(self, request: web.Request) -> dict[str, str]:

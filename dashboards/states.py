@@ -10,7 +10,7 @@ from livehost.core.states import ChannelState as S
 _NUMBERS = ("uptime_seconds", "media_seconds", "fps", "kbps", "frames_sent", "frames_dropped", "render_dropped", "queue_depth", "spoken",
             "cut", "reconnects", "comments_per_minute", "reply_p50_ms", "reply_p95_ms", "av_offset_ms", "errors",
             "updated")
-PROBLEM_STATES = tuple(s.value for s in (S.FAILED, S.RECONNECTING, S.TAKEOVER, S.PAUSED, S.STOPPED, S.STARTING))
+PROBLEM_STATES = ("unreachable", *(s.value for s in (S.FAILED, S.RECONNECTING, S.TAKEOVER, S.PAUSED, S.STOPPED, S.STARTING)))
 
 
 def public_state(state: dict[str, str]) -> dict[str, Any]:
@@ -30,6 +30,8 @@ def alerts(s: dict[str, Any]) -> list[str]:
     found = []
     if s.get("state") == "failed":
         found.append(f"failed: {s.get('last_error') or 'see the log'}")
+    if s.get("state") == "unreachable":
+        found.append(s.get("last_error") or "no report")
     if s.get("state") == "reconnecting":
         found.append("output reconnecting")
     if (s.get("frames_dropped") or 0) > 0:

@@ -39,7 +39,7 @@ const fmt = {
 };
 
 // ---------------------------------------------------------------- fleet
-const PROBLEMS = ["failed", "reconnecting", "takeover", "paused", "stopped", "starting"];
+const PROBLEMS = ["unreachable", "failed", "reconnecting", "takeover", "paused", "stopped", "starting"];
 function fleetRank(c) { const i = PROBLEMS.indexOf(c.state); return i < 0 ? PROBLEMS.length : i; }
 
 function fleetPage() {

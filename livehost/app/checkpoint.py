@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from livehost.core import keys
 from scripts_gen.planner import ScriptPlanner
 
@@ -83,7 +85,7 @@ class Checkpoints:
             await self._dirty.wait()
             try:
                 await self.flush()
-            except (ConnectionError, OSError) as e:  # Redis away: the next one will do
+            except (RedisError, ConnectionError, OSError) as e:  # Redis away: the next one will do
                 log.warning("channel %s: checkpoint not written (%s)", self.channel, e)
                 self._dirty.set()
             await asyncio.sleep(WRITE_EVERY)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
+from redis.exceptions import RedisError
 
 from livehost.app import assembly
 from livehost.app.avatars import GRACE_SECONDS, WATCH_SECONDS, ConsentWatch
@@ -493,7 +494,7 @@ class ChannelSession:
         if self.checkpoints is not None:
             try:
                 await self.checkpoints.flush()  # where the talk goes on, up to the last sentence spoken
-            except (ConnectionError, OSError) as e:
+            except (RedisError, ConnectionError, OSError) as e:
                 log.warning("channel %s: last checkpoint not written (%s)", self.config.id, e)
         if self.lease is not None:  # after the last push: another holder may start at once
             await self.lease.release()

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from livehost.core import keys
 from livehost.core.chain import ChainWriter
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 MAX_ENTRIES = 200_000  # spoken sentences kept per channel
 MAX_DECISIONS = 10_000  # gate refusals and unused drafts kept per channel
 MAX_PENDING = 2048  # records waiting for the store before the oldest are dropped
+OUTAGE_RETRY_START, OUTAGE_RETRY_CAP = 0.2, 2.0  # seconds between tries while the store does not answer
+_OUTAGE = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError, OSError)
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,9 @@ class AuditTrail:
             log.error("audit backlog full (%d): dropping record of %r", self._pending.maxsize, text)
 
     async def run(self) -> None:
-        """Write records as they come, until cancelled.  A store error loses that record, not the show."""
+        """Write records as they come, until cancelled.  While the store is unreachable, the record waits (and
+        those after it, up to ``max_pending``) and is written when it answers again: an outage loses nothing
+        the backlog can hold.  A record the store refuses for another reason is logged and dropped."""
         while True:
             try:
                 kind, key, fields, maxlen = await asyncio.wait_for(self._pending.get(), self.checkpoint_seconds)
@@ -145,16 +151,38 @@ class AuditTrail:
                 await self._retain()
                 continue
             try:
-                if self.sink is not None and key:
-                    await self.sink.write(key, fields, maxlen)
-                if self.chain is not None:
-                    await self.chain.append(kind, fields)
-            except Exception as e:  # noqa: BLE001 - the store may blip; the show goes on
-                if cancel_requested():  # redis-py turned our cancel into its own error: end, do not wait on
-                    raise asyncio.CancelledError from e
-                log.error("audit write failed: %r (%s)", e, fields.get("text", ""))
+                await self._write(kind, key, fields, maxlen)
             finally:
                 self._pending.task_done()
+
+    async def _write(self, kind: str, key: str, fields: dict[str, str], maxlen: int) -> None:
+        stream_done, wait, since = not (self.sink is not None and key), OUTAGE_RETRY_START, None
+        while True:
+            try:
+                if not stream_done:
+                    assert self.sink is not None
+                    await self.sink.write(key, fields, maxlen)
+                    stream_done = True  # a retry after this does not write it twice
+                if self.chain is not None:
+                    await self.chain.append(kind, fields)
+                if since is not None:
+                    log.warning("audit: the store answers again after %.1f s; %d records waiting are being written",
+                                time.monotonic() - since, self._pending.qsize())
+                return
+            except _OUTAGE as e:
+                if cancel_requested():  # redis-py turned our cancel into its own error: end, do not wait on
+                    raise asyncio.CancelledError from e
+                if since is None:
+                    since = time.monotonic()
+                    log.error("audit: the store is unreachable (%s); records wait (at most %d) until it answers",
+                              e, self._pending.maxsize)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, OUTAGE_RETRY_CAP)
+            except Exception as e:  # noqa: BLE001 - a record the store refuses: the show goes on
+                if cancel_requested():
+                    raise asyncio.CancelledError from e
+                log.error("audit write failed: %r (%s)", e, fields.get("text", ""))
+                return
 
     async def _checkpoint(self) -> None:
         if self.chain is None:

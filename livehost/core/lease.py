@@ -63,7 +63,8 @@ if redis.call('HGET', KEYS[1], 'holder') == ARGV[1] and redis.call('HGET', KEYS[
 end
 return 0
 """
-_OUTAGE = (RedisConnectionError, RedisTimeoutError, OSError)
+_OUTAGE = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
+RENEW_TIMEOUT = 2.0  # seconds a renewal may take before Redis counts as unreachable
 
 
 class LeaseHeld(RuntimeError):
@@ -146,7 +147,10 @@ class ChannelLease:
             return False
         sent = self.clock()
         try:
-            result = int(await self.client.eval(_RENEW, 1, self.key, self.holder, str(self.token), int(self.ttl * 1000)))
+            # a Redis that hangs (frozen, a half-open link) is as unreachable as one that refuses: bounded wait
+            result = int(await asyncio.wait_for(
+                self.client.eval(_RENEW, 1, self.key, self.holder, str(self.token), int(self.ttl * 1000)),
+                min(RENEW_TIMEOUT, self.ttl / 3)))
         except _OUTAGE as e:
             if self.outage_since is None:
                 self.outage_since = sent

@@ -106,3 +106,21 @@ async def test_a_redis_outage_keeps_a_one_box_channel_on_air_and_fences_a_cluste
 def test_a_lease_needs_a_sane_ttl():
     with pytest.raises(ValueError, match="lease ttl 0.1"):
         ChannelLease(None, "c", ttl=0.1)
+
+
+async def test_a_redis_that_hangs_counts_as_unreachable(store):
+    class Hangs:
+        async def eval(self, *args):
+            await asyncio.sleep(3600)
+
+    client = store.aio()
+    clock = Clock()
+    lease = ChannelLease(client, "c6", ttl=1.5, holder="box-a", clock=clock)
+    await lease.acquire()
+    lease.client = Hangs()
+    assert await lease.renew() and lease.outage_since is not None  # answered within the TTL: an outage, not a loss
+    clock.t += 60
+    assert lease.valid()  # one box: kept while Redis does not answer
+    lease.client = client
+    await lease.release()
+    await client.aclose()
