@@ -27,6 +27,7 @@ class Route:
     body: dict | None = None
     query: tuple[str, ...] = ()
     produces: str = "application/json"
+    statuses: tuple[tuple[str, str], ...] = ()  # answers beyond the common ones: (status, what it means)
 
 
 async def api_openapi(console: Console, request: web.Request) -> web.Response:
@@ -48,7 +49,8 @@ API = (
     Route("POST", "/api/channels/{id}/move", api.api_move,
           "Move a channel served on a cluster to another node (after the sentence on air; 409 without a cluster)",
           "operator", body={"type": "object", "properties": {"to": {"type": "string", "description": "a node id "
-                                                                     "(or its start); default: the least busy other node"}}}),
+                                                                     "(or its start); default: the least busy other node"}}},
+          statuses=(("202", "asked: the serving process moves the channel"), ("409", "the channel is not on a cluster"))),
     Route("POST", "/api/channels/{id}/comments", api.api_comment, "Inject a test comment", "operator",
           body={**_TEXT, "properties": {**_TEXT["properties"], "user": {"type": "string"}}}),
     Route("POST", "/api/channels/{id}/{action}", api.api_control,
@@ -96,6 +98,13 @@ def openapi() -> dict[str, Any]:
         if route.body:
             op["requestBody"] = {"content": {"application/json": {"schema": route.body}}}
             op["responses"]["422"] = {"description": "refused: the channel's answer says why"}
+        if route.body or route.query or route.method == "POST":
+            op["responses"]["400"] = {"description": "bad input: the error names the field and the value"}
+        if route.method == "POST":
+            op["responses"]["413"] = {"description": "the body is over the size limit"}
+            op["responses"]["504"] = {"description": "the channel did not answer in time"}
+        for status, what in route.statuses:
+            op["responses"][status] = {"description": what}
         paths.setdefault(route.path, {})[route.method.lower()] = op
     paths["/metrics"] = {"get": {"summary": "Prometheus metrics (Bearer token)", "operationId": "metrics",
                                  "responses": {"200": {"description": "text exposition format"}}}}

@@ -23,3 +23,4 @@ def test_the_fleet_file_names_its_cluster(tmp_path):
     (tmp_path / "bad.yaml").write_text("clusters: {ray: x}\n")
     with pytest.raises(ConfigError, match="unknown key.*clusters.*expected channels, console, cluster"):
         load_fleet(tmp_path / "bad.yaml")
+

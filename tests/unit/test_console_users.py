@@ -113,6 +113,11 @@ def test_openapi_document_is_json_with_roles():
     doc = json.loads(json.dumps(openapi()))
     assert doc["paths"]["/api/channels/{id}/say"]["post"]["x-livehost-role"] == "operator"
     assert doc["paths"]["/api/channels"]["get"]["x-livehost-role"] == "viewer"
+    # every answer the API gives is documented (bench/api_fuzz.py checks the live API against it)
+    say = doc["paths"]["/api/channels/{id}/say"]["post"]["responses"]
+    assert {"200", "400", "401", "403", "404", "413", "422", "504"} <= set(say)
+    move = doc["paths"]["/api/channels/{id}/move"]["post"]["responses"]
+    assert {"202", "409"} <= set(move)
 
 
 def test_chat_rooms_in_metrics_and_alerts():

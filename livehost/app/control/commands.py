@@ -7,13 +7,17 @@ from typing import Any
 
 from livehost.app.control.protocol import ACTIONS, SESSION_ACTIONS
 from livehost.app.session import ChannelSession
+from livehost.core.speech import QueueFull
 
 
 def _say(session: ChannelSession, args: dict[str, Any]) -> str:
     text = str(args.get("text") or "").strip()
     if not text:
         raise ValueError("text: nothing to say")
-    handle = session.say(text, lang=args.get("lang") or None)  # a refusal is a ValueError naming the rule
+    try:
+        handle = session.say(text, lang=args.get("lang") or None)  # a refusal is a ValueError naming the rule
+    except QueueFull as e:  # an operator ahead of the host: refused, not an error of the channel
+        raise ValueError(f"say: {e}; try again once the host has said some of them") from None
     return f"queued {handle.speech.source_id}"
 
 
