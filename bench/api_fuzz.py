@@ -14,49 +14,27 @@ import argparse
 import asyncio
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 async def main(max_examples: int) -> int:
-    from dashboards.app import start_console
-    from dashboards.users import UserStore
-    from livehost.app.config import build_config
-    from livehost.app.runner import ChannelRunner
-    from livehost.core.store import Store
-    from livehost.core.tasks import cancel_and_wait
+    from bench._console import console_with_channel
 
     cli = shutil.which("schemathesis") or str(Path(sys.executable).with_name("schemathesis"))
     if not Path(cli).exists():
         print("schemathesis is not installed: pip install schemathesis", file=sys.stderr)
         return 2
-    tmp = Path(tempfile.mkdtemp(prefix="livehost-fuzz-"))
-    users = UserStore(tmp / "home")
-    users.add("fuzz", "operator")
-    token = users.new_token("fuzz")
-    store = Store(home=tmp / "home")
-    config = build_config({"id": "demo", "size": "160x288", "voice": {"engine": "espeak"}, "lang": "en",
-                           "output": {"url": str(tmp / "out.flv"), "realtime": True}})
-    runner = ChannelRunner(config, store)
-    plane = asyncio.create_task(runner.control_plane())
-    web, url = await start_console(store, tmp / "home", "127.0.0.1", 0)
-    runner.start()
-    await runner.wait_started()
-    await asyncio.sleep(3)
-    try:
+    async with console_with_channel("livehost-fuzz-") as rig:
+        await rig.runner.wait_started()
+        await asyncio.sleep(3)
         proc = await asyncio.create_subprocess_exec(
-            cli, "run", url + "api/openapi.json", "--url", url.rstrip("/"), "-H", f"Authorization: Bearer {token}",
+            cli, "run", rig.url + "api/openapi.json", "--url", rig.url.rstrip("/"),
+            "-H", f"Authorization: Bearer {rig.token}",
             "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance",
             "--max-examples", str(max_examples), "--workers", "1", "--no-color")
         code = await proc.wait()
-    finally:
-        runner.stop()
-        await runner.wait_ended()
-        await cancel_and_wait([plane], 5.0, "bench")
-        await web.cleanup()
-        store.close()
     print(f"schemathesis exit status {code}: {'no 5xx, every response as documented' if code == 0 else 'see above'}")
     return code
 

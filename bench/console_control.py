@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,35 +35,19 @@ def pct(values: list[float], q: float) -> float:
 async def main(rounds: int, extra: int) -> None:
     import aiohttp
 
-    from dashboards.app import start_console
-    from dashboards.users import UserStore
-    from livehost.app.config import build_config
-    from livehost.app.runner import ChannelRunner
+    from bench._console import console_with_channel
     from livehost.core import keys
-    from livehost.core.store import Store
-    from livehost.core.tasks import cancel_and_wait
 
-    tmp = Path(tempfile.mkdtemp(prefix="livehost-bench-"))
-    users = UserStore(tmp / "home")
-    users.add("bench", "operator")
-    token = users.new_token("bench")
-    store = Store(home=tmp / "home")
-    config = build_config({"id": "demo", "size": "160x288", "voice": {"engine": "espeak"}, "lang": "en",
-                           "output": {"url": str(tmp / "out.flv"), "realtime": True}})
-    runner = ChannelRunner(config, store)
-    plane = asyncio.create_task(runner.control_plane())
-    web, url = await start_console(store, tmp / "home", "127.0.0.1", 0)
-    sync = store.sync()
-    for i in range(extra):  # other channels' published states, as a fleet page reads them
-        sync.hset(keys.state(f"fake-{i}"), mapping={"id": f"fake-{i}", "tenant": "default", "state": "live",
-                                                   "fps": "25", "kbps": "2500", "next": "[]"})
-        sync.expire(keys.state(f"fake-{i}"), 600)
-        sync.zadd(keys.CHANNELS, {f"fake-{i}": time.time()})
-        sync.hset(keys.TENANTS, f"fake-{i}", "default")
-    runner.start()
-    headers = {"Authorization": f"Bearer {token}"}
-    try:
-        async with aiohttp.ClientSession(headers=headers) as http:
+    async with console_with_channel("livehost-bench-") as rig:
+        runner, store, url = rig.runner, rig.store, rig.url
+        sync = store.sync()
+        for i in range(extra):  # other channels' published states, as a fleet page reads them
+            sync.hset(keys.state(f"fake-{i}"), mapping={"id": f"fake-{i}", "tenant": "default", "state": "live",
+                                                       "fps": "25", "kbps": "2500", "next": "[]"})
+            sync.expire(keys.state(f"fake-{i}"), 600)
+            sync.zadd(keys.CHANNELS, {f"fake-{i}": time.time()})
+            sync.hset(keys.TENANTS, f"fake-{i}", "default")
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {rig.token}"}) as http:
             for _ in range(300):
                 async with http.get(url + "api/channels/demo") as r:
                     if r.status == 200 and (await r.json())["state"] == "live":
@@ -94,11 +77,6 @@ async def main(rounds: int, extra: int) -> None:
             last = got[0][1][-1][0]
             base.append(time.perf_counter() - t0)
         await client.aclose()
-    finally:
-        await runner.close()
-        await cancel_and_wait([plane], 5.0, "control plane")
-        await web.cleanup()
-        store.close()
     ms = lambda v: f"{v * 1000:.1f} ms"  # noqa: E731
     print(f"takeover via the console API ({rounds} rounds): p50 {ms(statistics.median(takeover))}, "
           f"p95 {ms(pct(takeover, 0.95))}, max {ms(max(takeover))}  (target: host silent within 1 s)")

@@ -32,7 +32,6 @@ class Checkpoints:
     def __init__(self, client: Any, channel: str, planner: ScriptPlanner, catalog_version: Callable[[], str]) -> None:
         self.client, self.channel, self.planner = client, channel, planner
         self.catalog_version = catalog_version
-        self.written = 0
         self._latest: dict | None = None
         self._dirty = asyncio.Event()
 
@@ -77,7 +76,6 @@ class Checkpoints:
         if self._latest is not None and self._dirty.is_set():
             self._dirty.clear()
             await self.client.set(self.key, json.dumps(self._latest, ensure_ascii=False), ex=KEEP_SECONDS)
-            self.written += 1
 
     async def run(self) -> None:
         """Write the newest checkpoint, at most once every WRITE_EVERY seconds, until cancelled."""

@@ -50,7 +50,7 @@ def channel_resources(config: ChannelConfig) -> dict[str, Any]:
     """What a channel asks of a node: ``num_cpus``, ``num_gpus`` and custom ``resources``."""
     p = config.placement
     photoreal = config.avatar is not None
-    gpu = p.gpu if p.gpu is not None else (0.25 if photoreal and config.render.device not in ("cpu",) else 0.0)
+    gpu = p.gpu if p.gpu is not None else (0.25 if photoreal and config.render.device != "cpu" else 0.0)
     # measured (README, "Benchmark"): the drawn host 0.16 CPU s per second at 720x1280@25, the sample-based
     # photoreal host about 0.5 on the CPU; shares with headroom for speech synthesis and the relay
     cpu = p.cpu if p.cpu is not None else (0.75 if photoreal else 0.25)
@@ -83,6 +83,7 @@ class ChannelHost:
                                        + f" pid {os.getpid()}")
         self.runner: Any = None
         self.store: Store | None = None
+        self._lease: ChannelLease | None = None  # to read who holds the channel's lease (one client, kept)
         self._control: asyncio.Task | None = None
         self.waiting = ""
 
@@ -96,16 +97,13 @@ class ChannelHost:
             settings = self.settings
             self.runner = ChannelRunner(self.config, self.store, lambda c, s: ChannelSession(c, s, settings=settings))
             self._control = asyncio.create_task(self.runner.control_plane(), name=f"control {self.config.id}")
+            self._lease = ChannelLease(self.store.aio(), self.config.id)
         r = self.runner
         fresh = r.runs == 0 and self.autostart
         retry = r.failed and "on air elsewhere" in (r.last_error or "")
         if not r.running and r.stopped_by is None and (fresh or retry):
-            assert self.store is not None
-            client = self.store.aio()
-            try:
-                held = await ChannelLease(client, self.config.id).info()
-            finally:
-                await client.aclose()
+            assert self._lease is not None
+            held = await self._lease.info()
             if held is not None:
                 self.waiting = f"waiting for the lease: {held.holder} holds it ({held.ttl_left:.1f} s left)"
             else:
@@ -133,6 +131,8 @@ class ChannelHost:
         if self._control is not None:
             self._control.cancel()
             await asyncio.gather(self._control, return_exceptions=True)
+        if self._lease is not None:
+            await self._lease.client.aclose()
         if self.store is not None:
             self.store.close()
 
