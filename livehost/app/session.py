@@ -76,12 +76,13 @@ log = logging.getLogger(__name__)
 class ChannelSession:
     def __init__(self, config: ChannelConfig, store: Store | None = None, *, tts: TtsBackend | None = None,
                  now: Callable[[], datetime] | None = None, settings: Settings | None = None,
-                 subtitles: SubtitleStage | None = None) -> None:
+                 subtitles: SubtitleStage | None = None, clock_origin: int = 0) -> None:
         """``settings``: the process's (feed access, secrets for text models); ``now``: the channel's clock;
+        ``clock_origin``: the pts (samples) of the first frame (the timestamp-wrap tests start near a boundary);
         ``subtitles``: a stage that keeps (and may burn in) the spoken sentences, between render and encode."""
         settings = settings or Settings()
         self.config, self.store, self.settings = config, store, settings
-        self.clock = MediaClock(config.fps)
+        self.clock = MediaClock(config.fps, clock_origin)
         self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
         self.show = RunOfShow(config.show)
         self.catalog_scope, self.base_catalog = assembly.load_channel_catalog(config, store,
@@ -198,7 +199,7 @@ class ChannelSession:
         elif stage == "playout" and self.playout_stage.finished:
             self._stopping.set()  # the duration asked for is produced
         elif stage == "playout" and isinstance(frame, TickFrame):
-            media = self.clock.seconds(frame.pts)
+            media = self.clock.elapsed(frame.pts)
             if media >= self._disclose_due and self._talking():
                 self._disclose(media)
             if media >= self._session_limit and not self._stopping.is_set():
@@ -318,7 +319,7 @@ class ChannelSession:
         fps, kbps = self.throughput.rates()
         speaking = self.ledger.now_speaking
         return ChannelStats(
-            state=self.state, media_seconds=self.clock.seconds(self.playout_stage.pts),
+            state=self.state, media_seconds=self.clock.elapsed(self.playout_stage.pts),
             frames_sent=self.encode.frames_sent, frames_dropped=self.encode.frames_dropped, fps=fps, kbps=kbps,
             speaking=speaking.speech.text if speaking else None, spoken=self.ledger.spoken, cut=self.ledger.cut,
             queue_depth=len(self.queue), reconnects=self.output.reconnects, render_dropped=self.render.dropped,
@@ -402,7 +403,7 @@ class ChannelSession:
         try:
             await self.queue.wait_head_ready(30.0, lambda: self.show.on_air(self.now()) and not self._stopping.is_set())
             self.started_wall = time.monotonic()
-            self.pipeline.send_nowait(StartFrame(0))
+            self.pipeline.send_nowait(StartFrame(self.clock.origin))
             stopping = asyncio.create_task(self._stopping.wait(), name="stopping")
             try:
                 done, _ = await asyncio.wait([stopping, *vital], return_when=asyncio.FIRST_COMPLETED)

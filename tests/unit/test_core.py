@@ -29,6 +29,16 @@ def test_clock_is_integer_and_exact():
         MediaClock(29)
 
 
+def test_clock_origin_shifts_pts_not_elapsed_time():
+    clock = MediaClock(25, origin=1920 * 1000)
+    assert clock.frame_pts(0) == 1920 * 1000 and clock.frame_at(clock.frame_pts(7) + 5) == 7
+    assert clock.elapsed(clock.frame_pts(50)) == 2.0
+    with pytest.raises(ValueError, match="origin: 1000"):
+        MediaClock(25, origin=1000)  # not on a frame boundary
+    with pytest.raises(ValueError, match="origin: -1920"):
+        MediaClock(25, origin=-1920)
+
+
 def test_approved_speech_only_from_gate_key():
     with pytest.raises(TypeError, match="gate"):
         ApprovedSpeech(text="hi", lang="en", source=Source.SCRIPT, source_id="x")
