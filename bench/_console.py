@@ -18,6 +18,7 @@ class ConsoleRig:
     store: Any
     url: str  # the console's base URL, ending in "/"
     token: str  # an operator's API token
+    home: Path  # LIVEHOST_HOME of the console (its users file: more users and tokens)
 
 
 @asynccontextmanager
@@ -41,7 +42,7 @@ async def console_with_channel(prefix: str) -> AsyncIterator[ConsoleRig]:
     web, url = await start_console(store, tmp / "home", "127.0.0.1", 0)
     runner.start()
     try:
-        yield ConsoleRig(runner, store, url, token)
+        yield ConsoleRig(runner, store, url, token, tmp / "home")
     finally:
         await runner.close()
         await cancel_and_wait([plane], 5.0, "control plane")

@@ -62,6 +62,8 @@ class OutputConfig(Strict):
     audio_bitrate_kbps: int = Field(default=128, ge=32, le=320)
     keyframe_seconds: int = Field(default=2, ge=1, le=10)
     preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
+    aac_coder: Literal["twoloop", "fast"] = Field(default="twoloop", description="FFmpeg's AAC coder: twoloop (best "
+                                                  "quality) or fast (about half the audio encoding CPU)")
     realtime: bool | None = Field(default=None, description="pace to the wall clock; default: yes")
     c2pa_cert: str | None = Field(default=None, description="MP4 files: the C2PA signing certificate chain (PEM, "
                                   "leaf first); default: a local self-signed one under LIVEHOST_HOME/c2pa")

@@ -144,7 +144,7 @@ def make_output(config: ChannelConfig, session: str | None = None, home: Path | 
     out = config.output
     metadata = aigc_metadata(out.aigc_producer, config.id, session)
     settings = EncodeSettings(config.width, config.height, config.fps, out.video_bitrate_kbps, out.audio_bitrate_kbps,
-                              out.keyframe_seconds, out.preset, metadata=metadata)
+                              out.keyframe_seconds, out.preset, aac_coder=out.aac_coder, metadata=metadata)
     if out.obs is not None:
         return UdpFeedOutput(out.obs.feed, settings)
     if out.is_rtmp:
