@@ -49,6 +49,11 @@ async def api_channels(console: Console, request: web.Request) -> web.Response:
     return web.json_response({"channels": [public_state(s) for s in states]})
 
 
+async def api_nodes(console: Console, request: web.Request) -> web.Response:
+    """The cluster's nodes with their load (empty without a cluster); only the channels this user may see are named."""
+    return web.json_response({"nodes": await console.nodes(user_of(request))})
+
+
 async def api_channel(console: Console, request: web.Request) -> web.Response:
     return web.json_response(public_state(await console.channel_state(request)))
 

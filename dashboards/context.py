@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,23 @@ class Console:
         if not state or not user.sees(state.get("tenant")):
             raise ApiError(404, f"channel: {channel!r} not found")
         return state
+
+    async def nodes(self, user: User) -> list[dict[str, Any]]:
+        """The cluster's nodes and their load.  A user of one tenant sees only the nodes running its channels,
+        named, without the load (which counts other tenants' channels)."""
+        raw = await self.redis.get(keys.NODES)
+        if not raw:
+            return []
+        rows = json.loads(raw)
+        if user.tenant is None:
+            return rows
+        visible = set(await self.visible_channel_ids(user))
+        found = []
+        for row in rows:
+            mine = [c for c in row["channels"] if c in visible]
+            if mine:
+                found.append({"id": row["id"], "resources": row["resources"], "channels": mine})
+        return found
 
     async def visible_channel_ids(self, user: User) -> list[str]:
         """Every channel ever published that this user may see (stopped and gone ones too: the audit log)."""

@@ -11,8 +11,10 @@ from products.feeds.sources import FORMATS
 
 
 async def fleet_page(console: Console, request: web.Request) -> web.Response:
-    states = await console.channel_states(user_of(request))
-    return console.page(request, "fleet.html", channels=sort_fleet([public_state(s) for s in states]))
+    user = user_of(request)
+    states = await console.channel_states(user)
+    return console.page(request, "fleet.html", channels=sort_fleet([public_state(s) for s in states]),
+                        nodes=await console.nodes(user))
 
 
 async def channel_page(console: Console, request: web.Request) -> web.Response:

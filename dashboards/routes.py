@@ -41,6 +41,8 @@ API = (
     Route("GET", "/api/me", api.api_me, "The logged-in user (and the CSRF token for this session)"),
     Route("GET", "/api/channels", api.api_channels, "Every channel this user may see, with its live numbers"),
     Route("GET", "/api/channels/{id}", api.api_channel, "One channel's live state"),
+    Route("GET", "/api/nodes", api.api_nodes, "The cluster's nodes (livehost serve --cluster): CPU and GPU offered "
+          "and asked for by the channels placed there; empty without a cluster"),
     Route("POST", "/api/channels/{id}/say", api.api_say, "Say this now (through the same gate as everything)",
           "operator", body={**_TEXT, "properties": {**_TEXT["properties"], "lang": {"type": "string"}}}),
     Route("POST", "/api/channels/{id}/presence", api.api_presence,

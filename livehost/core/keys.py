@@ -17,6 +17,7 @@ TENANTS = f"{PREFIX}:channel-tenants"  # hash: channel -> tenant, kept after the
 ACTIONS = f"{PREFIX}:actions"  # stream: every control action with its user
 SCHEDULER_JOBS = f"{PREFIX}:scheduler:jobs"  # APScheduler's Redis job store
 SCHEDULER_RUN_TIMES = f"{PREFIX}:scheduler:run_times"
+NODES = f"{PREFIX}:nodes"  # JSON: the cluster's nodes with their load (livehost serve --cluster; expiring)
 MOVES = f"{PREFIX}:moves"  # stream: channels an operator asked to move to another cluster node
 CONSENT_EVENTS = f"{PREFIX}:consent:events"  # stream: consent granted, revoked, used, refused
 

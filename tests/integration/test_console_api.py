@@ -380,3 +380,29 @@ async def test_a_move_needs_a_cluster_and_an_operator(fleet):
         assert status == 409 and "not served on a cluster" in body["error"], body
         assert (await _post(http, fleet, "vic", "/api/channels/shop-a/move"))[0] == 403
         assert (await _post(http, fleet, "bea", "/api/channels/shop-a/move"))[0] == 404  # another tenant's
+
+
+async def test_the_clusters_nodes_with_their_load_and_each_tenant_sees_its_own(fleet):
+    from livehost.core import keys
+
+    r = fleet.store.sync()
+    async with aiohttp.ClientSession() as http:
+        assert (await _get(http, fleet, "root", "/api/nodes")) == (200, {"nodes": []})  # no cluster
+        nodes = [{"id": "a1b2c3d4e5f6a7b8", "cpu": 16.0, "gpu": 1.0, "cpu_used": 0.5, "gpu_used": 0.25,
+                  "resources": ["region-cn"], "channels": ["shop-a", "shop-b"]},
+                 {"id": "ffff0000ffff0000", "cpu": 16.0, "gpu": 0.0, "cpu_used": 0.25, "gpu_used": 0.0,
+                  "resources": [], "channels": ["shop-b"]}]
+        r.set(keys.NODES, json.dumps(nodes), ex=30)
+        try:
+            status, body = await _get(http, fleet, "root", "/api/nodes")
+            assert status == 200 and body["nodes"] == nodes
+            status, body = await _get(http, fleet, "ann", "/api/nodes")  # acme: only its channel, no load figures
+            assert body["nodes"] == [{"id": "a1b2c3d4e5f6a7b8", "resources": ["region-cn"], "channels": ["shop-a"]}]
+            async with http.get(fleet.url + "/", headers=_auth(fleet, "root")) as resp:
+                page = await resp.text()
+            assert 'id="nodes"' in page and "a1b2c3d4e5f6" in page and "0.5 / 16.0" in page
+            async with http.get(fleet.url + "/", headers=_auth(fleet, "ann")) as resp:
+                page = await resp.text()
+            assert "a1b2c3d4e5f6" in page and "ffff0000ffff" not in page and "shop-b" not in page
+        finally:
+            r.delete(keys.NODES)
