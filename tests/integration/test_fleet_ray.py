@@ -1,6 +1,7 @@
-"""A fleet on a real two-node Ray cluster on this machine: four channels pushing to a real nginx-rtmp; one node's
-processes killed; its channels are back on air from the other node within 30 s, with no sentence said twice
-but the one that was cut, and never two publishers on one stream key."""
+"""A fleet on a real two-node Ray cluster on this machine: four channels pushing to a real nginx-rtmp.  The serving
+process is killed and started again (the channels stay on air, and it attaches to them); one channel is moved by
+hand; then one node's processes are killed: its channels are back on air from the other node within 30 s, with no
+sentence said twice but the one that was cut, and never two publishers on one stream key."""
 
 from __future__ import annotations
 
@@ -79,10 +80,15 @@ def test_a_nodes_channels_come_back_on_air_from_the_other_node(ray_cluster, rtmp
                   "    lease: {ttl_seconds: 4}", f"    output: {{url: '{rtmp_server.url(ch)}'}}"]
     fleet.write_text("\n".join(lines) + "\n")
     serve_env = {**env, "LIVEHOST_HOME": str(tmp_path / "home"), "LIVEHOST_REDIS_URL": f"unix://{store.unix_socket}"}
-    serve = subprocess.Popen([sys.executable, "-m", "livehost", "serve", "--config", str(fleet), "--cluster", address,
-                              "--no-console"], env=serve_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out: list[str] = []
-    threading.Thread(target=lambda: out.extend(serve.stdout), daemon=True).start()
+
+    def start_serve() -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-m", "livehost", "serve", "--config", str(fleet), "--cluster", address,
+                                 "--no-console"], env=serve_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True).start()
+        return proc
+
+    serve = start_serve()
     most = {ch: 0 for ch in CHANNELS}
     watching = threading.Event()
     watching.set()
@@ -101,7 +107,21 @@ def test_a_nodes_channels_come_back_on_air_from_the_other_node(ray_cluster, rtmp
             assert serve.poll() is None and time.monotonic() < deadline, "".join(out)[-3000:]
             time.sleep(0.5)
         watcher.start()
-        time.sleep(8)  # some talk on air before the node goes
+        time.sleep(4)
+        # the serving process dies: the channels stay on air in their hosts, and the next one attaches to them
+        serve.kill()
+        serve.wait(10)
+        time.sleep(2)
+        assert all(rtmp_server.publishers(ch) == 1 for ch in CHANNELS), "a channel went off air with serve"
+        out.clear()
+        serve = start_serve()
+        deadline = time.monotonic() + 60
+        while sum("attached" in line for line in out) < len(CHANNELS):
+            assert serve.poll() is None and time.monotonic() < deadline, "".join(out)[-3000:]
+            time.sleep(0.3)
+        time.sleep(3)
+        for ch in CHANNELS:  # never restarted: one run each, on air all along
+            assert json.loads(r.get(keys.placement(ch)))["runs"] == 1 and rtmp_server.publishers(ch) == 1, ch
         placed = {ch: json.loads(r.get(keys.placement(ch))) for ch in CHANNELS}
         on_b = [ch for ch in CHANNELS if "node_b" in placed[ch]["node"]["resources"]]
         assert on_b and len(on_b) < len(CHANNELS), placed  # spread over both nodes
