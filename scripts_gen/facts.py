@@ -446,6 +446,8 @@ class ProductFacts:
         if stated and not _VIEWER.search(question) and not all(self.backs(q) for q in stated):
             return Answer("")
         chosen, weak = self._choose(question)
+        if (place := asks_destination(question)) and not any(_covers_place(f.text, place) for f in chosen):
+            return Answer("")  # "ship to australia": a shipping date or a preorder is not where it ships
         if avoid is not None and any(not avoid(f.text) for f in chosen):
             chosen = [f for f in chosen if not avoid(f.text)]  # "how heavy is the 6mm": not the fact of both sizes
         if not chosen:
@@ -505,6 +507,11 @@ class ProductFacts:
         translated = [w.lower() for w in translations(folded)]
         topic = _topic(question)
         core = topic - _circumstances(question)  # what must be shared when the kind asked is matched
+        if asked or hints:
+            # "这牛肉哪儿产的": 牛肉 names the product (its title), the question is about the origin; a fact sharing only
+            # the product's own name is not about what is asked
+            named = set(tokens(self.product.title))
+            topic, core = {t for t in topic if t not in named}, {t for t in core if t not in named}
         # a question in another language than the record shares no words with it: kinds and hints must do
         other_language = (self.product.lang == "zh") == folded.isascii()
         judged = []
@@ -557,7 +564,8 @@ class ProductFacts:
                     return [fact], True
             return [], False
         limit = 44 if self.product.lang == "zh" else 180  # characters: one spoken answer
-        if len(chosen) == 2 and ((asked and not asked & chosen[1].kinds) or len(chosen[0].text) + len(chosen[1].text) > limit):
+        if len(chosen) == 2 and ((asked and not asked & chosen[1].kinds) or len(chosen[0].text) + len(chosen[1].text) > limit
+                                 or _same_content(chosen[0].text, chosen[1].text)):
             chosen = chosen[:1]
         return chosen, False
 
@@ -595,6 +603,32 @@ _QUESTION_PAIRS = frozenset("多少 什么 怎么 多久 多大 多长 多重 �
 # unit words a question asks in ("多少瓦", "how many lumens"): facts write the unit as a symbol (65W, 1200lm)
 _UNIT_WORDS = re.compile(r"(?:多少|几)(?:瓦|流明|毫安时?|伏|赫兹|分贝|转|帧|寸|英寸)|(?<![a-z])(?:watts?|lumens?|volts?|mah|hertz|hz"
                          r"|decibels?|db|rpm|fps|inch(?:es)?|kelvin)(?![a-z])")
+
+
+_DESTINATION = re.compile(r"\b(?:ship(?:s|ped|ping)?|deliver(?:s|y|ed)?|send|post)\s+(?:it\s+|them\s+)?(?:to|into)\s+"
+                          r"(?!me\b|you\b|my\b|your\b)(?:the\s+)?([a-z][a-z]+(?:\s+[a-z]+)?)"
+                          r"|(?:寄|发|送|邮|运)(?:到|去|往)([\u4e00-\u9fff]{2,6}?)(?:吗|么|嘛|不|没|可以|能|的|$)")
+_EVERYWHERE = ("worldwide", "international", "anywhere", "all countries", "全球", "国际", "海外")
+
+
+def asks_destination(question: str) -> str:
+    """The place a viewer asks the product be shipped to ("ship to australia", "能寄到新疆吗"), or ""."""
+    m = _DESTINATION.search(fold(question).lower())
+    return (m.group(1) or m.group(2) or "").strip() if m else ""
+
+
+def _covers_place(text: str, place: str) -> bool:
+    lowered = fold(text).lower()
+    return place.split()[0] in lowered or any(w in lowered for w in _EVERYWHERE)
+
+
+def _same_content(a: str, b: str) -> bool:
+    """Two facts that say the same ("保质期是9个月" from the specs, "保质期9个月" from the description): said once."""
+    a, b = fold(a).lower(), fold(b).lower()
+    if re.findall(r"\d+(?:\.\d+)?", a) != re.findall(r"\d+(?:\.\d+)?", b):
+        return False
+    ca, cb = (set(re.sub(r"[\W_]", "", t)) for t in (a, b))
+    return bool(ca and cb) and len(ca & cb) / len(ca | cb) >= 0.75
 
 
 def _topic(question: str) -> set[str]:

@@ -479,6 +479,13 @@ class Responder:
                                and chosen.sale_end else context["sale_until"] if on_sale else ""),
                 "backorder": product.variant_availability(chosen) == "backorder",
             }
+        elif product.variants and intent is Intent.PRICE and asks_sale_end(question) and len(
+                on := [v for v in product.variants if product.variant_sale_active(v, now) and v.sale_end]) == 1:
+            # "when does the sale end" and one option is on sale: that option's price and last day
+            v = on[0]
+            context |= {"variant": v.label, "price": money(product.variant_price_at(v, now)),
+                        "list_price": money(product.variant_price(v)), "on_sale": True,
+                        "sale_until": _date(v.sale_end, lang), "stock": None}
         elif product.variants:
             context["from_price"] = product.prices_differ(now)
             context["stock"] = None  # a count is said of one variant, never summed up

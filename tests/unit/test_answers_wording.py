@@ -44,6 +44,20 @@ DATA = {"products": [
           "availability": "in_stock"},
          {"id": "MAT-Y-6", "title": "6 mm", "options": {"Thickness": "6 mm"}, "price": "78.00", "stock": 0,
           "availability": "preorder"}]},
+    {"sku": "TEA-LJ", "title": "狮峰明前龙井 250g", "lang": "zh", "brand": "狮峰",
+     "description": "每罐龙井250g，独立小袋装。龙井用80度的水冲泡。保质期18个月。",
+     "specs": {"产地": "杭州西湖", "保质期": "18个月"}, "price": "168.00", "currency": "CNY", "availability": "in_stock"},
+    {"sku": "BEEF-J", "title": "手撕风干牛肉干", "lang": "zh", "brand": "牧歌",
+     "description": "每200g成品约用500g鲜牛肉。配料：牛肉、食用盐、白砂糖。", "specs": {"原料产地": "呼伦贝尔"},
+     "price": "79.00", "currency": "CNY", "availability": "in_stock"},
+    {"sku": "OIL-V", "title": "Vitamin Face Oil", "lang": "en", "brand": "Dewlab",
+     "description": "Cold-pressed rosehip oil with vitamin E. Every order ships within 2 days.", "price": "30.00", "currency": "USD",
+     "variants": [
+         {"id": "OIL-V-15", "title": "15 ml", "options": {"Size": "15 ml"}, "price": "30.00", "stock": 20,
+          "availability": "in_stock"},
+         {"id": "OIL-V-30", "title": "30 ml", "options": {"Size": "30 ml"}, "price": "52.00", "sale_price": "44.00",
+          "sale_start": "2026-11-01T00:00:00-05:00", "sale_end": "2027-03-31T23:59:59-05:00", "stock": 12,
+          "availability": "in_stock"}]},
 ]}
 
 
@@ -134,3 +148,28 @@ def test_a_topic_no_chosen_fact_speaks_of_is_hedged(catalog):
 ])
 def test_intents_in_the_viewers_words(text, intent):
     assert classify(normalize(text)) is intent
+
+
+def test_the_products_own_name_in_a_question_does_not_pick_the_fact(responder):
+    # "这牛肉": the product's name; the question is about the origin, not the facts that say 牛肉 again
+    said = reply(responder, "BEEF-J", "这牛肉哪儿产的呀")
+    assert "呼伦贝尔" in said and "500g" not in said and "白砂糖" not in said, said
+
+
+def test_two_fields_saying_the_same_are_said_once(responder):
+    said = reply(responder, "TEA-LJ", "保质期多久")
+    assert said.count("18个月") == 1, said
+
+
+def test_when_one_option_is_on_sale_the_sales_end_names_it_in_the_records_own_date(responder):
+    # the sale ends 2027-03-31 23:59 at -05:00 (April 1 in the channel's zone): the record's date is the catalog's
+    said = reply(responder, "OIL-V", "when does the sale end?")
+    assert "30 ml" in said and "March 31" in said and "44" in said, said
+
+
+
+def test_where_it_ships_is_not_answered_by_a_shipping_date(responder, catalog):
+    facts = ProductFacts(catalog.get("OIL-V"))
+    assert "2 days" in facts.answer("how fast does it ship?").text
+    assert facts.answer("ship to australia?").text == ""  # nothing in the record says where it ships
+    assert facts.answer("能寄到新疆吗").text == ""
