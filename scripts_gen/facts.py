@@ -498,6 +498,9 @@ class ProductFacts:
         does, the best match sharing only a character ("炒" of 手工炒制 for "机器炒的吗") is a weak answer
         (said with a hedge), unless the question asks for a kind of number that fact does not state.
         """
+        option = self._option_list(question)
+        if option is not None:
+            return [option], False
         found = self.search(question, k=5)
         if not found:
             return [], False
@@ -569,6 +572,28 @@ class ProductFacts:
             chosen = chosen[:1]
         return chosen, False
 
+    def _option_list(self, question: str) -> Fact | None:
+        """The options of one kind when the question asks which there are ("bag sizes?", "有哪些口味", "what grind
+        options"), or, in a few words, names a colour the product does not come in ("pink??" of black, white and
+        green).  "What size should I get" or "what size is the model wearing" ask something else."""
+        text = fold(question).lower()
+        lists = [f for f in self.facts if f.field.startswith("options.")]
+        if not lists:
+            return None
+        for fact in lists:
+            name = fact.field.split(".", 1)[1].lower()
+            words = next((group for group in _DIMENSIONS if name in group or any(w in name for w in group if len(w) > 1)),
+                         (name,))
+            if any(_asks_which(text, w) for w in {*words, name}):
+                return fact
+        colour = _COLOUR_WORD.search(text)
+        if colour is not None and len(_WORD.findall(text)) + len(_CJK.findall(text)) <= 6:
+            for fact in lists:
+                name = fact.field.split(".", 1)[1].lower()
+                if any(w in name for w in _DIMENSIONS[1]) and colour.group() not in fold(fact.text).lower():
+                    return fact  # a colour it does not come in: the colours it does
+        return None
+
     @staticmethod
     def best_term(question: str, pool: list[str]) -> str:
         if not pool:
@@ -620,6 +645,44 @@ def asks_destination(question: str) -> str:
 def _covers_place(text: str, place: str) -> bool:
     lowered = fold(text).lower()
     return place.split()[0] in lowered or any(w in lowered for w in _EVERYWHERE)
+
+
+# the names an option's kind goes by ("Size" is asked as "sizes", "尺码", "规格")
+_DIMENSIONS: tuple[tuple[str, ...], ...] = (
+    ("size", "sizes", "尺码", "码数", "规格", "大小", "容量"),
+    ("color", "colour", "colors", "colours", "颜色", "色号", "配色"),
+    ("flavor", "flavour", "flavors", "flavours", "口味", "味道"),
+    ("scent", "scents", "香型", "香味"),
+    ("style", "styles", "款式"),
+    ("pack", "packs", "装"),
+)
+_OPTION_ASK_EN = r"(?:do\s+you\s+have|are\s+there|(?:are\s+)?available|options?|choices?|(?:does\s+it\s+|do\s+they\s+)?comes?\s+in|can\s+i\s+(?:get|choose|pick))"
+_OPTION_ASK_ZH = "有哪些|有几种|有什么|哪几种|几种|几个|哪些|都有|可选|可以选"
+
+
+def _asks_which(text: str, word: str) -> bool:
+    """Whether ``text`` asks which options of kind ``word`` there are (not which one fits, nor "color temp")."""
+    w = re.escape(word)
+    if word.isascii():
+        if re.search(rf"(?<![a-z]){w}s?\s*temp", text):
+            return False
+        plural = word.endswith("s") or re.search(rf"(?<![a-z]){w}s(?![a-z])", text)
+        named = plural and re.search(rf"(?<![a-z]){w}", text)
+        return bool(named or re.search(rf"(?<![a-z]){w}s?\s+{_OPTION_ASK_EN}", text)
+                    or re.search(rf"(?:what|which|any|other)\s+(?:\w+\s+)?{w}s?\s+{_OPTION_ASK_EN}", text)
+                    or re.fullmatch(rf"\W*{w}s?\W*", text))
+    return bool(re.search(rf"(?:{_OPTION_ASK_ZH}){w}|{w}(?:{_OPTION_ASK_ZH}|齐|全)", text)
+                or re.fullmatch(rf"\W*{w}\W*", text))
+
+
+_COLOUR_WORD = re.compile(r"(?<![a-z])(?:red|pink|blue|green|black|white|grey|gray|yellow|purple|orange|brown|beige|navy|"
+                          r"silver|gold|rose)(?![a-z])|[红粉蓝绿黑白灰黄紫橙棕银金]色")
+
+
+def _mentions(text: str, word: str) -> bool:
+    if word.isascii():
+        return re.search(rf"(?<![a-z]){re.escape(word)}", text) is not None
+    return word in text
 
 
 def _same_content(a: str, b: str) -> bool:

@@ -34,7 +34,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +106,13 @@ def _regularly(amount: str, lang: str) -> str:
     return f"（原价{amount}）" if lang == "zh" else f" (regularly {amount})"
 
 
-def _date(moment: datetime | None, lang: str) -> str:
-    """A day as the host says it: 12月5日 / December 5 ("" for none)."""
+def _date(moment: datetime | None, lang: str, tz: tzinfo | None = None) -> str:
+    """A day as the host says it, in the channel's zone ``tz`` (as the gate reads dates): 12月5日 / December 5
+    ("" for none)."""
     if moment is None:
         return ""
+    if tz is not None:
+        moment = moment.astimezone(tz)
     return f"{moment.month}月{moment.day}日" if lang == "zh" else f"{_MONTHS_EN[moment.month - 1]} {moment.day}"
 
 
@@ -417,6 +420,7 @@ class Responder:
                     "price_list": "", "in_stock_options": "", "out_options": "", "available_from": "", "backorder": False,
                     "preorder": False, "sale_until": ""}
         now = self.now()
+        tz = self.gate.claims.tz  # dates are said in the channel's zone, as the gate reads them
         facts = self._facts_for(product)
         question = triaged.normalized if triaged else ""
         intent = triaged.intent if triaged is not None else None
@@ -460,9 +464,9 @@ class Responder:
             "price_list": "",
             "in_stock_options": "",
             "out_options": "",
-            "available_from": _date(product.available_from, lang) if product.availability == "preorder" else "",
+            "available_from": _date(product.available_from, lang, tz) if product.availability == "preorder" else "",
             "preorder": product.availability == "preorder" and not product.variants,
-            "sale_until": (_date(product.sale_end, lang) if intent is Intent.PRICE and asks_sale_end(question)
+            "sale_until": (_date(product.sale_end, lang, tz) if intent is Intent.PRICE and asks_sale_end(question)
                            and product.sale_active(now) and product.sale_end else ""),
             "backorder": product.availability == "backorder" and not product.variants,
         }
@@ -472,10 +476,10 @@ class Responder:
                 "variant": chosen.label, "price": money(product.variant_price_at(chosen, now)),
                 "list_price": money(product.variant_price(chosen)), "on_sale": on_sale, "stock": chosen.stock,
                 "in_stock": product.variant_in_stock(chosen),
-                "available_from": _date(chosen.available_from or product.available_from, lang)
+                "available_from": _date(chosen.available_from or product.available_from, lang, tz)
                 if product.variant_availability(chosen) == "preorder" else "",
                 "preorder": product.variant_availability(chosen) == "preorder",
-                "sale_until": (_date(chosen.sale_end, lang) if intent is Intent.PRICE and asks_sale_end(question) and on_sale
+                "sale_until": (_date(chosen.sale_end, lang, tz) if intent is Intent.PRICE and asks_sale_end(question) and on_sale
                                and chosen.sale_end else context["sale_until"] if on_sale else ""),
                 "backorder": product.variant_availability(chosen) == "backorder",
             }
@@ -485,7 +489,7 @@ class Responder:
             v = on[0]
             context |= {"variant": v.label, "price": money(product.variant_price_at(v, now)),
                         "list_price": money(product.variant_price(v)), "on_sale": True,
-                        "sale_until": _date(v.sale_end, lang), "stock": None}
+                        "sale_until": _date(v.sale_end, lang, tz), "stock": None}
         elif product.variants:
             context["from_price"] = product.prices_differ(now)
             context["stock"] = None  # a count is said of one variant, never summed up

@@ -233,21 +233,18 @@ class ClaimChecker:
 
     # ---------------------------------------------------------------- dates
 
-    def _sale_moments(self, products: list[Product], *, start: bool | None = None, own_zone: bool = False) -> list[datetime]:
-        """Sale starts and ends (only starts with ``start=True``, only ends with ``False``), in the channel's zone
-        (``own_zone``: in the offset the record gives)."""
+    def _sale_moments(self, products: list[Product], *, start: bool | None = None) -> list[datetime]:
+        """Sale starts and ends (only starts with ``start=True``, only ends with ``False``), in the channel's zone."""
         pick = {None: ("sale_start", "sale_end"), True: ("sale_start",), False: ("sale_end",)}[start]
         records: list[Product | Variant] = [*products, *(v for p in products for v in p.variants)]  # variants' too
         moments = [t for r in records for t in (getattr(r, a) for a in pick) if t is not None]
         if start is not False:  # a preorder's date: when it can be had (it "starts")
             moments += [r.available_from for r in records if r.available_from is not None]
-        return [t.astimezone(self.tz) if self.tz and not own_zone else t for t in moments]
+        return [t.astimezone(self.tz) if self.tz else t for t in moments]
 
     def _dates(self, text: str, products: list[Product], backing: list[str]) -> list[RuleHit]:
         out = []
-        # in the channel's zone, and as the record writes it ("until June 30" of a sale ending 2027-06-30T23:59-05:00,
-        # which is July 1 in Shanghai): either day is the catalog's
-        moments = self._sale_moments(products) + self._sale_moments(products, own_zone=True)
+        moments = self._sale_moments(products)
         month: int | Decimal | None
         for m in _DATE.finditer(text):
             if m["em"]:

@@ -161,11 +161,15 @@ def test_two_fields_saying_the_same_are_said_once(responder):
     assert said.count("18个月") == 1, said
 
 
-def test_when_one_option_is_on_sale_the_sales_end_names_it_in_the_records_own_date(responder):
-    # the sale ends 2027-03-31 23:59 at -05:00 (April 1 in the channel's zone): the record's date is the catalog's
-    said = reply(responder, "OIL-V", "when does the sale end?")
+def test_when_one_option_is_on_sale_the_sales_end_names_it_in_the_channels_zone(responder, catalog):
+    said = reply(responder, "OIL-V", "when does the sale end?")  # a channel without a zone: as the record writes it
     assert "30 ml" in said and "March 31" in said and "44" in said, said
+    # the sale ends 2027-03-31 23:59 at -05:00: April 1 in a channel in Shanghai, the day its gate reads
+    from zoneinfo import ZoneInfo
 
+    shanghai = Responder(catalog, Gate(catalog, now=lambda: NOW, tz=ZoneInfo("Asia/Shanghai")), now=lambda: NOW)
+    said = reply(shanghai, "OIL-V", "when does the sale end?")
+    assert "April 1" in said and "44" in said, said
 
 
 def test_where_it_ships_is_not_answered_by_a_shipping_date(responder, catalog):
@@ -173,3 +177,25 @@ def test_where_it_ships_is_not_answered_by_a_shipping_date(responder, catalog):
     assert "2 days" in facts.answer("how fast does it ship?").text
     assert facts.answer("ship to australia?").text == ""  # nothing in the record says where it ships
     assert facts.answer("能寄到新疆吗").text == ""
+
+
+@pytest.mark.parametrize("question, listed", [
+    ("what sizes?", True), ("size options?", True), ("which sizes do you have", True),
+    ("what size should I get", False),  # which one fits: not the list
+    ("pink??", False),  # a product without colours: its sizes are not what a colour asks about
+])
+def test_which_options_there_are(catalog, question, listed):
+    facts = ProductFacts(catalog.get("OIL-V"))
+    assert (facts._option_list(question) is not None) is listed  # noqa: SLF001 - the rule itself
+    if listed:
+        assert "15 ml, 30 ml" in facts.answer(question).text
+
+
+def test_a_colour_it_does_not_come_in_gets_the_colours_it_does():
+    data = {"products": [{"sku": "CAP-1", "title": "Baseball Cap", "lang": "en", "price": "20.00", "currency": "USD",
+                          "variants": [{"id": "CAP-1-B", "title": "Black", "options": {"Color": "Black"}, "price": "20.00",
+                                        "availability": "in_stock"},
+                                       {"id": "CAP-1-W", "title": "White", "options": {"Color": "White"}, "price": "20.00", "availability": "in_stock"}]}]}
+    facts = ProductFacts(catalog_from_data(data, source="cap.json").get("CAP-1"))
+    assert facts.answer("pink??").text == "it comes in Black, White"
+    assert facts.answer("any other colours?").text == "it comes in Black, White"
