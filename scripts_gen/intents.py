@@ -171,7 +171,10 @@ _HEALTH = _any(
     r"胃病|胃痛|胃不好|痛风|长高|长个子|焦虑|抑郁|皮炎|皮肤病|炎症|贫血|三高|甲状腺|痔疮|溃疡|结节|妇科|痛经|更年期|"
     r"(?:头|腰|背|胃|肚子|牙|膝盖|肩|颈)(?:疼|痛)|对.{1,6}(?:有好处|有帮助|有效果?|管用)(?:吗|么|嘛|\?|没)|能缓解|缓解.{1,6}(?:吗|么|嘛|\?)|"
     r"怀孕|孕期|胎儿|备孕|妊娠|黄褐斑|色斑|老年斑|淡化.{0,3}斑|疤痕|房颤|心律不齐|呼吸暂停|"
-    r"(?:能|可以)?修复(?:吗|么|嘛|\?)|减脂|燃脂|刮油|能瘦|瘦(?:吗|么|嘛|身|腿|脸|肚子)|出血|流血|伤口|感染|肺炎|病毒|冻疮|静脉曲张",
+    r"(?:能|可以)?修复(?:吗|么|嘛|\?)|减脂|燃脂|刮油|能瘦|瘦(?:吗|么|嘛|身|腿|脸|肚子)|出血|流血|伤口|感染|肺炎|病毒|冻疮|静脉曲张|"
+    # a condition and whether it goes away with the product ("宝宝红屁屁用这个能好吗"): efficacy, whatever the condition
+    r"(?:红屁屁|尿布疹|红疹|疹子|痱子|过敏|瘙痒|发痒|皲裂|干裂|晒伤|烫伤|蚊子包|红肿|长痘|闭口|粉刺|口腔溃疡|脚气|灰指甲)"
+    r".{0,10}(?:能好|会好|好得|管用|有用|有效|能消|消得|去得掉|治)|(?:用|擦|抹|涂|吃|喝)(?:这个|了)?.{0,4}(?:能好|会好)(?:吗|么|嘛|不|\?)",
     _en(
         r"cures?|curing|treats?|treatment|heals?|healing|acne|pimples?|weight\s+loss|lose\s+weight|slim\w*|fat\s+burn\w*",
         r"blood\s+(?:pressure|sugar)|diabet\w*|cholesterol|cancer|tumou?rs?|immun\w*|detox\w*|pregnan\w*|breastfeed\w*",
@@ -184,6 +187,7 @@ _HEALTH = _any(
         r"melasma|hyperpigment\w*|afib|atrial|apnea|arrhythmi\w*|belly\s+fat|burn\w*\s+(?:my\s+)?(?:belly\s+)?fat|fat\s+loss"
         r"|get\s+rid\s+of\s+(?:my\s+)?(?:acne|spots|melasma|wrinkles|fat|scars?|eczema|pimples|dark\s+spots)",
         r"raynaud\w*|pneumonia|bronchitis|infections?|infected|covid|viruse?s?|circulation|wounds?|bleed\w*|sinusitis",
+        r"(?:rash\w*|hives|itch\w*|sunburn\w*|diaper\s+rash|allerg\w*)\W+(?:\w+\W+){0,5}(?:go\s+away|get\s+better|clear\s+up|heal)",
     ),
 )
 

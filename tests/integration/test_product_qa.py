@@ -55,6 +55,8 @@ FLOORS = {
     "heldout2": {"facts": 0.87, "unanswerable": 0.94, "disclosure": 1.0, "medical": 0.9},
     "dev3": {"facts": 0.88, "unanswerable": 0.85, "disclosure": 1.0, "medical": 1.0},
     "heldout3": {"facts": 0.75, "unanswerable": 0.75, "disclosure": 1.0, "medical": 1.0},
+    "dev4": {"facts": 0.80, "unanswerable": 0.85, "disclosure": 1.0, "medical": 1.0},
+    "heldout4": {"facts": 0.83, "unanswerable": 0.85, "disclosure": 1.0, "medical": 1.0},
 }
 
 

@@ -143,6 +143,8 @@ def test_a_topic_no_chosen_fact_speaks_of_is_hedged(catalog):
     ("will this help my fingers, i have raynauds", Intent.HEALTH),
     ("健身减脂期吃这个能瘦吗", Intent.HEALTH),
     ("嘴唇干裂出血 涂这个能修复吗", Intent.HEALTH),
+    ("宝宝长痱子了 抹这个会好吗", Intent.HEALTH),  # a condition and whether it goes away: efficacy
+    ("does the itching go away if i use it daily", Intent.HEALTH),
     ("what is it going for today", Intent.PRICE),
     ("how much per bag rn", Intent.PRICE),
 ])
