@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,39 @@ COMMAND_TIMEOUT = 5.0
 
 
 UNREACHABLE_SHOWN = 300  # seconds a channel that stopped reporting is still listed (as unreachable)
+# one client for every request and live page: this many Redis connections at most, the rest wait their turn
+REDIS_CONNECTIONS = 128
+SHARED_SECONDS = 0.5  # live pages share one read of the same thing within this long
+
+
+class SharedReads:
+    """One Redis read shared by every caller asking for the same key within ``ttl`` seconds (one in flight).
+
+    500 dashboards each polling the fleet every second would be 500 reads a second of the same keys; shared,
+    they are two.  Keys are few (the fleet, and a tail per channel), and the table is emptied when it grows past
+    ``limit``."""
+
+    def __init__(self, ttl: float = SHARED_SECONDS, limit: int = 4096) -> None:
+        self.ttl, self.limit = ttl, limit
+        self._cache: dict[str, tuple[float, Any]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, key: str, fetch: Callable[[], Awaitable[Any]]) -> Any:
+        hit = self._cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        if len(self._locks) > self.limit:
+            self._cache.clear()
+            self._locks = {k: lock for k, lock in self._locks.items() if lock.locked()}
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            hit = self._cache.get(key)
+            if hit is not None and time.monotonic() - hit[0] < self.ttl:
+                return hit[1]  # read by whoever held the lock meanwhile
+            value = await fetch()
+            self._cache[key] = (time.monotonic(), value)
+            return value
+
 
 class Console:
     """The console's state: none of its own beyond connections; everything is read from the store."""
@@ -31,14 +66,23 @@ class Console:
         self.home = Path(home)
         self.feed_access = feed_access or FeedAccess()  # how catalog imports read feeds
         self.users = UserStore(self.home)
-        self.redis = store.aio()
+        self.redis = store.aio(max_connections=REDIS_CONNECTIONS)
+        self.shared = SharedReads()  # what live pages read every second
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined)
 
     async def close(self) -> None:
         await self.redis.aclose()
 
-    async def channel_states(self, user: User) -> list[dict[str, str]]:
+    async def channel_states(self, user: User, *, shared: bool = False) -> list[dict[str, str]]:
+        """Every channel ``user`` may see, with its published state; ``shared``: from a read at most
+        :data:`SHARED_SECONDS` old that other live pages share."""
+        if shared:
+            everyone = await self.shared.get("fleet", lambda: self._fleet_states(User("", "admin")))
+            return [s for s in everyone if user.sees(s.get("tenant"))]
+        return await self._fleet_states(user)
+
+    async def _fleet_states(self, user: User) -> list[dict[str, str]]:
         ids = [as_text(i) for i in await self.redis.zrange(keys.CHANNELS, 0, -1)]
         async with self.redis.pipeline(transaction=False) as pipe:
             for i in ids:

@@ -105,7 +105,8 @@ _HINTS = (
     (re.compile(r"多高|高度|how\s+tall|height"), ("高", "高度", "height", "tall")),
     (re.compile(r"厚|薄|thick|thin"), ("厚", "薄", "thick", "thin", "weight", "cushion", "gsm")),
     (re.compile(r"产地|哪里产|哪产|哪里生产|国产|进口|哪里的|made\s+in|origin|where\s+(?:is\s+it|are\s+they|do\s+they)\s+"
-                r"(?:from|made|grown|roast|produced)|where.{0,20}from|(?:which|what)\s+country|哪个国家|哪国|哪儿(?:产|生产|的)|产自哪"),
+                r"(?:from|made|grown|roast|produced)|where(?:'s|\s+is|\s+are)?\s+(?:it|they|this|these)\s+(?:made|produced|manufactured)"
+                r"|where.{0,20}from|(?:which|what)\s+country|哪个国家|哪国|哪儿(?:产|生产|的)|产自哪"),
      ("产地", "产自", "原产", "产区", "origin", "made in", "grown in", "roasted in", "forged in", "crafted in", "produced in",
       "handmade in", "assembled in", "imported", "进口", "国产")),
     (re.compile(r"怎么用|怎么泡|怎么冲|如何使用|用法|用量|冲泡|每次用|用几|how\s+(?:to|do\s+i|should\s+i)\s+(?:use|brew|make|apply)"
@@ -120,8 +121,11 @@ _HINTS = (
                 r"箱子里|盒里|包装里有|都有(?:啥|什么)|有哪些东西|in\s+the\s+set|come\s+in\s+the|in\s+the\s+box|what\s+comes\s+with|comes?\s+with|included|includes|attachments?|accessor"),
      ("in the box", "includes", "comes with", "comes in", "box with", "included", "盒", "装有", "附", "配有", "配件", "配套", "包含", "内含", "送", "线", "tool", "cable")),
     (re.compile(r"味道|香味|气味|什么味|smell|scent|fragrance|notes"), ("味", "香", "scent", "smell", "fragrance", "notes")),
-    (re.compile(r"几岁|多大(?:的)?(?:孩子|宝宝|小孩)|年龄|适龄|宝宝能|孩子能|ages?\b|years?\s+old|kids?|toddler"),
-     ("岁", "年龄", "以上", "age", "ages", "years", "up")),
+    (re.compile(r"几岁|多大(?:的)?(?:孩子|宝宝|小孩)|年龄|适龄|宝宝能|孩子能|月龄|(?:\d+|[一二三四五六七八九十两几半]+)个?多?月(?:大|龄)?的?"
+                r"(?:宝宝|孩子|小孩|婴儿|猫|狗|小奶猫|幼猫|幼犬)|小奶猫|幼猫|幼犬|ages?\b|years?\s+old|yrs?\s+old|y/?o\b|months?\s+old|kids?|toddler"),
+     ("岁", "年龄", "以上", "月龄", "阶段", "幼", "age", "ages", "years", "up", "under", "months")),
+    (re.compile(r"sleeps?\s+(?:hot|warm)|too\s+(?:hot|warm)|hot\s+at\s+night|night\s+sweats?|睡着热|盖着热|闷热|透气"),
+     ("cool", "breathab", "透气", "凉", "temperature")),
     (re.compile(r"偏大|偏小|尺码|选码|穿什么码|选哪个码|which\s+size|what\s+size|run\s+(?:small|large|big)|fit"),
      ("尺码", "码", "偏", "建议", "size", "fit", "fits", "usual")),
     (re.compile(r"保存|储存|存放|怎么存|放冰箱|冷藏|store|storage|keep\s+it|where\s+should\s+i\s+keep"),
@@ -209,7 +213,9 @@ _SOFT = frozenset("子头儿带用")
 _CATEGORY = re.compile(r"材质|材料|面料|成分|颜色|什么色|色号|牌子|品牌|产地|哪里产|哪产|made\s+(?:of|from|in)|material|fabric|"
                        r"ingredients?|colou?r|brand|origin|who\s+makes|(?:which|what)\s+country|哪个国家|哪国")
 # the viewer speaking of themselves: their numbers are theirs, not the product's
-_VIEWER = re.compile(r"我|身高|体重|\bi'?m\b|\bi\s+am\b|\bmy\b|\bi\s+wear\b|\bme\b", re.I)
+# the viewer speaks of their own measures ("我100斤", "my 2 yr old", "三个月的小奶猫"): not a size of the product
+_VIEWER = re.compile(r"我|身高|体重|\bi'?m\b|\bi\s+am\b|\bmy\b|\bi\s+wear\b|\bme\b|个?多?月(?:大|龄)?的?(?:宝宝|孩子|小孩|婴儿|猫|狗|小奶猫|幼猫|幼犬)"
+                     r"|岁(?:的)?(?:宝宝|孩子|小孩|猫|狗)|(?:years?|yrs?|months?)\s+old", re.I)
 # containers and measure words: "一盒多少克" asks for a weight, not about boxes
 _MEASURE = frozenset("盒包袋瓶罐桶个只件套片支颗粒块张条双一")
 # sentences, and Chinese sentences at their commas; never inside an enumeration (配料：牛肉、香辛料、白砂糖)
@@ -324,6 +330,13 @@ class ProductFacts:
         for clause in clauses(product.description):
             add(clause, "description")
         for name, value in product.specs.items():
+            yes_no = str(value).strip().lower()
+            if not zh and yes_no in ("yes", "no", "true", "false"):  # "Dishwasher safe: No" -> "it is not dishwasher safe"
+                add(f"it is {'not ' if yes_no in ('no', 'false') else ''}{name.lower()}", f"specs.{name}")
+                continue
+            if not zh and re.search(r"\s(?:in|from|for|with|by)$", name.lower()):  # "Made in: Tennessee, USA"
+                add(f"it's {name.lower()} {value}", f"specs.{name}")
+                continue
             add(f"{name}是{value}" if zh else f"the {name.lower()} is {value}", f"specs.{name}")
         if product.brand:
             add(f"品牌是{product.brand}" if zh else f"the brand is {product.brand}", "brand")
@@ -650,7 +663,7 @@ def _covers_place(text: str, place: str) -> bool:
 # the names an option's kind goes by ("Size" is asked as "sizes", "尺码", "规格")
 _DIMENSIONS: tuple[tuple[str, ...], ...] = (
     ("size", "sizes", "尺码", "码数", "规格", "大小", "容量"),
-    ("color", "colour", "colors", "colours", "颜色", "色号", "配色"),
+    ("color", "colour", "colors", "colours", "颜色", "色号", "配色", "色"),
     ("flavor", "flavour", "flavors", "flavours", "口味", "味道"),
     ("scent", "scents", "香型", "香味"),
     ("style", "styles", "款式"),
@@ -691,7 +704,7 @@ def _same_content(a: str, b: str) -> bool:
     if re.findall(r"\d+(?:\.\d+)?", a) != re.findall(r"\d+(?:\.\d+)?", b):
         return False
     ca, cb = (set(re.sub(r"[\W_]", "", t)) for t in (a, b))
-    return bool(ca and cb) and len(ca & cb) / len(ca | cb) >= 0.75
+    return bool(ca and cb) and len(ca & cb) / len(ca | cb) >= 0.7
 
 
 def _topic(question: str) -> set[str]:

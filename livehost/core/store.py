@@ -118,10 +118,23 @@ class Store:
             return redis.Redis.from_url(self.url, protocol=2, **self._kwargs)
         return redis.Redis(protocol=2, **self._kwargs)
 
-    def aio(self) -> aioredis.Redis:
+    def aio(self, max_connections: int | None = None, wait: float = 10.0) -> aioredis.Redis:
+        """An asyncio client.  With ``max_connections``, callers beyond that many at once wait (at most ``wait``
+        seconds) for a connection instead of failing with "Too many connections" (redis-py's own pool allows
+        100 and then refuses: a console with hundreds of live pages shares one client)."""
+        if max_connections is None:
+            if self.url:
+                return aioredis.Redis.from_url(self.url, protocol=2, **self._kwargs)
+            return aioredis.Redis(protocol=2, **self._kwargs)
         if self.url:
-            return aioredis.Redis.from_url(self.url, protocol=2, **self._kwargs)
-        return aioredis.Redis(protocol=2, **self._kwargs)
+            pool = aioredis.BlockingConnectionPool.from_url(self.url, max_connections=max_connections, timeout=wait,
+                                                            protocol=2, **self._kwargs)
+        else:
+            kwargs = dict(self._kwargs)
+            pool = aioredis.BlockingConnectionPool(connection_class=aioredis.UnixDomainSocketConnection,
+                                                   path=kwargs.pop("unix_socket_path"), max_connections=max_connections,
+                                                   timeout=wait, protocol=2, **kwargs)
+        return aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
 
     def close(self, deadline: float = SHUTDOWN_DEADLINE) -> None:
         """Let go of the store.  An embedded server is saved and stopped when no other process uses it.

@@ -406,3 +406,25 @@ async def test_the_clusters_nodes_with_their_load_and_each_tenant_sees_its_own(f
             assert "a1b2c3d4e5f6" in page and "ffff0000ffff" not in page and "shop-b" not in page
         finally:
             r.delete(keys.NODES)
+
+
+async def test_many_live_pages_at_once_all_get_their_events(fleet):
+    # redis-py's pool refuses a 101st connection at once ("Too many connections": 503s under a few hundred
+    # dashboards); the console's client waits for a connection instead, and live pages share their reads
+    async def one(http):
+        async with http.get(fleet.url + "/api/events", params={"channel": "shop-a"}, headers=_auth(fleet, "ann"),
+                            timeout=aiohttp.ClientTimeout(total=30)) as r:
+            if r.status != 200:
+                return r.status
+            seen = set()
+            async for line in r.content:
+                if line.startswith(b"event: "):
+                    seen.add(line.strip())
+                if {b"event: channels", b"event: transcript"} <= seen:
+                    return 200
+            return "ended"
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        results = await asyncio.gather(*(one(http) for _ in range(250)))
+    assert results == [200] * 250, sorted(set(map(str, results)))

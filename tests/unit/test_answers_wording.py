@@ -201,3 +201,22 @@ def test_a_colour_it_does_not_come_in_gets_the_colours_it_does():
     facts = ProductFacts(catalog_from_data(data, source="cap.json").get("CAP-1"))
     assert facts.answer("pink??").text == "it comes in Black, White"
     assert facts.answer("any other colours?").text == "it comes in Black, White"
+
+
+def test_specs_read_as_sentences_and_the_viewers_own_ages():
+    data = {"products": [
+        {"sku": "PAN-1", "title": "Cast Iron Pan", "lang": "en", "price": "40.00", "currency": "USD",
+         "specs": {"Dishwasher safe": "No", "Made in": "Ohio, USA"},
+         "description": "Not for children under 3 years old."},
+        {"sku": "CAT-1", "title": "全价猫粮", "lang": "zh", "price": "99.00", "currency": "CNY",
+         "description": "适用于全阶段猫咪（2月龄以上）。"}]}
+    catalog = catalog_from_data(data, source="specs.json")
+    pan, cat = ProductFacts(catalog.get("PAN-1")), ProductFacts(catalog.get("CAT-1"))
+    assert pan.answer("dishwasher safe?").text == "it is not dishwasher safe"
+    assert pan.answer("where's it made").text == "it's made in Ohio, USA"
+    assert "under 3" in pan.answer("ok for my 2 yr old?").text  # the viewer's child's age is not a size of the pan
+    assert "2月龄以上" in cat.answer("三个月的小奶猫能吃吗").text
+
+
+def test_a_stock_question_in_chat_shorthand():
+    assert classify(normalize("燕麦xl还有没 急急急")) is Intent.STOCK
