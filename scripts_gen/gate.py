@@ -51,6 +51,8 @@ _INVISIBLE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u180b-\u180f\u200b-\u2
 
 
 _CLAUSE_ENDS = "，,。；;！!？?：:"
+# how the reply templates attribute a quoted fact to the listing (lowercase)
+_ATTRIBUTIONS = ("the listing says", "what i have is this:", "here's the detail:", "good question:", "商品页写的是")
 
 
 QUOTED_PRODUCTS = 3  # a sentence about at most this many products has its quoted facts listed (the audit trail)
@@ -185,7 +187,17 @@ class Gate:
         start = max((text.rfind(c, 0, span[0]) for c in _CLAUSE_ENDS), default=-1) + 1
         ends = [i for c in _CLAUSE_ENDS if (i := text.find(c, span[1])) >= 0]
         clause = text[start:min(ends, default=len(text))].strip().lower()
-        return bool(clause) and any(clause in fold(f.text).lower() for p in products for f in self.facts(p).facts)
+        if not clause:
+            return False
+        facts = [fold(f.text).lower() for p in products for f in self.facts(p).facts]
+        if any(clause in f for f in facts):
+            return True
+        # the record's clause attributed to it ("the listing says the material is 100% turkish cotton"): only the
+        # attribution before it, nothing after; "这款100%全谷物燕麦" makes it a claim of its own
+        for lead in _ATTRIBUTIONS:
+            if clause.startswith(lead) and any(clause[len(lead):].strip(" :：，,") == f for f in facts):
+                return True
+        return False
 
     def facts(self, product: Product) -> ProductFacts:
         """The product's fact base (what it states, what backs a number), built once per gate."""

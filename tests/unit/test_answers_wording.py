@@ -220,3 +220,13 @@ def test_specs_read_as_sentences_and_the_viewers_own_ages():
 
 def test_a_stock_question_in_chat_shorthand():
     assert classify(normalize("燕麦xl还有没 急急急")) is Intent.STOCK
+
+
+def test_a_quoted_composition_may_be_introduced_but_not_extended():
+    data = {"products": [{"sku": "TWL", "title": "Bath Towels", "lang": "en", "price": "30.00", "currency": "USD",
+                          "specs": {"Material": "100% Turkish cotton"}}]}
+    catalog = catalog_from_data(data, source="towel.json")
+    gate = Gate(catalog, now=lambda: NOW)
+    assert gate.check("The listing says the material is 100% Turkish cotton; I'll check the rest.", "en", sku="TWL").passed
+    assert not gate.check("These towels are 100% the best.", "en", sku="TWL").passed
+    assert not gate.check("The material is 100% Turkish cotton, 100% guaranteed.", "en", sku="TWL").passed
