@@ -186,7 +186,7 @@ class Gate:
         """Whether the clause around ``span`` is one the record of a product states word for word."""
         start = max((text.rfind(c, 0, span[0]) for c in _CLAUSE_ENDS), default=-1) + 1
         ends = [i for c in _CLAUSE_ENDS if (i := text.find(c, span[1])) >= 0]
-        clause = text[start:min(ends, default=len(text))].strip().lower()
+        clause = text[start:min(ends, default=len(text))].strip().lower().rstrip(". ")  # a sentence's full stop
         if not clause:
             return False
         facts = [fold(f.text).lower() for p in products for f in self.facts(p).facts]
@@ -195,7 +195,8 @@ class Gate:
         # the record's clause attributed to it ("the listing says the material is 100% turkish cotton"): only the
         # attribution before it, nothing after; "这款100%全谷物燕麦" makes it a claim of its own
         for lead in _ATTRIBUTIONS:
-            if clause.startswith(lead) and any(clause[len(lead):].strip(" :：，,") == f for f in facts):
+            quoted = clause[len(lead):].strip(" :：，,") if clause.startswith(lead) else ""
+            if quoted and any(quoted in f for f in facts):
                 return True
         return False
 
