@@ -197,10 +197,12 @@ class NodeHost:
                 h.leaving = asyncio.create_task(self._leave(h), name=f"leave {cid}")
         report: dict[str, Any] = {}
         for cid, want in wanted.items():
-            h = self.channels.get(cid)
-            if h is not None and h.leaving is not None:
+            found = self.channels.get(cid)
+            if found is not None and found.leaving is not None:
                 continue  # still draining from an earlier placement: taken up again once it is gone
-            if h is None:
+            if found is not None:
+                h = found
+            else:
                 config = build_config(want["config"])
                 if "on_store_outage" not in config.lease.model_fields_set:
                     # on a cluster another node may still reach Redis when this one cannot: stop when the lease runs out
@@ -322,7 +324,7 @@ async def run_cluster(fleet: Fleet, settings: Settings, address: str, *, console
             continue
         hosts[slot] = existing
         try:
-            running = await asyncio.wait_for(existing.running.remote(), ENSURE_TIMEOUT)
+            running: list[str] = await asyncio.wait_for(existing.running.remote(), ENSURE_TIMEOUT)
         except Exception as e:  # noqa: BLE001 - a host being restarted: it gets its channels in the next rounds
             print(f"livehost: host {slot.name} did not say what it runs: {type(e).__name__}", flush=True)
             continue
