@@ -66,7 +66,9 @@ _ASKS = (
      "length"),
     (re.compile(r"多大|how\s+big"), "volume"),
     (re.compile(r"多远|距离|how\s+far"), "length"),  # 这瓶多大: a bottle's size is its volume
-    (re.compile(r"多久|多长时间|几个?小时|几分钟|几天|几年|续航|保质期|充电时间|充满|\bhow\s+long|\bhow\s+fast|\bhours?\b|\bminutes?\b"
+    (re.compile(r"多久|多长时间|几个?小时|几分钟|几天|几年|续航|保质期|充电时间|充满|\bhow\s+fast|\bhours?\b|\bminutes?\b"
+                # "how long is it": the thing's length, not a time
+                r"|\bhow\s+long(?!\s+(?:is|are)\s+(?:it|this|that|they|these|this\s+one|the\s+(?:mat|cable|cord|rug|strap|blade|bed))\s*[?!.]*$)"
                 r"|\blasts?\b|\blife\b|\bshelf\b|\b(?:charge|charging|boil|boiling|cook|cooking|heat|heating|brew|brewing)\s*time"),
      "duration"),
     (re.compile(r"多少度|几度|温度|水温|°|temperature|degrees|how\s+hot|oven"), "temperature"),
@@ -609,6 +611,15 @@ class ProductFacts:
 
     @staticmethod
     def best_term(question: str, pool: list[str]) -> str:
+        """The shop term or product sentence that answers a shipping or after-sales question, or "" when none
+        speaks of what is asked: where it ships ("ship to australia" is not answered by a shipping date), or
+        which promise (a warranty does not answer "return policy")."""
+        text = fold(question).lower()
+        if place := asks_destination(text):
+            pool = [t for t in pool if _covers_place(t, place)]
+        asked_about = [says for asks, says in _AFTER_TOPICS if asks.search(text)]
+        if asked_about:
+            pool = [t for t in pool if any(w in fold(t).lower() for says in asked_about for w in says)]
         if not pool:
             return ""
         asked = words(question)
@@ -690,6 +701,15 @@ def _asks_which(text: str, word: str) -> bool:
 
 _COLOUR_WORD = re.compile(r"(?<![a-z])(?:red|pink|blue|green|black|white|grey|gray|yellow|purple|orange|brown|beige|navy|"
                           r"silver|gold|rose)(?![a-z])|[红粉蓝绿黑白灰黄紫橙棕银金]色")
+
+
+# after-sales promises are not interchangeable: (what the question asks, words of a term that answers it)
+_AFTER_TOPICS = (
+    (re.compile(r"退货|退款|退钱|退换|能退|可以退|包退|无理由|returns?\b|refund|money\s+back"),
+     ("退", "无理由", "return", "refund", "money back")),
+    (re.compile(r"保修|质保|保固|维修|warrant|guarantee|repair"), ("保修", "质保", "保固", "维修", "warrant", "guarantee", "repair")),
+    (re.compile(r"换货|调换|退换|能换|exchange|swap"), ("换", "exchange", "swap")),
+)
 
 
 def _mentions(text: str, word: str) -> bool:

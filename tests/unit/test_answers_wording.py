@@ -230,3 +230,19 @@ def test_a_quoted_composition_may_be_introduced_but_not_extended():
     assert gate.check("The listing says the material is 100% Turkish cotton; I'll check the rest.", "en", sku="TWL").passed
     assert not gate.check("These towels are 100% the best.", "en", sku="TWL").passed
     assert not gate.check("The material is 100% Turkish cotton, 100% guaranteed.", "en", sku="TWL").passed
+
+
+def test_a_shipping_or_after_sales_term_answers_only_what_it_speaks_of():
+    terms = ["Ships within 48 hours", "1-year warranty against defects", "30-day returns, unused"]
+    assert ProductFacts.best_term("return policy?", terms) == "30-day returns, unused"
+    assert ProductFacts.best_term("warranty?", terms) == "1-year warranty against defects"
+    assert ProductFacts.best_term("return policy?", terms[:2]) == ""  # a warranty is not a return policy
+    assert ProductFacts.best_term("ship to australia?", terms) == ""  # nor a shipping time a destination
+    assert ProductFacts.best_term("能退货吗", ["支持7天无理由退货", "一年质保"]) == "支持7天无理由退货"
+
+
+def test_how_long_is_it_asks_a_length():
+    from scripts_gen.facts import asks_about_kind
+
+    assert asks_about_kind("how long is it?") == {"length"}
+    assert "duration" in asks_about_kind("how long does the battery last")
