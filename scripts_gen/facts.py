@@ -592,20 +592,14 @@ class ProductFacts:
         options"), or, in a few words, names a colour the product does not come in ("pink??" of black, white and
         green).  "What size should I get" or "what size is the model wearing" ask something else."""
         text = fold(question).lower()
-        lists = [f for f in self.facts if f.field.startswith("options.")]
-        if not lists:
-            return None
-        for fact in lists:
-            name = fact.field.split(".", 1)[1].lower()
-            words = next((group for group in _DIMENSIONS if name in group or any(w in name for w in group if len(w) > 1)),
-                         (name,))
-            if any(_asks_which(text, w) for w in {*words, name}):
+        lists = [(f, _option_words(f.field.split(".", 1)[1].lower())) for f in self.facts if f.field.startswith("options.")]
+        for fact, words in lists:
+            if any(_asks_which(text, w) for w in words):
                 return fact
         colour = _COLOUR_WORD.search(text)
         if colour is not None and len(_WORD.findall(text)) + len(_CJK.findall(text)) <= 6:
-            for fact in lists:
-                name = fact.field.split(".", 1)[1].lower()
-                if any(w in name for w in _DIMENSIONS[1]) and colour.group() not in fold(fact.text).lower():
+            for fact, words in lists:
+                if "colour" in words and colour.group() not in fold(fact.text).lower():
                     return fact  # a colour it does not come in: the colours it does
         return None
 
@@ -682,6 +676,12 @@ _DIMENSIONS: tuple[tuple[str, ...], ...] = (
 )
 _OPTION_ASK_EN = r"(?:do\s+you\s+have|are\s+there|(?:are\s+)?available|options?|choices?|(?:does\s+it\s+|do\s+they\s+)?comes?\s+in|can\s+i\s+(?:get|choose|pick))"
 _OPTION_ASK_ZH = "有哪些|有几种|有什么|哪几种|几种|几个|哪些|都有|可选|可以选"
+
+
+def _option_words(name: str) -> tuple[str, ...]:
+    """What an option kind is asked as: its name and, for a kind :data:`_DIMENSIONS` knows, all of its names."""
+    group = next((g for g in _DIMENSIONS if name in g or any(w in name for w in g if len(w) > 1)), ())
+    return (name, *group)
 
 
 def _asks_which(text: str, word: str) -> bool:
