@@ -27,6 +27,7 @@ import numpy as np
 
 from products.model import Product, Variant
 from products.money import spoken_money
+from scripts_gen import fit as fitting
 from scripts_gen.rules.numbers import fold
 from scripts_gen.rules.quantities import Quantity, find_numbers, find_quantities
 
@@ -303,6 +304,7 @@ class Answer:
 
     text: str
     unknown: tuple[str, ...] = ()
+    pick: tuple[str, ...] = ()  # the options the viewer's own measures point to ("165 55kg穿啥码": M)
 
     @property
     def sure(self) -> bool:
@@ -357,6 +359,7 @@ class ProductFacts:
         self.numbers = [q for text in backing for q in find_numbers(text)]
         self._index: bm25s.BM25 | None = None
         self._vocabulary: frozenset[str] | None = None
+        self._fit_rules: list[fitting.Rule] | None = None
 
     # ---------------------------------------------------------------- retrieval
 
@@ -455,6 +458,9 @@ class ProductFacts:
         An answer that leaves a subject word uncovered ("is the lid plastic": the interior is steel; "LDAC": a
         word no field uses) is said with a hedge ("the listing says X; I'll check the rest"): the facts are
         about the question, but what it asks may be something the record does not state."""
+        suits = self.fit(question)
+        if suits is not None:  # "165 55kg穿啥码", "我家五口人 买哪个": the record's guide, against the viewer's measures
+            return Answer(suits.text, () if suits.sure else ("fit",), suits.options)
         # "how heavy is the 12 inch one": a size, capacity or temperature the record does not state is something
         # else than what it describes (the viewer's own measures aside: "我100斤")
         stated = [q for q in find_quantities(question) if q.unit and q.kind != "count"]
@@ -494,6 +500,23 @@ class ProductFacts:
         if weak and not uncovered:
             uncovered = [word for word, _ in self._subject(question)] or ["?"]
         return Answer(self._join(chosen), tuple(uncovered))
+
+    def option_values(self) -> list[str]:
+        """Every option value: the variants', and a size or capacity list in the specs of a record without them."""
+        values = [v for vs in _options(self.product.variants).values() for v in vs]
+        for name, value in self.product.specs.items():
+            if _SIZE_SPEC.search(name):
+                values += [v.strip() for v in re.split(r"[、/,，|]", str(value)) if 0 < len(v.strip()) <= 8]
+        return values
+
+    def fit(self, question: str) -> fitting.Fit | None:
+        """Which option the viewer's own measures point to, by the record's guide (see :mod:`scripts_gen.fit`)."""
+        if self._fit_rules is None:
+            self._fit_rules = fitting.rules([f.text for f in self.facts if not f.field.startswith(("options.", "title"))],
+                                        self.option_values())
+        if not self._fit_rules:
+            return None
+        return fitting.fit(question, self._fit_rules, self.option_values())
 
     def best_fact(self, question: str) -> str:
         """The fact (or two) that answer ``question`` as one spoken line, or "" when no fact is about it."""
@@ -762,6 +785,7 @@ def _options(variants: Sequence[Variant]) -> dict[str, list[str]]:
     return out
 
 
+_SIZE_SPEC = re.compile(r"尺码|码数|尺寸|^size|sizes|容量|规格|capacity", re.I)
 _REGULAR_QUESTION = re.compile(r"原价|不打折|没打折|不优惠|平时|划线价|吊牌价|(?:normal|regular|usual|full|list|original)(?:ly)?"
                                r"(?!\s+(?:size|fit|cut))|msrp|rrp|\bbefore\b|not\s+on\s+sale|without\s+(?:the\s+)?(?:sale|discount)",
                                re.I)

@@ -416,7 +416,7 @@ class Responder:
                  variant: str | None = None) -> dict[str, Any]:
         if product is None:
             return {"title": "", "price": "", "list_price": "", "on_sale": False, "stock": None, "in_stock": False,
-                    "fact": "", "term": "", "asks_offer": False, "asks_regular": False, "names": [], "variant": "", "from_price": False,
+                    "fact": "", "pick": "", "term": "", "asks_offer": False, "asks_regular": False, "names": [], "variant": "", "from_price": False,
                     "price_list": "", "in_stock_options": "", "out_options": "", "available_from": "", "backorder": False,
                     "preorder": False, "sale_until": ""}
         now = self.now()
@@ -455,6 +455,7 @@ class Responder:
             "in_stock": product.in_stock,
             "fact": found.text,
             "hedge": bool(found.unknown),
+            "pick": ("或" if lang == "zh" else " or ").join(found.pick),
             "term": term,
             "asks_offer": intent is Intent.PRICE and asks_about_offer(question),
             "asks_regular": intent is Intent.PRICE and asks_regular_price(question),

@@ -1,0 +1,395 @@
+"""Which option fits the viewer: the record's size guide, read as rules, against the viewer's own measures.
+
+Viewers tell the host about themselves and ask which option to take: "165 55kg穿啥码", "我100斤 身高158 选哪个码",
+"I'm 5'10 180 lbs what size", "我家五口人 买哪个", "八斤的成年猫一天喂多少g", "零度穿得住吗".  Records write the
+answer as ranges or points next to an option, in as many ways:
+
+- "M码适合身高160-170cm、体重50-60kg", "S码90-104斤", "M: chest 38-40 in, height 5'8\"-5'11\""
+- "身高165cm选M，175cm选L", "体重超过80kg建议选XL", "3L适合1到3人", "110码适合3-4岁"
+- without an option: "适合5°C到15°C的天气穿着", "建议喂食量：4kg成猫每天约60g", "适用于2月龄以上".
+
+:func:`rules` reads a product's facts into :class:`Rule` objects (an option, or none, and the bounds it
+states per dimension: height, weight, chest, waist, hip, foot length, age, people, temperature);
+:func:`measures` reads the viewer's measures from a comment; :func:`fit` matches them.  Every value is kept in
+one unit per dimension (cm, kg, months, persons, °C), so "八斤" meets "4kg" and "5'7\"" meets "170cm".
+
+The answer only quotes the record (the rule's own words) and names the option it points to; when the viewer's
+measures fall outside every range, or two dimensions disagree beyond a tie, the guide is quoted as a hedge.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from scripts_gen.rules.numbers import CN_NUM, DIGITS, fold, to_number
+
+__all__ = ["Bound", "Fit", "Measure", "Rule", "fit", "measures", "rules"]
+
+_LENGTHS = ("height", "chest", "waist", "hip", "foot")
+# unit word -> (kind, factor to the kind's unit); kinds: length (cm), weight (kg), age (months), people, temperature (°C)
+_UNITS: dict[str, tuple[str, float]] = {
+    **dict.fromkeys(("厘米", "公分", "cm", "centimeters", "centimetres"), ("length", 1.0)),
+    **dict.fromkeys(("米", "m", "meters", "metres", "meter", "metre"), ("length", 100.0)),
+    **dict.fromkeys(("英寸", "inches", "inch", "in", '"'), ("length", 2.54)),
+    **dict.fromkeys(("公斤", "千克", "kgs", "kg", "kilograms", "kilogram", "kilos", "kilo"), ("weight", 1.0)),
+    "斤": ("weight", 0.5),
+    **dict.fromkeys(("磅", "pounds", "pound", "lbs", "lb"), ("weight", 0.45359237)),
+    **dict.fromkeys(("岁", "周岁", "years old", "year old", "yrs old", "yr old", "yo", "y/o", "-year-old", "-years-old"),
+                    ("age", 12.0)),
+    **dict.fromkeys(("月龄", "个月大", "months old", "month old", "-month-old"), ("age", 1.0)),
+    # a number of years or months is an age only where the clause speaks of a child or a pet (not "2 years warranty")
+    **dict.fromkeys(("years", "year", "yrs", "yr"), ("years", 12.0)),
+    **dict.fromkeys(("个多月", "个月", "months", "month", "mos"), ("months", 1.0)),
+    **dict.fromkeys(("口之家", "口人", "个人", "人", "people", "persons", "person", "ppl"), ("people", 1.0)),
+    **dict.fromkeys(("°c", "℃", "摄氏度", "度", "degrees celsius", "degrees c", "degrees", "degree"), ("temperature", 1.0)),
+    **dict.fromkeys(("°f", "℉", "degrees f", "fahrenheit"), ("fahrenheit", 1.0)),
+}
+_UNIT = "|".join(re.escape(w) + (r"(?![a-z])" if w[-1].isalpha() and w.isascii() else "")
+                 for w in sorted(_UNITS, key=len, reverse=True))
+_NUM = rf"(?:{DIGITS}|{CN_NUM})"
+_SIGN = r"(?P<{}>零下|负|minus\s*|(?<![\w.])-(?=\d))?"
+_DASH = r"\s*(?:-|~|～|—|–|到|至|\bto\b)\s*"
+_RANGE = re.compile(rf"{_SIGN.format('sa')}(?P<a>{_NUM})\s*(?P<ua>{_UNIT})?{_DASH}{_SIGN.format('sb')}(?P<b>{_NUM})\s*(?P<ub>{_UNIT})",
+                    re.I)
+_SINGLE = re.compile(rf"{_SIGN.format('sa')}(?P<a>{_NUM})\s*(?P<ua>{_UNIT})", re.I)
+# 5'7", 5 ft 7 in, 5 foot 7: one length in centimetres
+_FEET = re.compile(r"(?<!\d)([4-7])\s*(?:'|’|ft|feet|foot)\s*(?:(\d{1,2}(?:\.\d)?)\s*(?:\"|”|''|in(?:ches)?\b)?)?", re.I)
+# 1米75, 一米七: a height in metres and centimetres
+_METRE = re.compile(r"(?<![\d.])(1|一)\s*米\s*([0-9]{1,2}|[一二三四五六七八九])(?![0-9])")
+_LOW = re.compile(r"(?:超过|大于|高于|不低于|至少|over|above|more\s+than|at\s+least|≥|>)\s*$", re.I)
+_LOW_AFTER = re.compile(r"^\s*(?:以上|及以上|\+|and\s+up|or\s+more|or\s+over|plus|起)", re.I)
+_HIGH = re.compile(r"(?:不超过|低于|小于|不到|under|below|up\s+to|less\s+than|within|≤|<)\s*$", re.I)
+_HIGH_AFTER = re.compile(r"^\s*(?:以下|以内|及以下|or\s+less|or\s+under|and\s+under|max)", re.I)
+_LABELS = (
+    ("chest", re.compile(r"胸围|胸|chest|bust", re.I)), ("waist", re.compile(r"腰围|腰|waist", re.I)),
+    ("hip", re.compile(r"臀围|臀|hips?\b", re.I)), ("foot", re.compile(r"脚长|脚|foot\s+length|feet|foot", re.I)),
+    ("height", re.compile(r"身高|个子|height|tall|\bi'?m\b|\bam\b", re.I)),
+)
+# a clause about the model wearing a size is not a size rule ("模特身高165cm，穿M码")
+_MODEL = re.compile(r"模特|\bmodel\b", re.I)
+# what makes a clause without an option a rule: the product is "for" someone or some weather
+_WEATHER = re.compile(r"天气|气温|温度下|环境|穿着|穿|户外|季|weather|outdoor|wear|climate|rated|comfort|temps?\b", re.I)
+_BODY = re.compile(r"体重|身高|成猫|成犬|幼猫|幼犬|猫|狗|犬|宠物|宝宝|婴儿|儿童|孩子|cats?\b|dogs?\b|pets?\b|puppy|puppies|kitten"
+                   r"|adults?\b|kids?\b|children|body\s*weight|适合|适用|建议|fits?\b|suits?\b|recommended|for\s+(?:a|an|your)\b",
+                   re.I)
+_AGE = re.compile(r"\bold\b|\bages?\b|\baged\b|bab(?:y|ies)|\bkids?\b|child|toddler|infant|newborn|puppy|puppies|kitten"
+                  r"|\bcats?\b|\bdogs?\b|宝宝|婴儿|婴幼儿|孩子|儿童|小孩|幼儿|新生儿|月龄|幼猫|幼犬|奶猫|猫|狗|犬|大的", re.I)
+# a temperature the viewer gives is about the weather only when they speak of wearing it or being outside
+# ("零度穿得住吗"), not of washing or brewing ("30度的水能洗吗")
+_WEATHER_QUESTION = re.compile(r"穿|天气|气温|冬天|零下|外面|户外|室外|冷不冷|冻|保暖|暖和|weather|outside|outdoors?|wear|winter"
+                               r"|warm\s+enough|cold|freezing|camp", re.I)
+_PIECE = re.compile(r"[，,；;。.!?！？\n](?!\d)")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A measure the viewer gives (or a bound's value): a dimension and a value in its unit."""
+
+    dim: str  # height, chest, waist, hip, foot (cm); weight (kg); age (months); people; temperature (°C)
+    value: float
+    span: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """What a rule says of one dimension: a closed range, an open one, or one point ("身高165cm选M")."""
+
+    dim: str
+    low: float | None
+    high: float | None
+
+    @property
+    def point(self) -> bool:
+        return self.low is not None and self.low == self.high
+
+    @property
+    def closed(self) -> bool:
+        return self.low is not None and self.high is not None and not self.point
+
+    def contains(self, value: float) -> bool:
+        slack = 0.01 * abs(value) + 0.01  # "S码90-104斤" and "M码105-114斤": 104.5 is either
+        if self.point:
+            return False  # a point is matched by distance, among its kind (see fit)
+        return (self.low is None or value >= self.low - slack) and (self.high is None or value <= self.high + slack)
+
+    def distance(self, value: float) -> float:
+        if self.contains(value):
+            return 0.0
+        edges = [e for e in (self.low, self.high) if e is not None]
+        return min(abs(value - e) for e in edges)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One clause of the record that ties bounds to an option (or to the product)."""
+
+    option: str | None
+    bounds: tuple[Bound, ...]
+    text: str  # the clause, as written
+    fact: str  # the whole fact it is part of
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The answer: the options the viewer's measures point to, the record's words for it, and whether it is sure."""
+
+    options: tuple[str, ...]
+    text: str
+    sure: bool
+
+
+def _value(sign: str | None, number: str, unit: str) -> tuple[str, float] | None:
+    word = unit.lower().strip()
+    kind, factor = _UNITS.get(word) or _UNITS.get(unit.strip()) or ("", 0.0)
+    if not kind:
+        return None
+    try:
+        value = float(to_number(number))
+    except (ValueError, KeyError, ArithmeticError):
+        return None
+    if sign:
+        value = -value
+    if kind == "fahrenheit":
+        return "temperature", (value - 32) * 5 / 9
+    if kind in ("years", "months"):
+        return "age?", value * factor
+    if kind == "length" and factor == 100.0 and value > 3:
+        return None  # "165米" is no height; metres are 1.55 m
+    return kind, value * factor
+
+
+def _normalise(text: str) -> str:
+    """``text`` folded and lowercased, with 5'7" and 1米75 rewritten as centimetres (same meaning, new spans)."""
+    text = fold(text).lower()
+
+    def feet(m: re.Match[str]) -> str:
+        inches = float(m.group(2) or 0)
+        return f"{round(int(m.group(1)) * 30.48 + inches * 2.54)}cm"
+
+    def metre(m: re.Match[str]) -> str:
+        rest = m.group(2)
+        cm = int(rest) if rest.isdigit() else "一二三四五六七八九".index(rest) + 1
+        return f"{100 + (cm * 10 if cm < 10 else cm)}cm"
+
+    return _METRE.sub(metre, _FEET.sub(feet, text))
+
+
+def _label(text: str, start: int, end: int, kind: str, value: float) -> str | None:
+    """The dimension of a quantity: a length is a height, a chest... by the word before it (or just after)."""
+    if kind == "fahrenheit":
+        return "temperature"
+    if kind == "age?":  # "3-6个月宝宝", "my 2 year old", not "保质期18个月"
+        return "age" if _AGE.search(text) else None
+    if kind != "length":
+        return kind
+    before, after = text[max(0, start - 14):start], text[end:end + 8]
+    for dim, pattern in _LABELS:
+        if pattern.search(before) or (dim != "height" and pattern.search(after)):
+            return dim
+    return "height" if 120 <= value <= 230 else None
+
+
+def _quantities(text: str) -> list[tuple[str, Bound, tuple[int, int]]]:
+    """Every range or quantity of a fit dimension in ``text`` (normalised), as bounds."""
+    out: list[tuple[str, Bound, tuple[int, int]]] = []
+    taken: list[tuple[int, int]] = []
+    for m in _RANGE.finditer(text):
+        b = _value(m["sb"], m["b"], m["ub"])
+        a = _value(m["sa"], m["a"], m["ua"] or m["ub"])
+        if a is None or b is None or a[0] != b[0]:
+            continue
+        dim = _label(text, m.start(), m.end(), a[0], a[1])
+        if dim is None:
+            continue
+        low, high = sorted((a[1], b[1]))
+        out.append((dim, Bound(dim, low, high), m.span()))
+        taken.append(m.span())
+    for m in _SINGLE.finditer(text):
+        if any(s <= m.start() < e for s, e in taken):
+            continue
+        found = _value(m["sa"], m["a"], m["ua"])
+        if found is None:
+            continue
+        kind, value = found
+        dim = _label(text, m.start(), m.end(), kind, value)
+        if dim is None:
+            continue
+        before, after = text[:m.start()], text[m.end():]
+        if _LOW.search(before) or _LOW_AFTER.match(after):
+            bound = Bound(dim, value, None)
+        elif _HIGH.search(before) or _HIGH_AFTER.match(after):
+            bound = Bound(dim, None, value)
+        else:
+            bound = Bound(dim, value, value)
+        out.append((dim, bound, m.span()))
+    return out
+
+
+def _mentions(text: str, value: str) -> list[tuple[int, int]]:
+    """Where option value ``value`` is named in ``text`` (normalised): "M码", "选M", not the m of "cm"."""
+    word = fold(value).lower().strip()
+    if not word:
+        return []
+    pattern = re.escape(word)
+    if word[0].isascii() and word[0].isalnum():
+        pattern = r"(?<![a-z0-9.])" + pattern
+    if word[-1].isascii() and word[-1].isalnum():
+        pattern += r"(?![a-z0-9])"
+    return [m.span() for m in re.finditer(pattern, text)]
+
+
+def rules(facts: Iterable[str], options: Sequence[str]) -> list[Rule]:
+    """The fit rules the record's facts state, given the product's option values (sizes, capacities...)."""
+    values = sorted({o for o in options if o.strip()}, key=len, reverse=True)
+    out: list[Rule] = []
+    for fact in facts:
+        previous: str | None = None  # "M: chest 38-40 in, height 5'8\"-5'11\"": the second clause is the M's too
+        for piece in (p.strip() for p in _PIECE.split(fact)):
+            if not piece or _MODEL.search(piece):
+                previous = None
+                continue
+            text = _normalise(piece)
+            named, spans = [], []
+            for value in values:
+                found = [s for s in _mentions(text, value) if not any(a <= s[0] < b for a, b in spans)]
+                if found:
+                    named.append(value)
+                    spans += found
+            quantities = [(dim, bound) for dim, bound, (s, _) in _quantities(text)
+                          if not any(a <= s < b for a, b in spans)]  # "3L适合1到3人": 3L names the option
+            if not quantities:
+                previous = named[0] if len(named) == 1 else None
+                continue
+            if len(named) > 1 and len(quantities) > 1:
+                previous = None
+                continue  # "S码90-104斤 M码105-114斤" unseparated: which range is whose is not sure
+            option = named[0] if named else previous
+            if len(named) > 1:  # "S/M fits 90-110斤": one rule each
+                for value in named:
+                    out.append(Rule(value, tuple(b for _, b in quantities), piece, fact))
+                previous = None
+                continue
+            if option is None:  # the product's own: only what is about a person, a pet or the weather
+                kept = tuple(b for dim, b in quantities if (dim in ("age", "people"))
+                             or (dim == "temperature" and _WEATHER.search(text))
+                             or (dim in ("weight", *_LENGTHS) and _BODY.search(text)))
+                if kept:
+                    out.append(Rule(None, kept, piece, fact))
+                continue
+            out.append(Rule(option, tuple(b for _, b in quantities), piece, fact))
+            previous = option
+    return out
+
+
+_HEIGHT_WORD = re.compile(r"(?:身高|个子|height|i'?m|i\s+am)\s*(?:是|有|:|is)?\s*(1[4-9]\d|2[01]\d)(?![\d.])", re.I)
+_WEIGHT_WORD = re.compile(r"(?:体重|weigh(?:t|s)?)\s*(?:是|有|:|is)?\s*(\d{2,3})(?![\d.])", re.I)
+_BARE_HEIGHT = re.compile(r"(?<![\d.])(1[4-9]\d|20\d)(?![\d.%])(?!\s*(?:元|块|ml|毫升|g|克|w|瓦|mah))", re.I)
+_CHOOSING = re.compile(r"码|号|尺码|选|穿|size|fit|wear|which|哪个|哪款|买哪", re.I)
+
+
+def measures(question: str, options: Sequence[str] = ()) -> list[Measure]:
+    """The viewer's own measures in ``question``.  Quantities that name an option of the product ("1.5kg的够吃多久"
+    with a 1.5 kg bag) are the product's, not the viewer's."""
+    text = _normalise(question)
+    named = [s for o in options for s in _mentions(text, o)]
+    out: list[Measure] = []
+    for dim, bound, span in _quantities(text):
+        if any(a <= span[0] < b for a, b in named) or not bound.point:
+            continue
+        if dim == "temperature" and not _WEATHER_QUESTION.search(text):
+            continue
+        out.append(Measure(dim, bound.low or 0.0, span))
+    dims = {m.dim for m in out}
+    spans = [m.span for m in out]
+    free = lambda at: not any(a <= at < b for a, b in spans)  # noqa: E731
+    if "height" not in dims:
+        m = _HEIGHT_WORD.search(text)
+        if m is None and _CHOOSING.search(text):
+            m = _BARE_HEIGHT.search(text)  # "165 55kg穿啥码": a bare 165 among a choice of size is a height
+        if m is not None and free(m.start(1)):
+            out.append(Measure("height", float(m.group(1)), m.span(1)))
+    if "weight" not in dims and (m := _WEIGHT_WORD.search(text)) and free(m.start(1)):
+        value = float(m.group(1))
+        # "体重120" in Chinese is in 斤 (jin) as people say it; 55 is kilograms
+        out.append(Measure("weight", value * 0.5 if value >= 90 and not text.isascii() else
+                           value * 0.45359237 if value >= 90 else value, m.span(1)))
+    return sorted(out, key=lambda m: m.span)
+
+
+def fit(question: str, found: Sequence[Rule], options: Sequence[str] = ()) -> Fit | None:
+    """What the record's rules say of the viewer's measures in ``question``; None when the question gives no
+    measure a rule speaks of."""
+    given = {m.dim: m.value for m in measures(question, options)}
+    relevant = [r for r in found if any(b.dim in given for b in r.bounds)]
+    if not relevant:
+        return None
+    by_option = [r for r in relevant if r.option is not None]
+    if by_option:
+        return _choose(given, by_option)
+    return _product_rule(given, relevant)
+
+
+def _choose(given: dict[str, float], found: list[Rule]) -> Fit:
+    # the nearest point of each dimension among the options ("165cm选M，175cm选L": 170 is either)
+    nearest: dict[str, set[str]] = {}
+    for dim, value in given.items():
+        points = [(abs(b.low - value), r.option) for r in found for b in r.bounds
+                  if b.dim == dim and b.point and b.low is not None]
+        if points:
+            best = min(d for d, _ in points)
+            if best <= 0.15 * abs(value) + 1:
+                nearest[dim] = {o for d, o in points if d <= best + 0.01 * abs(value) and o is not None}
+    scores: dict[str, int] = {}
+    order: list[str] = []
+    for rule in found:
+        assert rule.option is not None
+        if rule.option not in order:
+            order.append(rule.option)
+    for option in order:
+        own = [b for r in found if r.option == option for b in r.bounds if b.dim in given]
+        met = violated = 0
+        for dim, value in given.items():
+            mine = [b for b in own if b.dim == dim]
+            if not mine:
+                continue
+            if any(b.contains(value) for b in mine) or option in nearest.get(dim, set()):
+                met += 1
+            elif any(b.closed for b in mine):
+                violated += 1  # an open bound ("超过80kg选XL") says when to take it, not when not to
+        scores[option] = met - violated if met else -1
+    best = max(scores.values())
+    if best <= 0:  # outside every range: the guide itself, said with a hedge
+        return Fit((), _quote(found), False)
+    picked = tuple(o for o in order if scores[o] == best)
+
+    def met(rule: Rule) -> bool:  # the clause the viewer's measures meet ("185cm选XL"; not "超过80kg选XL" for 75 kg)
+        return any(b.dim in given and (b.contains(given[b.dim]) or rule.option in nearest.get(b.dim, set()))
+                   for b in rule.bounds)
+
+    quoted = [r for r in found if r.option in picked and met(r)]
+    return Fit(picked, _quote(quoted), True)
+
+
+def _product_rule(given: dict[str, float], found: list[Rule]) -> Fit:
+    def distance(rule: Rule) -> float:
+        return min(b.distance(given[b.dim]) / (abs(given[b.dim]) + 1) for b in rule.bounds if b.dim in given)
+
+    best = min(found, key=distance)
+    near = all(not b.point or b.distance(given[b.dim]) <= 0.3 * abs(given[b.dim]) + 0.5
+               for b in best.bounds if b.dim in given)
+    return Fit((), best.fact, near)
+
+
+def _quote(found: list[Rule]) -> str:
+    seen: list[str] = []
+    for rule in found:
+        text = rule.text
+        head, colon, rest = text.partition("：") if "：" in text else text.partition(": ")
+        if colon and not re.search(r"\d", head) and re.search(r"\d", rest):
+            text = rest.strip()  # "尺码建议：M码适合…", "男女同款：身高165cm选M": the heading is not the rule
+        if text not in seen:
+            seen.append(text)
+    sep = "；" if any("\u4e00" <= ch <= "\u9fff" for ch in "".join(seen)) else "; "
+    return sep.join(seen[:4])
