@@ -512,8 +512,9 @@ class ProductFacts:
     def fit(self, question: str) -> fitting.Fit | None:
         """Which option the viewer's own measures point to, by the record's guide (see :mod:`scripts_gen.fit`)."""
         if self._fit_rules is None:
-            self._fit_rules = fitting.rules([f.text for f in self.facts if not f.field.startswith(("options.", "title"))],
-                                        self.option_values())
+            p = self.product  # whole sentences: a clause alone may be part of "模特身高165cm，体重54kg，穿M码"
+            texts = [*sentences(p.description), *p.selling_points, *(f"{k}：{v}" for k, v in p.specs.items())]
+            self._fit_rules = fitting.rules(texts, self.option_values())
         if not self._fit_rules:
             return None
         return fitting.fit(question, self._fit_rules, self.option_values())

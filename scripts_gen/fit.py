@@ -80,7 +80,8 @@ _AGE = re.compile(r"\bold\b|\bages?\b|\baged\b|bab(?:y|ies)|\bkids?\b|child|todd
 # ("零度穿得住吗"), not of washing or brewing ("30度的水能洗吗")
 _WEATHER_QUESTION = re.compile(r"穿|天气|气温|冬天|零下|外面|户外|室外|冷不冷|冻|保暖|暖和|weather|outside|outdoors?|wear|winter"
                                r"|warm\s+enough|cold|freezing|camp", re.I)
-_PIECE = re.compile(r"[，,；;。.!?！？\n](?!\d)")
+_SENTENCE = re.compile(r"(?<=[。！？!?；;\n])|(?<=\.)\s+(?=[A-Z])")
+_PIECE = re.compile(r"[，,；;。!?！？\n]|\.(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -244,11 +245,12 @@ def rules(facts: Iterable[str], options: Sequence[str]) -> list[Rule]:
     """The fit rules the record's facts state, given the product's option values (sizes, capacities...)."""
     values = sorted({o for o in options if o.strip()}, key=len, reverse=True)
     out: list[Rule] = []
-    for fact in facts:
+    for fact in (f for text in facts for f in _SENTENCE.split(text) if f.strip()):
+        if _MODEL.search(fact):
+            continue  # "模特身高175cm，体重65kg，穿L码": the model's measures, not a rule
         previous: str | None = None  # "M: chest 38-40 in, height 5'8\"-5'11\"": the second clause is the M's too
         for piece in (p.strip() for p in _PIECE.split(fact)):
-            if not piece or _MODEL.search(piece):
-                previous = None
+            if not piece:
                 continue
             text = _normalise(piece)
             named, spans = [], []

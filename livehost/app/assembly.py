@@ -79,7 +79,10 @@ def make_gate(config: ChannelConfig, catalog: Catalog, now: Callable[[], datetim
             record({"text": decision.text, "lang": decision.lang, "sku": decision.sku or "", "action": "dropped",
                     "rules": [h.as_json() for h in decision.rules]})
 
-    return Gate(catalog, platform=profiles.load(config.platform or "generic").terms, terms=config.shop_terms, tz=ZoneInfo(config.show.timezone), now=now,
+    # dates are said (and read) in the channel's zone when its config names one; otherwise in the zone the catalog
+    # wrote them in (a US shop's "sale ends 2027-06-30T23:59:59-05:00" ends June 30, not July 1 in Shanghai)
+    tz = ZoneInfo(config.show.timezone) if "timezone" in config.show.model_fields_set else None
+    return Gate(catalog, platform=profiles.load(config.platform or "generic").terms, terms=config.shop_terms, tz=tz, now=now,
                 on_decision=refused)
 
 

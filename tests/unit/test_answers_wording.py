@@ -246,3 +246,17 @@ def test_how_long_is_it_asks_a_length():
 
     assert asks_about_kind("how long is it?") == {"length"}
     assert "duration" in asks_about_kind("how long does the battery last")
+
+
+def test_dates_are_said_in_the_configured_zone_else_as_the_catalog_wrote_them(catalog):
+    from zoneinfo import ZoneInfo
+
+    from livehost.app.assembly import make_gate
+    from livehost.app.config import build_config
+
+    assert make_gate(build_config({}), catalog, lambda: NOW).claims.tz is None
+    gate = make_gate(build_config({"show": {"timezone": "Asia/Shanghai"}}), catalog, lambda: NOW)
+    assert gate.claims.tz == ZoneInfo("Asia/Shanghai")
+    said = reply(Responder(catalog, make_gate(build_config({}), catalog, lambda: NOW), now=lambda: NOW), "OIL-V",
+                 "when does the sale end?")
+    assert "March 31" in said, said

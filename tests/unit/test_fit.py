@@ -1,0 +1,126 @@
+"""Which option fits the viewer: the record's size guide read as rules, matched against the viewer's own measures."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from products.catalog import catalog_from_data
+from scripts_gen import fit
+from scripts_gen.facts import ProductFacts
+from scripts_gen.gate import Gate
+from scripts_gen.responder import Responder
+from scripts_gen.triage import Action, Comment, Triage
+
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+
+def _product(sku: str, lang: str, description: str, options: dict[str, list[str]] | None = None,
+             specs: dict[str, str] | None = None) -> dict:
+    variants = []
+    for name, values in (options or {}).items():
+        variants += [{"id": f"{sku}-{v.replace(' ', '')}", "title": v, "options": {name: v}, "price": "99.00", "availability": "in_stock"}
+                     for v in values]
+    return {"sku": sku, "title": f"{sku} item", "lang": lang, "description": description, "specs": specs or {},
+            "price": "99.00", "currency": "CNY" if lang == "zh" else "USD", "variants": variants}
+
+
+CATALOG = catalog_from_data({"products": [
+    _product("TEE", "zh", "纯棉短袖。尺码建议：S码适合身高150-160cm、体重40-50kg；M码适合身高160-170cm、体重50-60kg；"
+             "L码适合身高170-180cm、体重60-75kg。模特身高175cm，体重65kg，穿L码。保修2年。",
+             {"尺码": ["S", "M", "L"]}),
+    _product("PANTS", "zh", "宽松阔腿裤，身高155cm选S，165cm选M，175cm选L，体重超过70kg建议选L。30度以下冷水手洗。",
+             {"尺码": ["S", "M", "L"]}),
+    _product("PARKA", "en", "Insulated parka rated for -20°C to 5°C weather. Size guide: S fits chest 34-36 in, "
+             "height 5'4\"-5'7\"; M fits chest 38-40 in, height 5'8\"-5'11\"; L fits chest 42-44 in, height 6'0\"-6'3\".",
+             {"Size": ["S", "M", "L"]}),
+    _product("POT", "zh", "IH电饭煲。3L适合1到3人，4L适合2到5人。", {"容量": ["3L", "4L"]}),
+    _product("KIBBLE", "en", "Feed 1 cup a day for a 20 lb dog, 2 cups for a 40 lb dog. For dogs over 8 weeks.",
+             {"Bag": ["5 lb", "15 lb"]}),
+    _product("BLOCKS", "zh", "大颗粒积木，适合3-6岁宝宝，小零件已做防吞咽设计。", specs={"尺码": "均码"}),
+]})
+
+
+def facts(sku: str) -> ProductFacts:
+    product = CATALOG.get(sku)
+    assert product is not None
+    return ProductFacts(product)
+
+
+@pytest.mark.parametrize("question, dims", [
+    ("165 55kg穿啥码", {"height": 165.0, "weight": 55.0}),
+    ("我100斤 身高158 选哪个码", {"weight": 50.0, "height": 158.0}),
+    ("1米75 140斤", {"height": 175.0, "weight": 70.0}),
+    ("im 5'10\" 180 lbs what size", {"height": 178.0, "weight": pytest.approx(81.6, abs=0.1)}),
+    ("我家五口人 买哪个", {"people": 5.0}),
+    ("零下十度能穿吗", {"temperature": -10.0}),
+    ("my 4 year old loves lego", {"age": 48.0}),
+    ("宝宝8个月能玩吗", {"age": 8.0}),
+])
+def test_the_viewers_measures(question, dims):
+    assert {m.dim: m.value for m in fit.measures(question)} == dims
+
+
+@pytest.mark.parametrize("question", [
+    "30度水洗会缩水吗",  # water, not weather
+    "保修几年",  # a warranty's years are no age
+    "用了3个月了还好用吗",
+    "how much is the 5 lb bag",
+])
+def test_what_is_not_the_viewers_measure(question):
+    assert fit.measures(question, ["5 lb", "15 lb"]) == []
+
+
+def test_a_range_per_option_and_the_model_is_no_rule():
+    rules = fit.rules([CATALOG.get("TEE").description], ["S", "M", "L"])
+    assert {r.option for r in rules} == {"S", "M", "L"}
+    assert not any("模特" in r.text for r in rules)
+    assert not any(b.dim == "age" for r in rules for b in r.bounds)  # 保修2年
+    answer = facts("TEE").answer("165 55kg穿啥码")
+    assert answer.pick == ("M",) and answer.sure and "M码适合身高160-170cm" in answer.text
+    assert facts("TEE").answer("175cm 70公斤 选哪个码").pick == ("L",)
+    # a boundary is in both ranges: both are named, and both clauses quoted
+    assert facts("TEE").answer("身高170 穿啥码").pick == ("M", "L")
+
+
+def test_outside_every_range_the_guide_is_said_with_a_hedge():
+    answer = facts("TEE").answer("我190cm 100kg 什么码")
+    assert answer.pick == () and not answer.sure and "L码" in answer.text
+
+
+def test_points_and_an_open_bound():
+    pants = facts("PANTS")
+    assert pants.answer("身高168穿什么码").pick == ("M",)  # the nearest point
+    assert pants.answer("160 穿什么码").pick == ("S", "M")  # between two: both
+    answer = pants.answer("我165 150斤穿啥码")  # 75 kg is over 70: the open bound says L, the height M
+    assert answer.pick == ("M", "L")
+    assert pants.answer("175 140斤 哪个码").pick == ("L",)
+
+
+def test_feet_inches_and_a_labelled_chest():
+    parka = facts("PARKA")
+    assert parka.answer("I'm 5'9 what size should I get").pick == ("M",)
+    assert parka.answer("my chest is 43 in, which size").pick == ("L",)
+    answer = parka.answer("warm enough for -10 degrees weather?")
+    assert answer.sure and "-20°C to 5°C" in answer.text
+
+
+def test_people_pet_weight_and_age():
+    assert facts("POT").answer("我家五口人 买哪个").pick == ("4L",)
+    assert facts("POT").answer("两个人吃买哪个").pick == ("3L", "4L")
+    kibble = facts("KIBBLE").answer("my dog is 40 lbs how much per day")
+    assert "2 cups for a 40 lb dog" in kibble.text and kibble.sure
+    assert facts("KIBBLE").fit("how much is the 15 lb bag") is None  # the bag's weight names an option
+    blocks = facts("BLOCKS").answer("孩子5岁能玩吗")
+    assert "3-6岁" in blocks.text and blocks.sure
+
+
+def test_the_reply_names_the_option_and_passes_the_gate():
+    responder = Responder(CATALOG, Gate(CATALOG, now=lambda: NOW), now=lambda: NOW)
+    for sku, text, want in [("TEE", "165 55kg穿啥码", "M码适合身高160-170cm"), ("PARKA", "I'm 5'9 what size", "the M")]:
+        triaged = Triage(about_product=responder.about_product).add(Comment("viewer", text, 0.0, text))
+        assert triaged.action is Action.ANSWER, triaged
+        reply = asyncio.run(responder.answer(triaged, sku))
+        assert reply is not None and want in reply.text, reply
