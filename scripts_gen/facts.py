@@ -460,7 +460,9 @@ class ProductFacts:
         about the question, but what it asks may be something the record does not state."""
         suits = self.fit(question)
         if suits is not None:  # "165 55kg穿啥码", "我家五口人 买哪个": the record's guide, against the viewer's measures
-            return Answer(suits.text, () if suits.sure else ("fit",), suits.options)
+            zh = self.product.lang == "zh"  # a size letter is said "M码" in Chinese
+            pick = tuple(f"{o}码" if zh and _SIZE_LETTER.fullmatch(o) else o for o in suits.options)
+            return Answer(suits.text, () if suits.sure else ("fit",), pick)
         # "how heavy is the 12 inch one": a size, capacity or temperature the record does not state is something
         # else than what it describes (the viewer's own measures aside: "我100斤")
         stated = [q for q in find_quantities(question) if q.unit and q.kind != "count"]
@@ -786,6 +788,7 @@ def _options(variants: Sequence[Variant]) -> dict[str, list[str]]:
     return out
 
 
+_SIZE_LETTER = re.compile(r"X{0,3}[SML]|\dXL|\d{2,3}", re.I)
 _SIZE_SPEC = re.compile(r"尺码|码数|尺寸|^size|sizes|容量|规格|capacity", re.I)
 _REGULAR_QUESTION = re.compile(r"原价|不打折|没打折|不优惠|平时|划线价|吊牌价|(?:normal|regular|usual|full|list|original)(?:ly)?"
                                r"(?!\s+(?:size|fit|cut))|msrp|rrp|\bbefore\b|not\s+on\s+sale|without\s+(?:the\s+)?(?:sale|discount)",

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from scripts_gen.rules.numbers import CN_NUM, DIGITS, fold, to_number
+from scripts_gen.rules.numbers import CN_NUM, DIGITS, EN_WORDS, fold, to_number
 
 __all__ = ["Bound", "Fit", "Measure", "Rule", "fit", "measures", "rules"]
 
@@ -71,7 +71,7 @@ _LABELS = (
 _MODEL = re.compile(r"模特|\bmodel\b", re.I)
 # what makes a clause without an option a rule: the product is "for" someone or some weather
 _WEATHER = re.compile(r"天气|气温|温度下|环境|穿着|穿|户外|季|weather|outdoor|wear|climate|rated|comfort|temps?\b", re.I)
-_BODY = re.compile(r"体重|身高|成猫|成犬|幼猫|幼犬|猫|狗|犬|宠物|宝宝|婴儿|儿童|孩子|cats?\b|dogs?\b|pets?\b|puppy|puppies|kitten"
+_BODY = re.compile(r"体重|身高|喂|喂食|feed\w*|成猫|成犬|幼猫|幼犬|猫|狗|犬|宠物|宝宝|婴儿|儿童|孩子|cats?\b|dogs?\b|pets?\b|puppy|puppies|kitten"
                    r"|adults?\b|kids?\b|children|body\s*weight|适合|适用|建议|fits?\b|suits?\b|recommended|for\s+(?:a|an|your)\b",
                    re.I)
 _AGE = re.compile(r"\bold\b|\bages?\b|\baged\b|bab(?:y|ies)|\bkids?\b|child|toddler|infant|newborn|puppy|puppies|kitten"
@@ -242,52 +242,75 @@ def _mentions(text: str, value: str) -> list[tuple[int, int]]:
 
 
 def rules(facts: Iterable[str], options: Sequence[str]) -> list[Rule]:
-    """The fit rules the record's facts state, given the product's option values (sizes, capacities...)."""
+    """The fit rules the record's facts state, given the product's option values (sizes, capacities...).
+
+    ``facts`` are whole texts (a description, a spec "name：value"); each is read sentence by sentence, and a
+    sentence clause by clause.  A clause without an option continues the option of the clause before it
+    ("M码：身高155-163cm，体重92-105斤"); the lines of a table go with the heading before them ("Daily feeding guide
+    (standard cup):" then "21-35 lbs: 1 1/4-1 3/4 cups")."""
     values = sorted({o for o in options if o.strip()}, key=len, reverse=True)
     out: list[Rule] = []
-    for fact in (f for text in facts for f in _SENTENCE.split(text) if f.strip()):
-        if _MODEL.search(fact):
-            continue  # "模特身高175cm，体重65kg，穿L码": the model's measures, not a rule
-        previous: str | None = None  # "M: chest 38-40 in, height 5'8\"-5'11\"": the second clause is the M's too
-        for piece in (p.strip() for p in _PIECE.split(fact)):
-            if not piece:
-                continue
-            text = _normalise(piece)
-            named, spans = [], []
-            for value in values:
-                found = [s for s in _mentions(text, value) if not any(a <= s[0] < b for a, b in spans)]
-                if found:
-                    named.append(value)
-                    spans += found
-            quantities = [(dim, bound) for dim, bound, (s, _) in _quantities(text)
-                          if not any(a <= s < b for a, b in spans)]  # "3L适合1到3人": 3L names the option
-            if not quantities:
-                previous = named[0] if len(named) == 1 else None
-                continue
-            if len(named) > 1 and len(quantities) > 1:
-                previous = None
-                continue  # "S码90-104斤 M码105-114斤" unseparated: which range is whose is not sure
-            option = named[0] if named else previous
-            if len(named) > 1:  # "S/M fits 90-110斤": one rule each
-                for value in named:
-                    out.append(Rule(value, tuple(b for _, b in quantities), piece, fact))
-                previous = None
-                continue
-            if option is None:  # the product's own: only what is about a person, a pet or the weather
-                kept = tuple(b for dim, b in quantities if (dim in ("age", "people"))
-                             or (dim == "temperature" and _WEATHER.search(text))
-                             or (dim in ("weight", *_LENGTHS) and _BODY.search(text)))
-                if kept:
-                    out.append(Rule(None, kept, piece, fact))
-                continue
-            out.append(Rule(option, tuple(b for _, b in quantities), piece, fact))
-            previous = option
+    for block in facts:
+        heading = False  # the sentence before was a heading about a person, a pet or the weather, ending in ":"
+        for fact in (f.strip() for f in _SENTENCE.split(block) if f.strip()):
+            table_row = heading and bool(re.match(r"(?:over|under|up\s+to|超过|以上)?\s*\d", fact, re.I))
+            heading = table_row or (fact.endswith((":", "：")) and bool(_BODY.search(fact) or _WEATHER.search(fact)))
+            if _MODEL.search(fact):
+                continue  # "模特身高175cm，体重65kg，穿L码": the model's measures, not a rule
+            out += _sentence_rules(fact, values, table_row)
+    return out
+
+
+def _sentence_rules(fact: str, values: Sequence[str], table_row: bool) -> list[Rule]:
+    out: list[Rule] = []
+    previous: str | None = None  # "M: chest 38-40 in, height 5'8\"-5'11\"": the second clause is the M's too
+    lead = ""  # a clause naming the option and nothing else ("Size M"), said with the clauses after it
+    joiner = ", " if fact.isascii() else "，"
+    for piece in (p.strip() for p in _PIECE.split(fact)):
+        if not piece:
+            continue
+        text = _normalise(piece)
+        named: list[str] = []
+        spans: list[tuple[int, int]] = []
+        for value in values:
+            found = [sp for sp in _mentions(text, value) if not any(a <= sp[0] < b for a, b in spans)]
+            if found:
+                named.append(value)
+                spans += found
+        quantities = [(dim, bound) for dim, bound, (at, _) in _quantities(text)
+                      if not any(a <= at < b for a, b in spans)]  # "3L适合1到3人": 3L names the option
+        if not quantities:
+            previous, lead = (named[0], piece) if len(named) == 1 else (None, "")
+            continue
+        if len(named) > 1:
+            previous, lead = None, ""
+            if len(quantities) == 1:  # "S/M fits 90-110斤": one rule each
+                out += [Rule(value, (quantities[0][1],), piece, fact) for value in named]
+            continue  # "S码90-104斤 M码105-114斤" unseparated: which range is whose is not sure
+        option = named[0] if named else previous
+        bounds = tuple(b for _, b in quantities)
+        if option is None:  # the product's own: only what is about a person, a pet or the weather
+            kept = tuple(b for dim, b in quantities if (dim in ("age", "people"))
+                         or (dim == "temperature" and _WEATHER.search(text))
+                         or (dim in ("weight", *_LENGTHS) and (table_row or _BODY.search(text))))
+            ranged = {b.dim for b in kept if not b.point}
+            kept = tuple(b for b in kept if not (b.point and b.dim in ranged))  # "over 100 lbs: ... each 10 lbs"
+            if kept:
+                out.append(Rule(None, kept, piece, fact))
+            continue
+        if not named and out and out[-1].option == option and out[-1].fact == fact:
+            last = out.pop()  # the option's clause goes on: one rule, said whole
+            out.append(Rule(option, last.bounds + bounds, last.text + joiner + piece, fact))
+        else:
+            out.append(Rule(option, bounds, (lead + joiner + piece) if lead and not named else piece, fact))
+        previous, lead = option, ""
     return out
 
 
 _HEIGHT_WORD = re.compile(r"(?:身高|个子|height|i'?m|i\s+am)\s*(?:是|有|:|is)?\s*(1[4-9]\d|2[01]\d)(?![\d.])", re.I)
 _WEIGHT_WORD = re.compile(r"(?:体重|weigh(?:t|s)?)\s*(?:是|有|:|is)?\s*(\d{2,3})(?![\d.])", re.I)
 _BARE_HEIGHT = re.compile(r"(?<![\d.])(1[4-9]\d|20\d)(?![\d.%])(?!\s*(?:元|块|ml|毫升|g|克|w|瓦|mah))", re.I)
+_FAMILY = re.compile(rf"family\s+of\s+({_NUM}|{EN_WORDS})|({_NUM}|{EN_WORDS})\s+of\s+us\b|一家({_NUM})口", re.I)
 _CHOOSING = re.compile(r"码|号|尺码|选|穿|size|fit|wear|which|哪个|哪款|买哪", re.I)
 
 
@@ -303,6 +326,12 @@ def measures(question: str, options: Sequence[str] = ()) -> list[Measure]:
         if dim == "temperature" and not _WEATHER_QUESTION.search(text):
             continue
         out.append(Measure(dim, bound.low or 0.0, span))
+    if not any(m.dim == "people" for m in out) and (m := _FAMILY.search(text)):  # "family of 5", "一家三口"
+        number = next(g for g in m.groups() if g)
+        try:
+            out.append(Measure("people", float(to_number(number)), m.span()))
+        except (ValueError, KeyError, ArithmeticError):
+            pass
     dims = {m.dim for m in out}
     spans = [m.span for m in out]
     free = lambda at: not any(a <= at < b for a, b in spans)  # noqa: E731
@@ -328,14 +357,20 @@ def fit(question: str, found: Sequence[Rule], options: Sequence[str] = ()) -> Fi
     if not relevant:
         return None
     by_option = [r for r in relevant if r.option is not None]
+    own = [r for r in relevant if r.option is None]
     if by_option:
-        return _choose(given, by_option)
-    return _product_rule(given, relevant)
+        chosen = _choose(given, by_option)
+        if chosen.sure or not own:
+            return chosen
+        fallback = _product_rule(given, own)  # "体重超过132斤暂无合适尺码": beyond the guide, the record says so
+        return fallback if fallback.sure and _product_contains(given, own) else chosen
+    return _product_rule(given, own)
 
 
 def _choose(given: dict[str, float], found: list[Rule]) -> Fit:
     # the nearest point of each dimension among the options ("165cm选M，175cm选L": 170 is either)
     nearest: dict[str, set[str]] = {}
+    closest: dict[str, float] = {}  # per dimension, the nearest point's distance
     for dim, value in given.items():
         points = [(abs(b.low - value), r.option) for r in found for b in r.bounds
                   if b.dim == dim and b.point and b.low is not None]
@@ -343,6 +378,7 @@ def _choose(given: dict[str, float], found: list[Rule]) -> Fit:
             best = min(d for d, _ in points)
             if best <= 0.15 * abs(value) + 1:
                 nearest[dim] = {o for d, o in points if d <= best + 0.01 * abs(value) and o is not None}
+                closest[dim] = best + 0.01 * abs(value)
     scores: dict[str, int] = {}
     order: list[str] = []
     for rule in found:
@@ -367,21 +403,30 @@ def _choose(given: dict[str, float], found: list[Rule]) -> Fit:
     picked = tuple(o for o in order if scores[o] == best)
 
     def met(rule: Rule) -> bool:  # the clause the viewer's measures meet ("185cm选XL"; not "超过80kg选XL" for 75 kg)
-        return any(b.dim in given and (b.contains(given[b.dim]) or rule.option in nearest.get(b.dim, set()))
-                   for b in rule.bounds)
+        return any(b.dim in given and (b.contains(given[b.dim]) or (
+            b.point and b.low is not None and abs(b.low - given[b.dim]) <= closest.get(b.dim, -1.0)))
+            for b in rule.bounds)
 
     quoted = [r for r in found if r.option in picked and met(r)]
     return Fit(picked, _quote(quoted), True)
 
 
+def _product_contains(given: dict[str, float], found: list[Rule]) -> bool:
+    return any(b.dim in given and b.contains(given[b.dim]) for r in found for b in r.bounds)
+
+
 def _product_rule(given: dict[str, float], found: list[Rule]) -> Fit:
-    def distance(rule: Rule) -> float:
-        return min(b.distance(given[b.dim]) / (abs(given[b.dim]) + 1) for b in rule.bounds if b.dim in given)
+    def distance(rule: Rule) -> tuple[float, int, float]:
+        near = min(b.distance(given[b.dim]) / (abs(given[b.dim]) + 1) for b in rule.bounds if b.dim in given)
+        closed = any(b.closed and b.dim in given and b.contains(given[b.dim]) for b in rule.bounds)
+        edges = [abs(given[b.dim] - e) for b in rule.bounds if b.dim in given for e in (b.low, b.high) if e is not None]
+        # "76-100 lbs: 3-3 3/4 cups" before "(70 lbs or more)"; "Over 100 lbs" before it for 120 lbs
+        return near, 0 if closed else 1, min(edges, default=0.0)
 
     best = min(found, key=distance)
     near = all(not b.point or b.distance(given[b.dim]) <= 0.3 * abs(given[b.dim]) + 0.5
                for b in best.bounds if b.dim in given)
-    return Fit((), best.fact, near)
+    return Fit((), best.fact.rstrip("。.!！；; "), near)
 
 
 def _quote(found: list[Rule]) -> str:
@@ -389,7 +434,8 @@ def _quote(found: list[Rule]) -> str:
     for rule in found:
         text = rule.text
         head, colon, rest = text.partition("：") if "：" in text else text.partition(": ")
-        if colon and not re.search(r"\d", head) and re.search(r"\d", rest):
+        if colon and not re.search(r"\d", head) and re.search(r"\d", rest) and not (
+                rule.option and _mentions(_normalise(head), rule.option)):
             text = rest.strip()  # "尺码建议：M码适合…", "男女同款：身高165cm选M": the heading is not the rule
         if text not in seen:
             seen.append(text)

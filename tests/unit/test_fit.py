@@ -79,10 +79,10 @@ def test_a_range_per_option_and_the_model_is_no_rule():
     assert not any("模特" in r.text for r in rules)
     assert not any(b.dim == "age" for r in rules for b in r.bounds)  # 保修2年
     answer = facts("TEE").answer("165 55kg穿啥码")
-    assert answer.pick == ("M",) and answer.sure and "M码适合身高160-170cm" in answer.text
-    assert facts("TEE").answer("175cm 70公斤 选哪个码").pick == ("L",)
+    assert answer.pick == ("M码",) and answer.sure and "M码适合身高160-170cm" in answer.text
+    assert facts("TEE").answer("175cm 70公斤 选哪个码").pick == ("L码",)
     # a boundary is in both ranges: both are named, and both clauses quoted
-    assert facts("TEE").answer("身高170 穿啥码").pick == ("M", "L")
+    assert facts("TEE").answer("身高170 穿啥码").pick == ("M码", "L码")
 
 
 def test_outside_every_range_the_guide_is_said_with_a_hedge():
@@ -92,11 +92,25 @@ def test_outside_every_range_the_guide_is_said_with_a_hedge():
 
 def test_points_and_an_open_bound():
     pants = facts("PANTS")
-    assert pants.answer("身高168穿什么码").pick == ("M",)  # the nearest point
-    assert pants.answer("160 穿什么码").pick == ("S", "M")  # between two: both
+    assert pants.answer("身高168穿什么码").pick == ("M码",)  # the nearest point
+    assert pants.answer("160 穿什么码").pick == ("S码", "M码")  # between two: both
     answer = pants.answer("我165 150斤穿啥码")  # 75 kg is over 70: the open bound says L, the height M
-    assert answer.pick == ("M", "L")
-    assert pants.answer("175 140斤 哪个码").pick == ("L",)
+    assert answer.pick == ("M码", "L码")
+    assert pants.answer("175 140斤 哪个码").pick == ("L码",)
+
+
+def test_a_table_under_a_heading_and_beyond_the_guide():
+    product = _product("FEED", "en", "Daily feeding guide (standard cup):\n5-10 lbs: 1/2-3/4 cup\n21-35 lbs: 1 1/4-1 3/4 cups\n"
+                       "Over 100 lbs: 3 3/4 cups plus 1/3 cup for each 10 lbs over 100 lbs\nNot for large dogs (70 lbs or more).")
+    dress = _product("DRESS", "zh", "尺码推荐：\nS码：身高150-157cm，体重80-92斤\nM码：身高155-163cm，体重92-105斤\n"
+                     "体重超过105斤暂无合适尺码。", {"尺码": ["S", "M"]})
+    catalog = catalog_from_data({"products": [product, dress]})
+    feed, frock = ProductFacts(catalog.get("FEED")), ProductFacts(catalog.get("DRESS"))
+    assert feed.answer("my dog is 30 lbs how much a day").text == "21-35 lbs: 1 1/4-1 3/4 cups"
+    assert feed.answer("he's 120 lbs").text.startswith("Over 100 lbs")  # the tighter of two open bounds
+    answer = frock.answer("我160 100斤穿啥码")
+    assert answer.pick == ("M码",) and answer.text == "M码：身高155-163cm，体重92-105斤"  # the option's whole line
+    assert frock.answer("110斤有码吗").text == "体重超过105斤暂无合适尺码"
 
 
 def test_feet_inches_and_a_labelled_chest():
@@ -109,6 +123,7 @@ def test_feet_inches_and_a_labelled_chest():
 
 def test_people_pet_weight_and_age():
     assert facts("POT").answer("我家五口人 买哪个").pick == ("4L",)
+    assert facts("POT").answer("一家三口买哪个").pick == ("3L", "4L")
     assert facts("POT").answer("两个人吃买哪个").pick == ("3L", "4L")
     kibble = facts("KIBBLE").answer("my dog is 40 lbs how much per day")
     assert "2 cups for a 40 lb dog" in kibble.text and kibble.sure
