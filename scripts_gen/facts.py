@@ -72,7 +72,7 @@ _ASKS = (
                 r"|\bhow\s+long(?!\s+(?:is|are)\s+(?:it|this|that|they|these|this\s+one|the\s+(?:mat|cable|cord|rug|strap|blade|bed))\s*[?!.]*$)"
                 r"|\blasts?\b|\blife\b|\bshelf\b|\b(?:charge|charging|boil|boiling|cook|cooking|heat|heating|brew|brewing)\s*time"),
      "duration"),
-    (re.compile(r"多少度|几度|温度|水温|°|temperature|degrees|how\s+hot|oven"), "temperature"),
+    (re.compile(r"多少度|几度|温度|水温|°|temperature|degrees|how\s+hot|oven|\btemps?\b"), "temperature"),
     (re.compile(r"容量|多少毫升|多少ml|几升|装多少|多少水|能装|capacity|volume|how\s+much\s+(?:water|liquid)|\bml\b"
                 r"|how\s+(?:much|big)\s+(?:does\s+it|will\s+it|can\s+it)\s+hold|bin"), "volume"),
     (re.compile(r"几片|几张|几粒|几颗|几包|几袋|几个|几只|几件|几块|几罐|几次|几回|几档|多少片|多少张|多少粒|多少包|多少个|多少块|多少件|多少次|"
@@ -94,7 +94,7 @@ _ASKS = (
 _HINTS = (
     (re.compile(r"材质|材料|面料|成分|配料|什么做|啥做|什么钢|什么木|made\s+of|material|fabric|ingredients?|what\s+(?:steel|wood)"
                 r"|what'?s\s+in\s+(?:it|them|this)|what\s+(?:else\s+)?is\s+in\s+(?:it|them|this|there)|besides|配料表|放的?(?:啥|什么)|加了(?:啥|什么)"
-                r"|\b(?:plastic|metal|glass|wooden|bamboo|ceramic|aluminium|aluminum)\b|塑料|金属|玻璃|木头|陶瓷|竹子"),
+                r"|(?<!like\s)\b(?:plastic|metal|glass|wooden|bamboo|ceramic|aluminium|aluminum)\b|塑料|金属|玻璃|木头|陶瓷|竹子"),
      ("材质", "材料", "面料", "成分", "配料", "不锈钢", "钢", "铁", "木", "塑料", "玻璃", "陶瓷", "棉", "material", "made from",
       "made of", "steel", "iron", "wood", "plastic", "glass", "ceramic", "cotton", "wool", "ingredients", "with")),
     (re.compile(r"颜色|什么色|色号|colou?r"), ("颜色", "色", "color", "colour")),
@@ -123,7 +123,14 @@ _HINTS = (
     (re.compile(r"包装里|盒子里|配件|配什么|送什么|送线|附带|带什么|送不送|带不带|附送|有没有送|送.{1,4}[吗么嘛]|一套|套装里|里面有|"
                 r"箱子里|盒里|包装里有|都有(?:啥|什么)|有哪些东西|in\s+the\s+set|come\s+in\s+the|in\s+the\s+box|what\s+comes\s+with|comes?\s+with|included|includes|attachments?|accessor"),
      ("in the box", "includes", "comes with", "comes in", "box with", "included", "盒", "装有", "附", "配有", "配件", "配套", "包含", "内含", "送", "线", "tool", "cable")),
-    (re.compile(r"味道|香味|气味|什么味|smell|scent|fragrance|notes"), ("味", "香", "scent", "smell", "fragrance", "notes")),
+    (re.compile(r"味道|香味|气味|异味|什么味|smell|scent|fragrance|notes|odou?r"),
+     ("味", "香", "scent", "smell", "fragrance", "notes", "odor", "odour")),
+    (re.compile(r"过敏|allerg"),
+     ("过敏", "花生", "芝麻", "坚果", "同时加工", "生产线", "allerg", "peanut", "nut", "sesame", "same line", "facility")),
+    (re.compile(r"adapter|\bplugs?\b|voltage|\buk\b|europe|\beu\b|australia|overseas|abroad|国外|出国|转换插头|插头|电压"),
+     ("voltage", "outlet", "plug", "电压", "插头", "插座")),
+    (re.compile(r"透不透|透吗|透么|会透|透光|打底|see[\s-]?through|\bsheer\b"),
+     ("透", "内衣", "打底", "内衬", "sheer", "see-through", "lined", "lining", "opaque")),
     (re.compile(r"几岁|多大(?:的)?(?:孩子|宝宝|小孩)|年龄|适龄|宝宝能|孩子能|月龄|(?:\d+|[一二三四五六七八九十两几半]+)个?多?月(?:大|龄)?的?"
                 r"(?:宝宝|孩子|小孩|婴儿|猫|狗|小奶猫|幼猫|幼犬)|小奶猫|幼猫|幼犬|ages?\b|years?\s+old|yrs?\s+old|y/?o\b|months?\s+old|kids?|toddler"),
      ("岁", "年龄", "以上", "月龄", "阶段", "幼", "age", "ages", "years", "up", "under", "months")),
@@ -153,7 +160,8 @@ _HINTS = (
     (re.compile(r"盐|咸|salt"), ("盐", "咸", "salt", "salted", "unsalted")),
     (re.compile(r"口袋|兜|pockets?"), ("口袋", "兜", "pocket", "pockets")),
     (re.compile(r"结晶|crystal"), ("结晶", "crystal")),
-    (re.compile(r"保质期|保质|shelf\s+life|best\s+before|expir"), ("保质期", "保质", "shelf life", "best before")),
+    (re.compile(r"保质期|保质|shelf\s+life|best\s+before|expir"),
+     ("保质期", "保质", "shelf life", "best before", "best-by", "best by", "from manufacture")),
     (re.compile(r"功率|wattage|\bwatts?\b"), ("功率", "瓦", "power", "watt")),
     (re.compile(r"油头|干头|油皮|干皮|混油|混干|敏感肌|油性|干性|oily|dry\s+(?:skin|hair)|sensitive\s+skin"),
      ("油性", "干性", "混合", "敏感", "适合", "发质", "肤质", "oily", "dry", "sensitive", "combination")),
@@ -584,7 +592,7 @@ class ProductFacts:
 
         def tier(j: tuple[Fact, bool, bool, bool, int, bool]) -> tuple[int, int]:
             _fact, kind, strong, hinted, rank, exact = j
-            order = ((kind and exact), (exact and hinted), (kind and strong), exact, kind, strong or hinted)
+            order = ((kind and exact), (exact and hinted), (kind and strong), (kind and hinted), exact, kind, strong or hinted)
             return next((i for i, good in enumerate(order) if good), len(order)), rank
 
         chosen: list[Fact] = []

@@ -59,7 +59,7 @@ _FEET = re.compile(r"(?<!\d)([4-7])\s*(?:'|’|ft|feet|foot)\s*(?:(\d{1,2}(?:\.\
 # 1米75, 一米七: a height in metres and centimetres
 _METRE = re.compile(r"(?<![\d.])(1|一)\s*米\s*([0-9]{1,2}|[一二三四五六七八九])(?![0-9])")
 _LOW = re.compile(r"(?:超过|大于|高于|不低于|至少|over|above|more\s+than|at\s+least|≥|>)\s*$", re.I)
-_LOW_AFTER = re.compile(r"^\s*(?:以上|及以上|\+|and\s+up|or\s+more|or\s+over|plus|起)", re.I)
+_LOW_AFTER = re.compile(r"^\s*(?:以上|及以上|\+|and\s+up|or\s+more|or\s+over|and\s+(?:older|over|above)|or\s+older|plus|起)", re.I)
 _HIGH = re.compile(r"(?:不超过|低于|小于|不到|under|below|up\s+to|less\s+than|within|≤|<)\s*$", re.I)
 _HIGH_AFTER = re.compile(r"^\s*(?:以下|以内|及以下|or\s+less|or\s+under|and\s+under|max)", re.I)
 _LABELS = (
@@ -311,6 +311,9 @@ _HEIGHT_WORD = re.compile(r"(?:身高|个子|height|i'?m|i\s+am)\s*(?:是|有|:|
 _WEIGHT_WORD = re.compile(r"(?:体重|weigh(?:t|s)?)\s*(?:是|有|:|is)?\s*(\d{2,3})(?![\d.])", re.I)
 _BARE_HEIGHT = re.compile(r"(?<![\d.])(1[4-9]\d|20\d)(?![\d.%])(?!\s*(?:元|块|ml|毫升|g|克|w|瓦|mah))", re.I)
 _FAMILY = re.compile(rf"family\s+of\s+({_NUM}|{EN_WORDS})|({_NUM}|{EN_WORDS})\s+of\s+us\b|一家({_NUM})口", re.I)
+_SUITS = re.compile(r"能|可以|适合|合适|行吗|行不|够|穿|用|吃|玩|喂|哪|多少|几|\bok\b|okay|suitable|safe|\bfit|enough|warm|"
+                    r"\bfor\s+(?:my|a|an)\b|which|what\s+size|how\s+(?:much|many)|can\s+(?:i|he|she|it|we|my|a)\b|will\s+it"
+                    r"|\b(?:eat|drink|use|play|ride|wear)\b", re.I)
 _CHOOSING = re.compile(r"码|号|尺码|选|穿|size|fit|wear|which|哪个|哪款|买哪", re.I)
 
 
@@ -357,6 +360,8 @@ def fit(question: str, found: Sequence[Rule], options: Sequence[str] = ()) -> Fi
     if not relevant:
         return None
     by_option = [r for r in relevant if r.option is not None]
+    # the product's own rules answer only a question of whether or how much it suits ("孩子5岁能玩吗", "30 lbs how
+    # much a day"), not any question that happens to give an age or a weight ("12 yrs old, same amount or less?")
     own = [r for r in relevant if r.option is None]
     if by_option:
         chosen = _choose(given, by_option)
@@ -364,7 +369,7 @@ def fit(question: str, found: Sequence[Rule], options: Sequence[str] = ()) -> Fi
             return chosen
         fallback = _product_rule(given, own)  # "体重超过132斤暂无合适尺码": beyond the guide, the record says so
         return fallback if fallback.sure and _product_contains(given, own) else chosen
-    return _product_rule(given, own)
+    return _product_rule(given, own) if own and _SUITS.search(fold(question)) else None
 
 
 def _choose(given: dict[str, float], found: list[Rule]) -> Fit:

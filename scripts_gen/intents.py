@@ -170,7 +170,7 @@ _HEALTH = _any(
     r"便秘|通便|脱发|掉发|防脱|生发|头皮屑|心脏病|心脑血管|哮喘|鼻炎|咳嗽|感冒|发烧|关节|颈椎|腰椎|自闭|多动|近视|保健|"
     r"胃病|胃痛|胃不好|痛风|长高|长个子|焦虑|抑郁|皮炎|皮肤病|炎症|贫血|三高|甲状腺|痔疮|溃疡|结节|妇科|痛经|更年期|"
     r"(?:头|腰|背|胃|肚子|牙|膝盖|肩|颈)(?:疼|痛)|对.{1,6}(?:有好处|有帮助|有效果?|管用)(?:吗|么|嘛|\?|没)|能缓解|缓解.{1,6}(?:吗|么|嘛|\?)|"
-    r"怀孕|孕期|胎儿|备孕|妊娠|黄褐斑|色斑|老年斑|淡化.{0,3}斑|疤痕|房颤|心律不齐|呼吸暂停|"
+    r"心脏病?|肾病|肾衰|结石|怀孕|孕期|胎儿|备孕|妊娠|黄褐斑|色斑|老年斑|淡化.{0,3}斑|疤痕|房颤|心律不齐|呼吸暂停|"
     r"(?:能|可以)?修复(?:吗|么|嘛|\?)|减脂|燃脂|刮油|能瘦|瘦(?:吗|么|嘛|身|腿|脸|肚子)|出血|流血|伤口|感染|肺炎|病毒|冻疮|静脉曲张|"
     # a condition and whether it goes away with the product ("宝宝红屁屁用这个能好吗"): efficacy, whatever the condition
     r"(?:红屁屁|尿布疹|红疹|疹子|痱子|过敏|瘙痒|发痒|皲裂|干裂|晒伤|烫伤|蚊子包|红肿|长痘|闭口|粉刺|口腔溃疡|脚气|灰指甲)"
@@ -186,7 +186,9 @@ _HEALTH = _any(
         r"|heartburn|anemi\w*|thyroid|menopaus\w*|(?:fix|help(?:\s+with)?|relieve|soothe)\s+my\s+\w+",
         r"melasma|hyperpigment\w*|afib|atrial|apnea|arrhythmi\w*|belly\s+fat|burn\w*\s+(?:my\s+)?(?:belly\s+)?fat|fat\s+loss"
         r"|get\s+rid\s+of\s+(?:my\s+)?(?:acne|spots|melasma|wrinkles|fat|scars?|eczema|pimples|dark\s+spots)",
-        r"raynaud\w*|pneumonia|bronchitis|infections?|infected|covid|viruse?s?|circulation|wounds?|bleed\w*|sinusitis",
+        r"raynaud\w*|pneumonia|bronchitis|infections?|infected|covid|viruse?s?|circulation|wounds?|bleed\w*|sinusitis"
+        r"|heart\s+(?:problems?|issues?|conditions?|health|failure)|\bdcm\b|cardiomyopath\w*"
+        r"|hurt\s+(?:his|her|their|my|its)\s+(?:heart|stomach|kidneys?|liver|skin|teeth|joints?|eyes?)",
         r"(?:rash\w*|hives|itch\w*|sunburn\w*|diaper\s+rash|allerg\w*)\W+(?:\w+\W+){0,5}(?:go\s+away|get\s+better|clear\s+up|heal)",
     ),
 )
@@ -203,7 +205,8 @@ _PRICE = _any(
         r"on\s+sale|for\s+[$¥€£]\s*\d+|(?:\d+\s*%|half|percent)\s*off|free\s+gifts?|bogo|get\s+one\s+free",
         r"what\s+(?:are\s+you|r\s+u|do\s+you)\s+charg\w*|(?:does|do)\s+(?:it|this|they|these|this\s+\w+)\s+go\s+for\b|how\s+much\s+for\b"
         r"|what'?s\s+the\s+damage|\bsale\b|^\$+\s*\?*$|\$\$|still\s+[$¥]?\d+",
-        r"going\s+for\b|how\s+much\s+(?:per|a|an|each)\b|(?:normal|regular|usual|full|list|original)(?:ly)?\s+(?:price|cost|\$)"
+        r"going\s+for\b|how\s+much\s+(?:per|a|an|each)\b(?!\s*(?:day|meal|serving|cup|scoop|feeding|time|week|night|use|wash|load"
+        r"|month|dog|cat|pup|puppy|kitten|kid|child|person|adult)\b)|(?:normal|regular|usual|full|list|original)(?:ly)?\s+(?:price|cost|\$)"
         r"|regular(?:ly)?\s*\?|msrp|rrp|was\s+(?:it|this)\s+[$¥€£]?\d|(?:un)?til+\s+when\b.{0,20}\b(?:sale|deal|discount|offer)"
         r"|when\s+(?:does|will|is)\s+(?:the\s+)?(?:sale|deal|discount|offer)\s+(?:end|over|finish)",
     ),
@@ -217,7 +220,12 @@ _SPEC = _any(
         r"how\s+(?:big|long|wide|tall|heavy|large|thick|hot|warm|cold)|how\s+many|length|width|height|volume|does\s+it\s+fit",
         r"(?:what|which)\s+brand|brand|who\s+makes|how\s+(?:do|to|should)\s+(?:i|you|we)\s+(?:use|brew|make|clean|wash|cook|store)",
         r"temperature|degrees|made\s+in|ingredients?|what'?s\s+in\s+(?:it|the\s+box)|in\s+the\s+box",
+        # how much to feed or use, a setting, whether what the viewer sees is normal, plugs and voltages abroad
+        r"how\s+much\s+(?:do|should|can|would)\s+(?:i|you|we)\s+(?:feed|give|use|apply|put|add)|how\s+much\s+to\s+(?:feed|give|use)"
+        r"|how\s+much\s+(?:a|per|each|every)\s+(?:day|meal|serving|feeding)\b|how\s+many\s+cups|\bfeed(?:ing)?\b|\btemps?\b|\bversion\b|is\s+(?:that|this|it)\s+(?:normal|ok|okay|safe)\b"
+        r"|same\s+amount|\bor\s+less\b|adapter|\bplugs?\b|voltage|allerg\w*|see[\s-]?through|\bsheer\b",
     ),
+    r"透不透|透吗|透么|会透|透光|打底|正常吗|正常不|正常么|喂多少|喂几|一天喂|过敏|转换插头|插头",
 )
 _STOCK = _any(
     r"有货|还有吗|还有么|还有没有|还有没(?!\S*(?:别的|其他|优惠))|库存|没货|补货|断货|缺货|售罄|卖完|卖光|抢光|还剩|剩多少|剩几|现货|还能买|到货了?吗|还能拍|能拍吗|能买吗|能下单吗|可以拍吗"

@@ -417,7 +417,7 @@ class Responder:
         if product is None:
             return {"title": "", "price": "", "list_price": "", "on_sale": False, "stock": None, "in_stock": False,
                     "fact": "", "pick": "", "term": "", "asks_offer": False, "asks_regular": False, "names": [], "variant": "", "from_price": False,
-                    "price_list": "", "in_stock_options": "", "out_options": "", "available_from": "", "backorder": False,
+                    "price_list": "", "in_stock_options": "", "later_options": "", "out_options": "", "available_from": "", "backorder": False,
                     "preorder": False, "sale_until": ""}
         now = self.now()
         tz = self.gate.claims.tz  # dates are said in the channel's zone, as the gate reads them
@@ -464,6 +464,7 @@ class Responder:
             "from_price": False,
             "price_list": "",
             "in_stock_options": "",
+            "later_options": "",
             "out_options": "",
             "available_from": _date(product.available_from, lang, tz) if product.availability == "preorder" else "",
             "preorder": product.availability == "preorder" and not product.variants,
@@ -509,10 +510,14 @@ class Responder:
                     for v in product.variants[:4] if product.variant_in_stock(v))
         if product.variants:
             sep = "、" if lang == "zh" else " and "
-            buyable = [v.label for v in product.variants if product.variant_in_stock(v)]
+            # in stock now, orderable for later (a backorder or a preorder: not "in stock"), and sold out
+            later = [v.label for v in product.variants if product.variant_in_stock(v)
+                     and product.variant_availability(v) in ("backorder", "preorder")]
+            buyable = [v.label for v in product.variants if product.variant_in_stock(v) and v.label not in later]
             gone = [v.label for v in product.variants if not product.variant_in_stock(v)]
             if gone and (chosen is None or not context["in_stock"]):
                 context["in_stock_options"] = sep.join(b for b in buyable if b != context["variant"])
+                context["later_options"] = sep.join(b for b in later if b != context["variant"])
                 context["out_options"] = sep.join(gone) if chosen is None else ""
         return context
 

@@ -17,6 +17,7 @@ from products.model import Product, Variant
 from scripts_gen.rules.hits import RuleHit
 from scripts_gen.rules.money import find_money
 from scripts_gen.rules.numbers import cn_to_decimal, fold
+from scripts_gen.rules.quantities import find_quantities
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _CLAUSES = re.compile(r"[^，。；！？,;!?]+")
@@ -80,10 +81,30 @@ _CN_COUNT = re.compile(r"[一二两三四五六七八九十]+(?=[盒包袋瓶罐
 _FIT = re.compile(r"(?:runs?|too|偏)\s*(?:small|large|big|小|大)", re.I)  # a fit question, not a size named
 
 
-def _named(key: str, text: str) -> bool:
+def _named(key: str, text: str, units: frozenset[str] = frozenset()) -> bool:
+    """Whether ``text`` names ``key``.  A bare number ("12" of the 12 lb bag) does not when it is a quantity of
+    another unit or an age ("she's 12 yrs old", "12岁"): ``units`` are the variant's own."""
+    if _NUMBER.fullmatch(key):
+        for m in re.finditer(rf"(?<![a-z0-9.]){re.escape(key)}(?![0-9.])", text):
+            if _AGE_AFTER.match(text, m.end()):
+                continue
+            here = [q for q in find_quantities(text) if q.span[0] == m.start() and q.unit]
+            if here and units and not any(q.unit in units for q in here):
+                continue
+            if here and not units and here[0].kind != "count":
+                continue
+            return True
+        return False
     if key.isascii():
         return re.search(rf"(?<![a-z0-9'’]){re.escape(key)}(?![a-z0-9'’])", text) is not None
     return key in text
+
+
+_AGE_AFTER = re.compile(r"\s*(?:周?岁|个多?月|yrs?\b|years?\b|months?\b|mos?\b|yo\b|y/o|weeks?\b|周大)", re.I)
+
+
+def _units(variant: Variant) -> frozenset[str]:
+    return frozenset(q.unit for value in variant.options.values() for q in find_quantities(value) if q.unit)
 
 
 def named_variants(product: Product, text: str, *, letters: bool = True) -> list[Variant]:
@@ -95,7 +116,7 @@ def named_variants(product: Product, text: str, *, letters: bool = True) -> list
         return []
     low = _FIT.sub(" ", fold(text).lower())
     low = _CN_COUNT.sub(lambda m: str(cn_to_decimal(m.group())), low)  # 三盒装 -> 3盒装
-    scores = [(sum(_named(k, low) for k in _keys(v, product.variants, letters) if letters or len(k) > 1), v)
+    scores = [(sum(_named(k, low, _units(v)) for k in _keys(v, product.variants, letters) if letters or len(k) > 1), v)
               for v in product.variants]
     best = max(score for score, _ in scores)
     if not best:

@@ -107,7 +107,8 @@ def test_a_table_under_a_heading_and_beyond_the_guide():
     catalog = catalog_from_data({"products": [product, dress]})
     feed, frock = ProductFacts(catalog.get("FEED")), ProductFacts(catalog.get("DRESS"))
     assert feed.answer("my dog is 30 lbs how much a day").text == "21-35 lbs: 1 1/4-1 3/4 cups"
-    assert feed.answer("he's 120 lbs").text.startswith("Over 100 lbs")  # the tighter of two open bounds
+    assert feed.answer("he's 120 lbs, how much?").text.startswith("Over 100 lbs")  # the tighter of two open bounds
+    assert feed.fit("he's 120 lbs and 9 years old, same food or senior?") is None  # asks no amount: not the table
     answer = frock.answer("我160 100斤穿啥码")
     assert answer.pick == ("M码",) and answer.text == "M码：身高155-163cm，体重92-105斤"  # the option's whole line
     assert frock.answer("110斤有码吗").text == "体重超过105斤暂无合适尺码"

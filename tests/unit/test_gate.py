@@ -267,3 +267,10 @@ def test_approved_speech_says_which_facts_it_quotes_and_who_wrote_it(gate):
     assert speech is not None and speech.author == "model:m1"
     assert f"{CUP} selling_points: {point}" in speech.backing
     assert gate.approve("你好", lang="zh", source=Source.OPERATOR, source_id="ops").author == "template"
+
+
+def test_a_best_by_date_is_no_superlative():
+    lexicon = load_lexicon(LEXICON_PATH)
+    assert not list(lexicon.find("The best-by date is printed on the back of the bag"))
+    assert not list(lexicon.find("Check the best before date on the lid"))
+    assert list(lexicon.find("This is the best blender you can buy"))
