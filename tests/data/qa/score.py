@@ -415,6 +415,8 @@ def span_in(speech: str, span: str, *, negation_guard: bool = False) -> bool:
         return any(value == wanted for value, _ in numbers_in(speech))
     if raw in AVAILABILITY:
         said = canon(speech)
+        if raw == "in_stock":  # "it ships when it's back in stock" says it is not in stock now
+            said = said.replace(canon("back in stock"), "")
         return any(_find(said, canon(form), negation_guard=True) for form in AVAILABILITY[raw])
     said = canon(speech)
     date = _DATE_SPAN.fullmatch(raw)
