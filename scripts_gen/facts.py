@@ -349,7 +349,8 @@ class ProductFacts:
             if not zh and re.search(r"\s(?:in|from|for|with|by)$", name.lower()):  # "Made in: Tennessee, USA"
                 add(f"it's {name.lower()} {value}", f"specs.{name}")
                 continue
-            add(f"{name}是{value}" if zh else f"the {name.lower()} is {value}", f"specs.{name}")
+            plural = not zh and re.search(r"[^s']s$", name.lower()) is not None  # "the codecs are AAC, SBC"
+            add(f"{name}是{value}" if zh else f"the {name.lower()} {'are' if plural else 'is'} {value}", f"specs.{name}")
         if product.brand:
             add(f"品牌是{product.brand}" if zh else f"the brand is {product.brand}", "brand")
         if product.category:
@@ -466,6 +467,9 @@ class ProductFacts:
         An answer that leaves a subject word uncovered ("is the lid plastic": the interior is steel; "LDAC": a
         word no field uses) is said with a hedge ("the listing says X; I'll check the rest"): the facts are
         about the question, but what it asks may be something the record does not state."""
+        other = self._other_member(question)
+        if other is not None:  # "ldac?" of an AAC/SBC product, "有xxl吗" of S-XL: what it has of that kind
+            return Answer(other.text)
         suits = self.fit(question)
         if suits is not None:  # "165 55kg穿啥码", "我家五口人 买哪个": the record's guide, against the viewer's measures
             zh = self.product.lang == "zh"  # a size letter is said "M码" in Chinese
@@ -510,6 +514,23 @@ class ProductFacts:
         if weak and not uncovered:
             uncovered = [word for word, _ in self._subject(question)] or ["?"]
         return Answer(self._join(chosen), tuple(uncovered))
+
+    def _other_member(self, question: str) -> Fact | None:
+        """The fact that lists a kind of thing (codecs, connectors, sizes) when the question names one of that kind the
+        record does not have: "ldac?" of "Supports the AAC and SBC codecs" is answered by it."""
+        text = fold(question).lower()
+        for family in _FAMILIES:
+            asked = {m.group().replace(" ", "") for m in family.finditer(text)}
+            if not asked:
+                continue
+            holders = [f for f in self.facts if family.search(fold(f.text).lower())]
+            if not holders:
+                return None  # the record says nothing of the kind: not known
+            said = {m.group().replace(" ", "") for f in holders for m in family.finditer(fold(f.text).lower())}
+            if asked & said:
+                return None  # it has what is asked: the facts answer as usual
+            return min(holders, key=lambda f: (not f.field.startswith(("specs.", "options.")), len(f.text)))
+        return None
 
     def option_values(self) -> list[str]:
         """Every option value: the variants', and a size or capacity list in the specs of a record without them."""
@@ -796,6 +817,12 @@ def _options(variants: Sequence[Variant]) -> dict[str, list[str]]:
     return out
 
 
+# kinds of thing a record lists the members it has of; a question naming another member is answered by that list
+_FAMILIES = (
+    re.compile(r"(?<![a-z0-9])(?:ldac|aptx(?:\s?(?:hd|adaptive|lossless))?|aac|sbc|lc3|lhdc)(?![a-z0-9])"),  # bluetooth codecs
+    re.compile(r"(?<![a-z0-9-])(?:usb[\s-]?c|type[\s-]?c|lightning|micro[\s-]?usb|usb[\s-]?a)(?![a-z0-9])"),  # connectors
+    re.compile(r"(?<![a-z0-9])(?:xxs|xs|xxxl|xxl|[2-6]xl|xl)(?![a-z0-9])|(?<![a-z0-9])[sml](?=码|號|号)"),  # sizes
+)
 _SIZE_LETTER = re.compile(r"X{0,3}[SML]|\dXL|\d{2,3}", re.I)
 _SIZE_SPEC = re.compile(r"尺码|码数|尺寸|^size|sizes|容量|规格|capacity", re.I)
 _REGULAR_QUESTION = re.compile(r"原价|不打折|没打折|不优惠|平时|划线价|吊牌价|(?:normal|regular|usual|full|list|original)(?:ly)?"

@@ -140,3 +140,15 @@ def test_the_reply_names_the_option_and_passes_the_gate():
         assert triaged.action is Action.ANSWER, triaged
         reply = asyncio.run(responder.answer(triaged, sku))
         assert reply is not None and want in reply.text, reply
+
+
+def test_a_member_of_a_kind_the_record_does_not_have_gets_the_ones_it_has():
+    catalog = catalog_from_data({"products": [
+        {"sku": "BUDS", "title": "Earbuds", "lang": "en", "price": "59.00", "currency": "USD",
+         "description": "Bluetooth 5.3 earbuds. Supports the AAC and SBC codecs.", "specs": {"Codecs": "AAC, SBC", "Port": "USB-C"}},
+        _product("COAT", "zh", "加厚外套", {"尺码": ["S", "M", "L", "XL"]})]})
+    buds, coat = ProductFacts(catalog.get("BUDS")), ProductFacts(catalog.get("COAT"))
+    assert buds.answer("ldac??").text == "the codecs are AAC, SBC"
+    assert "USB-C" in buds.answer("lightning cable?").text
+    assert "XL" in coat.answer("有xxl吗").text and coat.answer("有xxl吗").sure
+    assert buds.answer("does it have aptx").text == "the codecs are AAC, SBC"
