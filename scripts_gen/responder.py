@@ -417,7 +417,7 @@ class Responder:
         if product is None:
             return {"title": "", "price": "", "list_price": "", "on_sale": False, "stock": None, "in_stock": False,
                     "fact": "", "pick": "", "term": "", "asks_offer": False, "asks_regular": False, "names": [], "variant": "", "from_price": False,
-                    "price_list": "", "in_stock_options": "", "later_options": "", "out_options": "", "available_from": "", "backorder": False,
+                    "price_list": "", "in_stock_options": "", "later_options": "", "out_options": "", "stock_unknown": False, "available_from": "", "backorder": False,
                     "preorder": False, "sale_until": ""}
         now = self.now()
         tz = self.gate.claims.tz  # dates are said in the channel's zone, as the gate reads them
@@ -465,6 +465,9 @@ class Responder:
             "price_list": "",
             "in_stock_options": "",
             "later_options": "",
+            # the record says nothing of stock (no availability, no count, on it or any option): not "in stock"
+            "stock_unknown": product.availability is None and product.stock is None and not any(
+                v.availability is not None or v.stock is not None for v in product.variants),
             "out_options": "",
             "available_from": _date(product.available_from, lang, tz) if product.availability == "preorder" else "",
             "preorder": product.availability == "preorder" and not product.variants,
