@@ -392,27 +392,27 @@ def _choose(given: dict[str, float], found: list[Rule]) -> Fit:
             order.append(rule.option)
     for option in order:
         own = [b for r in found if r.option == option for b in r.bounds if b.dim in given]
-        met = violated = 0
+        kept = violated = 0
         for dim, value in given.items():
             mine = [b for b in own if b.dim == dim]
             if not mine:
                 continue
             if any(b.contains(value) for b in mine) or option in nearest.get(dim, set()):
-                met += 1
+                kept += 1
             elif any(b.closed for b in mine):
                 violated += 1  # an open bound ("超过80kg选XL") says when to take it, not when not to
-        scores[option] = met - violated if met else -1
+        scores[option] = kept - violated if kept else -1
     best = max(scores.values())
     if best <= 0:  # outside every range: the guide itself, said with a hedge
         return Fit((), _quote(found), False)
     picked = tuple(o for o in order if scores[o] == best)
 
-    def met(rule: Rule) -> bool:  # the clause the viewer's measures meet ("185cm选XL"; not "超过80kg选XL" for 75 kg)
+    def meets(rule: Rule) -> bool:  # the clause the viewer's measures meet ("185cm选XL"; not "超过80kg选XL" for 75 kg)
         return any(b.dim in given and (b.contains(given[b.dim]) or (
             b.point and b.low is not None and abs(b.low - given[b.dim]) <= closest.get(b.dim, -1.0)))
             for b in rule.bounds)
 
-    quoted = [r for r in found if r.option in picked and met(r)]
+    quoted = [r for r in found if r.option in picked and meets(r)]
     return Fit(picked, _quote(quoted), True)
 
 
