@@ -19,6 +19,7 @@ measures fall outside every range, or two dimensions disagree beyond a tie, the 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -230,15 +231,21 @@ def _quantities(text: str) -> list[tuple[str, Bound, tuple[int, int]]]:
 
 def _mentions(text: str, value: str) -> list[tuple[int, int]]:
     """Where option value ``value`` is named in ``text`` (normalised): "M码", "选M", not the m of "cm"."""
+    pattern = _value_pattern(value)
+    return [m.span() for m in pattern.finditer(text)] if pattern is not None else []
+
+
+@functools.lru_cache(maxsize=8192)
+def _value_pattern(value: str) -> re.Pattern[str] | None:
     word = fold(value).lower().strip()
     if not word:
-        return []
+        return None
     pattern = re.escape(word)
     if word[0].isascii() and word[0].isalnum():
         pattern = r"(?<![a-z0-9.])" + pattern
     if word[-1].isascii() and word[-1].isalnum():
         pattern += r"(?![a-z0-9])"
-    return [m.span() for m in re.finditer(pattern, text)]
+    return re.compile(pattern)
 
 
 def rules(facts: Iterable[str], options: Sequence[str]) -> list[Rule]:

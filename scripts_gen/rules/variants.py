@@ -9,6 +9,7 @@ cannot be ordered, or "没货" / "sold out" about something that can.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -17,7 +18,7 @@ from products.model import Product, Variant
 from scripts_gen.rules.hits import RuleHit
 from scripts_gen.rules.money import find_money
 from scripts_gen.rules.numbers import cn_to_decimal, fold
-from scripts_gen.rules.quantities import find_quantities
+from scripts_gen.rules.quantities import Quantity, find_quantities
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _CLAUSES = re.compile(r"[^，。；！？,;!?]+")
@@ -85,10 +86,10 @@ def _named(key: str, text: str, units: frozenset[str] = frozenset()) -> bool:
     """Whether ``text`` names ``key``.  A bare number ("12" of the 12 lb bag) does not when it is a quantity of
     another unit or an age ("she's 12 yrs old", "12岁"): ``units`` are the variant's own."""
     if _NUMBER.fullmatch(key):
-        for m in re.finditer(rf"(?<![a-z0-9.]){re.escape(key)}(?![0-9.])", text):
+        for m in _key_pattern(key, True).finditer(text):
             if _AGE_AFTER.match(text, m.end()):
                 continue
-            here = [q for q in find_quantities(text) if q.span[0] == m.start() and q.unit]
+            here = [q for q in _quantities_of(text) if q.span[0] == m.start() and q.unit]
             if here and units and not any(q.unit in units for q in here):
                 continue
             if here and not units and here[0].kind != "count":
@@ -96,15 +97,34 @@ def _named(key: str, text: str, units: frozenset[str] = frozenset()) -> bool:
             return True
         return False
     if key.isascii():
-        return re.search(rf"(?<![a-z0-9'’]){re.escape(key)}(?![a-z0-9'’])", text) is not None
+        return _key_pattern(key, False).search(text) is not None
     return key in text
+
+
+@functools.lru_cache(maxsize=16384)
+def _key_pattern(key: str, number: bool) -> re.Pattern[str]:
+    """One compiled pattern per name (the ``re`` module's own cache holds 512: a catalog has more names)."""
+    if number:
+        return re.compile(rf"(?<![a-z0-9.]){re.escape(key)}(?![0-9.])")
+    return re.compile(rf"(?<![a-z0-9'’]){re.escape(key)}(?![a-z0-9'’])")
+
+
+@functools.lru_cache(maxsize=512)
+def _quantities_of(text: str) -> tuple[Quantity, ...]:
+    """The quantities of a comment, read once however many variants' numbers are looked up in it."""
+    return tuple(find_quantities(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _units_of(options: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(q.unit for value in options for q in find_quantities(value) if q.unit)
 
 
 _AGE_AFTER = re.compile(r"\s*(?:周?岁|个多?月|yrs?\b|years?\b|months?\b|mos?\b|yo\b|y/o|weeks?\b|周大)", re.I)
 
 
 def _units(variant: Variant) -> frozenset[str]:
-    return frozenset(q.unit for value in variant.options.values() for q in find_quantities(value) if q.unit)
+    return _units_of(tuple(variant.options.values()))
 
 
 def named_variants(product: Product, text: str, *, letters: bool = True) -> list[Variant]:
