@@ -219,7 +219,7 @@ class Product(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     sku: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")
-    title: str = Field(min_length=1, max_length=80)
+    title: str = Field(min_length=1, max_length=150)  # Google Merchant Center allows 150
     lang: Literal["zh", "en"]
     brand: str = ""
     category: str = ""

@@ -171,3 +171,11 @@ def test_version_tracks_content():
     assert a.version == b.version != c.version
     with pytest.raises(ValidationError):
         Catalog(products=[a.products[0], a.products[0]])
+
+
+def test_a_long_marketplace_title_loads_and_an_overlong_one_is_named():
+    title = "Tidewave Boom Mini 2 Portable Bluetooth Speaker - 30W Stereo, IP67 Waterproof, 24H Playtime, LDAC"
+    row = {"sku": "SPK", "lang": "en", "price": "59.00", "currency": "USD"}
+    catalog = catalog_from_data({"products": [{**row, "title": title}, {**row, "sku": "SPK2", "title": "x" * 151}]})
+    assert catalog.get("SPK").title == title  # 98 characters: as marketplaces write them (Merchant Center allows 150)
+    assert [(r.sku, r.field) for r in catalog.rejected] == [("SPK2", "title")]

@@ -14,7 +14,8 @@ The set (beside this file):
   who had not read livehost's code nor the earlier questions (chat slang, typos, mixed languages); a fourth,
   ``questions.dev4.jsonl`` and ``questions.heldout4.jsonl`` over the ``R4-`` products, the same way, and a fifth,
   ``questions.dev5.jsonl`` and ``questions.heldout5.jsonl`` over the ``R5-`` products (size guides, pet feeding
-  tables, ages), the same way again.
+  tables, ages), the same way again; and a sixth, ``questions.dev6.jsonl`` and ``questions.heldout6.jsonl`` over the
+  ``R6-`` products, written after the fifth round's changes, to measure them blind.
 
 ``run_replies(split)`` runs one ``python -m livehost reply`` per product (one per
 distinct ``--sku`` when a question is asked while a variant is on air) and returns
@@ -74,7 +75,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 CATALOG = HERE / "catalog.json"
-SPLITS = ("dev", "heldout", "dev2", "heldout2", "dev3", "heldout3", "dev4", "heldout4", "dev5", "heldout5")
+SPLITS = ("dev", "heldout", "dev2", "heldout2", "dev3", "heldout3", "dev4", "heldout4", "dev5", "heldout5", "dev6", "heldout6")
 FACT_KINDS = ("fact", "variant", "price", "stock")
 KINDS = FACT_KINDS + ("unanswerable", "disclosure", "medical")
 REFERENCE_TIME = "2026-11-28T12:00:00+08:00"
