@@ -96,7 +96,8 @@ _HINTS = (
                 r"|what'?s\s+in\s+(?:it|them|this)|what\s+(?:else\s+)?is\s+in\s+(?:it|them|this|there)|besides|配料表|放的?(?:啥|什么)|加了(?:啥|什么)"
                 r"|(?<!like\s)\b(?:plastic|metal|glass|wooden|bamboo|ceramic|aluminium|aluminum)\b|塑料|金属|玻璃|木头|陶瓷|竹子"),
      ("材质", "材料", "面料", "成分", "配料", "不锈钢", "钢", "铁", "木", "塑料", "玻璃", "陶瓷", "棉", "material", "made from",
-      "made of", "steel", "iron", "wood", "plastic", "glass", "ceramic", "cotton", "wool", "ingredients", "with")),
+      "made of", "steel", "iron", "wood", "plastic", "glass", "ceramic", "cotton", "wool", "ingredients", "with", "fabric is",
+      "nylon", "polyester", "spandex", "elastane", "linen", "silk", "leather", "锦纶", "氨纶", "涤纶")),
     (re.compile(r"颜色|什么色|色号|colou?r"), ("颜色", "色", "color", "colour")),
     (re.compile(r"口味|什么味|味道|flavou?rs?|taste"), ("口味", "味", "flavor", "flavour", "taste")),
     (re.compile(r"冷冻|冰箱|冷藏|freez|fridge"), ("冷冻", "冷藏", "冰箱", "℃", "°c", "freez", "fridge")),
@@ -108,7 +109,7 @@ _HINTS = (
     (re.compile(r"多高|高度|how\s+tall|height"), ("高", "高度", "height", "tall")),
     (re.compile(r"厚|薄|thick|thin"), ("厚", "薄", "thick", "thin", "weight", "cushion", "gsm")),
     (re.compile(r"产地|哪里产|哪产|哪里生产|国产|进口|哪里的|made\s+in|origin|where\s+(?:is\s+it|are\s+they|do\s+they)\s+"
-                r"(?:from|made|grown|roast|produced)|where(?:'s|\s+is|\s+are)?\s+(?:it|they|this|these)\s+(?:made|produced|manufactured)"
+                r"(?:from|made|grown|roast|produced)|where(?:'s|\s+is|\s+are|\s+r)?\s+(?:it|they|this|these)\s+(?:made|produced|manufactured)"
                 r"|where.{0,20}from|(?:which|what)\s+country|哪个国家|哪国|哪儿(?:产|生产|的)|产自哪"),
      ("产地", "产自", "原产", "产区", "origin", "made in", "grown in", "roasted in", "forged in", "crafted in", "produced in",
       "handmade in", "assembled in", "imported", "进口", "国产")),
@@ -369,6 +370,7 @@ class ProductFacts:
         self._index: bm25s.BM25 | None = None
         self._vocabulary: frozenset[str] | None = None
         self._fit_rules: list[fitting.Rule] | None = None
+        self._fit_first: str | None = None
 
     # ---------------------------------------------------------------- retrieval
 
@@ -485,6 +487,8 @@ class ProductFacts:
             return Answer("")  # "ship to australia": a shipping date or a preorder is not where it ships
         if avoid is not None and any(not avoid(f.text) for f in chosen):
             chosen = [f for f in chosen if not avoid(f.text)]  # "how heavy is the 6mm": not the fact of both sizes
+        elif avoid is not None:  # "4L的功率多大" of "额定功率是2L 500W / 3L 700W / 4L 860W": only the 4L's part
+            chosen = [n for f in chosen if (n := _narrow(f, avoid)) is not None] or chosen
         if not chosen:
             return Answer("")
         said: set[str] = set()
@@ -544,11 +548,15 @@ class ProductFacts:
         """Which option the viewer's own measures point to, by the record's guide (see :mod:`scripts_gen.fit`)."""
         if self._fit_rules is None:
             p = self.product  # whole sentences: a clause alone may be part of "模特身高165cm，体重54kg，穿M码"
-            texts = [*sentences(p.description), *p.selling_points, *(f"{k}：{v}" for k, v in p.specs.items())]
+            colon = "：" if p.lang == "zh" else ": "
+            texts = [*sentences(p.description), *p.selling_points, *(f"{k}{colon}{v}" for k, v in p.specs.items())]
             self._fit_rules = fitting.rules(texts, self.option_values())
         if not self._fit_rules:
             return None
-        return fitting.fit(question, self._fit_rules, self.option_values())
+        if self._fit_first is None:
+            p = self.product
+            self._fit_first = fitting.priority([p.description, *(f"{k}：{v}" for k, v in p.specs.items())]) or ""
+        return fitting.fit(question, self._fit_rules, self.option_values(), first=self._fit_first or None)
 
     def best_fact(self, question: str) -> str:
         """The fact (or two) that answer ``question`` as one spoken line, or "" when no fact is about it."""
@@ -650,13 +658,29 @@ class ProductFacts:
         lists = [(f, _option_words(f.field.split(".", 1)[1].lower())) for f in self.facts if f.field.startswith("options.")]
         for fact, words in lists:
             if any(_asks_which(text, w) for w in words):
-                return fact
+                return self._options_with(fact, text)
         colour = _COLOUR_WORD.search(text)
         if colour is not None and len(_WORD.findall(text)) + len(_CJK.findall(text)) <= 6:
             for fact, words in lists:
                 if "colour" in words and colour.group() not in fold(fact.text).lower():
                     return fact  # a colour it does not come in: the colours it does
         return None
+
+    def _options_with(self, fact: Fact, text: str) -> Fact:
+        """The options of ``fact``'s kind among the variants that have the other options ``text`` names ("what colors
+        come in the 28 inch?": the 28-inch's colours, not every colour)."""
+        name = fact.field.split(".", 1)[1]
+        named = {(k, v) for variant in self.product.variants for k, v in variant.options.items()
+                 if k != name and fitting.names_value(text, v)}
+        if not named:
+            return fact
+        values = list(dict.fromkeys(v.options[name] for v in self.product.variants if name in v.options
+                                    and all(v.options.get(k) == val for k, val in named)))
+        if not values:
+            return fact
+        said = " ".join(val for _, val in sorted(named))
+        zh = self.product.lang == "zh"
+        return Fact(f"{said}的{name}有{'、'.join(values)}" if zh else f"the {said} comes in {', '.join(values)}", fact.field)
 
     @staticmethod
     def best_term(question: str, pool: list[str]) -> str:
@@ -707,6 +731,24 @@ _DESTINATION = re.compile(r"\b(?:ship(?:s|ped|ping)?|deliver(?:s|y|ed)?|send|pos
                           r"(?!me\b|you\b|my\b|your\b)(?:the\s+)?([a-z][a-z]+(?:\s+[a-z]+)?)"
                           r"|(?:寄|发|送|邮|运)(?:到|去|往)([\u4e00-\u9fff]{2,6}?)(?:吗|么|嘛|不|没|可以|能|的|$)")
 _EVERYWHERE = ("worldwide", "international", "anywhere", "all countries", "全球", "国际", "海外")
+
+
+_HEAD = re.compile(r"^(.*?(?:是|：|:\s|\bis\s|\bare\s))")
+_PARTS = re.compile(r"\s*(?:/|；|;|，|,|\|)\s*")
+
+
+def _narrow(fact: Fact, avoid: Callable[[str], bool]) -> Fact | None:
+    """The parts of a fact listing a value per option that are about the options asked of (None: no such part)."""
+    head_match = _HEAD.match(fact.text)
+    head = head_match.group(1) if head_match else ""
+    parts = [p for p in _PARTS.split(fact.text[len(head):]) if p]
+    if len(parts) < 2:
+        return None
+    kept = [p for p in parts if not avoid(p)]
+    if not kept or len(kept) == len(parts):
+        return None
+    text = head + " / ".join(kept)
+    return Fact(text, fact.field, tuple(find_numbers(text)), fact.variant)
 
 
 def asks_destination(question: str) -> str:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from scripts_gen.rules.numbers import CN_NUM, DIGITS, EN_WORDS, fold, to_number
 
-__all__ = ["Bound", "Fit", "Measure", "Rule", "fit", "measures", "rules"]
+__all__ = ["Bound", "Fit", "Measure", "Rule", "fit", "measures", "names_value", "priority", "rules"]
 
 _LENGTHS = ("height", "chest", "waist", "hip", "foot")
 # unit word -> (kind, factor to the kind's unit); kinds: length (cm), weight (kg), age (months), people, temperature (°C)
@@ -111,7 +111,7 @@ class Bound:
         return self.low is not None and self.high is not None and not self.point
 
     def contains(self, value: float) -> bool:
-        slack = 0.01 * abs(value) + 0.01  # "S码90-104斤" and "M码105-114斤": 104.5 is either
+        slack = 0.002 * abs(value) + 0.01  # rounding only: a value between two ranges is matched by distance (see fit)
         if self.point:
             return False  # a point is matched by distance, among its kind (see fit)
         return (self.low is None or value >= self.low - slack) and (self.high is None or value <= self.high + slack)
@@ -235,6 +235,12 @@ def _mentions(text: str, value: str) -> list[tuple[int, int]]:
     return [m.span() for m in pattern.finditer(text)] if pattern is not None else []
 
 
+def names_value(text: str, value: str) -> bool:
+    """Whether ``text`` names option value ``value`` ("28 inch" names "28-inch", "m码" names "M")."""
+    text = _normalise(text).replace(" inch", "-inch")
+    return bool(_mentions(text, value)) or bool(_mentions(text, value.replace("-", " ")))
+
+
 @functools.lru_cache(maxsize=8192)
 def _value_pattern(value: str) -> re.Pattern[str] | None:
     word = fold(value).lower().strip()
@@ -317,6 +323,10 @@ def _sentence_rules(fact: str, values: Sequence[str], table_row: bool) -> list[R
 _HEIGHT_WORD = re.compile(r"(?:身高|个子|height|i'?m|i\s+am)\s*(?:是|有|:|is)?\s*(1[4-9]\d|2[01]\d)(?![\d.])", re.I)
 _WEIGHT_WORD = re.compile(r"(?:体重|weigh(?:t|s)?)\s*(?:是|有|:|is)?\s*(\d{2,3})(?![\d.])", re.I)
 _BARE_HEIGHT = re.compile(r"(?<![\d.])(1[4-9]\d|20\d)(?![\d.%])(?!\s*(?:元|块|ml|毫升|g|克|w|瓦|mah))", re.I)
+_LABELLED = re.compile(r"(脚长|左脚|右脚|脚|foot\s+length|waist|hips?|chest|bust|腰围|臀围|胸围)\s*(?:is|are|r|:|是|有|=)?\s*"
+                       r"(\d{1,3}(?:\.\d)?)(?![\d.])(?!\s*(?:cm|in\b|inch|厘米|公分|mm|\"|码|号|kg|斤|lb))", re.I)
+_PRIORITY = re.compile(r"(?:以|按)(身高|体重|胸围|腰围|臀围|脚长)为准|(?:choose|size|go|pick)\s+(?:the\s+size\s+)?(?:by|based\s+on|that\s+matches)"
+                       r"\s+(?:your\s+)?(height|weight|chest|bust|waist|hips?|foot)")
 _FAMILY = re.compile(rf"family\s+of\s+({_NUM}|{EN_WORDS})|({_NUM}|{EN_WORDS})\s+of\s+us\b|一家({_NUM})口", re.I)
 _SUITS = re.compile(r"能|可以|适合|合适|行吗|行不|够|穿|用|吃|玩|喂|哪|多少|几|\bok\b|okay|suitable|safe|\bfit|enough|warm|"
                     r"\bfor\s+(?:my|a|an)\b|which|what\s+size|how\s+(?:much|many)|can\s+(?:i|he|she|it|we|my|a)\b|will\s+it"
@@ -342,6 +352,16 @@ def measures(question: str, options: Sequence[str] = ()) -> list[Measure]:
             out.append(Measure("people", float(to_number(number)), m.span()))
         except (ValueError, KeyError, ArithmeticError):
             pass
+    spans = [m.span for m in out]
+    for m in _LABELLED.finditer(text):  # "脚长14.5", "waist 28 hip 38": a measure without its unit
+        if any(a <= m.start(2) < b for a, b in spans):
+            continue
+        dim = next(d for d, pattern in _LABELS if pattern.search(m.group(1)))
+        value = float(m.group(2))
+        if dim != "foot":
+            value = value * 33.33 if value <= 3.5 and not m.group(1).isascii() else (
+                value * 2.54 if value < 70 and m.group(1).isascii() else value)  # 2尺, 28 (inches), 70 (cm)
+        out.append(Measure(dim, value, m.span(2)))
     dims = {m.dim for m in out}
     spans = [m.span for m in out]
     free = lambda at: not any(a <= at < b for a, b in spans)  # noqa: E731
@@ -359,10 +379,23 @@ def measures(question: str, options: Sequence[str] = ()) -> list[Measure]:
     return sorted(out, key=lambda m: m.span)
 
 
-def fit(question: str, found: Sequence[Rule], options: Sequence[str] = ()) -> Fit | None:
+def priority(texts: Iterable[str]) -> str | None:
+    """The dimension a record says to go by when two disagree ("以体重为准", "choose the size that matches your hip")."""
+    for text in texts:
+        m = _PRIORITY.search(fold(text).lower())
+        if m:
+            word = next(g for g in m.groups() if g)
+            return next((d for d, pattern in _LABELS if pattern.search(word)), "weight" if ("体重" in word or "weight" in word)
+                        else None)
+    return None
+
+
+def fit(question: str, found: Sequence[Rule], options: Sequence[str] = (), *, first: str | None = None) -> Fit | None:
     """What the record's rules say of the viewer's measures in ``question``; None when the question gives no
-    measure a rule speaks of."""
-    given = {m.dim: m.value for m in measures(question, options)}
+    measure a rule speaks of.  ``first``: the dimension the record says to go by (see :func:`priority`)."""
+    given: dict[str, float] = {}
+    for m in measures(question, options):  # two of one kind ("左脚13.9右脚14.2"): the larger
+        given[m.dim] = max(m.value, given.get(m.dim, m.value))
     relevant = [r for r in found if any(b.dim in given for b in r.bounds)]
     if not relevant:
         return None
@@ -371,7 +404,7 @@ def fit(question: str, found: Sequence[Rule], options: Sequence[str] = ()) -> Fi
     # much a day"), not any question that happens to give an age or a weight ("12 yrs old, same amount or less?")
     own = [r for r in relevant if r.option is None]
     if by_option:
-        chosen = _choose(given, by_option)
+        chosen = _choose({first: given[first]} if first in given and len(given) > 1 else given, by_option)
         if chosen.sure or not own:
             return chosen
         fallback = _product_rule(given, own)  # "体重超过132斤暂无合适尺码": beyond the guide, the record says so
@@ -391,6 +424,14 @@ def _choose(given: dict[str, float], found: list[Rule]) -> Fit:
             if best <= 0.15 * abs(value) + 1:
                 nearest[dim] = {o for d, o in points if d <= best + 0.01 * abs(value) and o is not None}
                 closest[dim] = best + 0.01 * abs(value)
+    # a value in the gap between two ranges ("S码90-104斤", "M码105-114斤": 104.5) meets the nearest range
+    gap: dict[str, set[str]] = {}
+    for dim, value in given.items():
+        ranges = [(b.distance(value), r.option) for r in found for b in r.bounds if b.dim == dim and b.closed]
+        if ranges and not any(d == 0 for d, _ in ranges):
+            best = min(d for d, _ in ranges)
+            if best <= 0.03 * abs(value):
+                gap[dim] = {o for d, o in ranges if d <= best + 1e-9 and o is not None}
     scores: dict[str, int] = {}
     order: list[str] = []
     for rule in found:
@@ -404,7 +445,7 @@ def _choose(given: dict[str, float], found: list[Rule]) -> Fit:
             mine = [b for b in own if b.dim == dim]
             if not mine:
                 continue
-            if any(b.contains(value) for b in mine) or option in nearest.get(dim, set()):
+            if any(b.contains(value) for b in mine) or option in nearest.get(dim, set()) or option in gap.get(dim, set()):
                 kept += 1
             elif any(b.closed for b in mine):
                 violated += 1  # an open bound ("超过80kg选XL") says when to take it, not when not to
@@ -416,7 +457,8 @@ def _choose(given: dict[str, float], found: list[Rule]) -> Fit:
 
     def meets(rule: Rule) -> bool:  # the clause the viewer's measures meet ("185cm选XL"; not "超过80kg选XL" for 75 kg)
         return any(b.dim in given and (b.contains(given[b.dim]) or (
-            b.point and b.low is not None and abs(b.low - given[b.dim]) <= closest.get(b.dim, -1.0)))
+            b.point and b.low is not None and abs(b.low - given[b.dim]) <= closest.get(b.dim, -1.0)) or (
+            b.closed and rule.option in gap.get(b.dim, set()) and b.distance(given[b.dim]) <= 0.03 * abs(given[b.dim])))
             for b in rule.bounds)
 
     quoted = [r for r in found if r.option in picked and meets(r)]

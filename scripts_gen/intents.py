@@ -233,7 +233,7 @@ _STOCK = _any(
     r"什么时候(?:有货|到货|开售|发售|上架)|预售",
     _en(r"in\s+stock|out\s+of\s+stock|sold\s+out|available|availability|restock\w*|any\s+left|still\s+have|inventory",
         r"can\s+i\s+(?:order|get|buy)\s+(?:this|it|one|that)|(?:is|are)\s+(?:it|they|this|the\s+\w+)\s+(?:coming|back)",
-        r"when(?:'s|\s+is|\s+will)\s+(?:the\s+)?[\w\s]{0,20}(?:coming|back|available|ship)|pre[\s-]?order\w*|backorder\w*",
+        r"when(?:'s|\s+is|\s+will|\s+does|\s+do|\s+can\s+i\s+get)\s+(?:the\s+)?[\w\s]{0,20}(?:coming|back|available|ship)|pre[\s-]?order\w*|backorder\w*",
         r"\bleft\s*\?|how\s+many\b.{0,30}\bleft\b|\bany\b.{0,20}\bleft\b|still\s+(?:got|have|selling|carry)\b|\bgot\s+any\b"
         r"|(?:do|d)\s+(?:you|u)\s+(?:guys\s+)?(?:still\s+)?(?:have|sell|carry)\s+(?:it|this|these|them|any|the)\b"),
 )

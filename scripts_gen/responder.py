@@ -41,6 +41,7 @@ from typing import Any
 from livehost.core.approved import ApprovedSpeech, Source
 from products.model import Catalog, Product, Variant
 from products.money import spoken_money
+from scripts_gen.fit import measures as fit_measures
 from scripts_gen.facts import (
     Answer,
     ProductFacts,
@@ -80,6 +81,7 @@ _PERSONAL = re.compile(
     r"|did\s+you\s+eat|how\s+are\s+you|how'?s\s+your\s+day|what\s+time\s+is\s+it|weather)",
     re.I)
 # what a named option costs ("单只多少", "三盒装多少钱"), not how much of something it has ("M码充了多少绒")
+_CHOICE = re.compile(r"should\s+i\s+(?:get|buy|pick|go|choose|order)|which\s+(?:one|size)|选哪|买哪|拍哪个|哪个好|选.{0,4}还是", re.I)
 _HOW_MUCH = re.compile(r"多少(?:钱|一|$|[?!,.呀啊呢啦])|什么价|价格|价钱|现价|原价|how\s+much(?!\s+(?:does|do|is\s+in|\w+\s+(?:per|in)))|price|cost",
                        re.I)
 _SPEC_WORDS = re.compile(r"材质|尺寸|多大|多重|多少|几|什么|怎么|能不能|可以|哪|啥(?!时候)|咋|made|size|weight|how|what|where|which|why"
@@ -351,9 +353,11 @@ class Responder:
                 return Intent.PRICE  # 单只多少
             if _EXISTS.search(normalized):
                 return Intent.STOCK  # 有750的吗
-            # a question about the option ("31码腰围多少厘米") is a spec question; the option alone ("the XL in black?")
-            # asks whether it can be had
-            return Intent.SPEC if _SPEC_WORDS.search(normalized) or asks_about_kind(normalized) else Intent.STOCK
+            # a question about the option ("31码腰围多少厘米") is a spec question, and so is a choice between options
+            # ("im 5'2 should i get 25 or 28 inseam"); the option alone ("the XL in black?") asks whether it can be had
+            if _SPEC_WORDS.search(normalized) or asks_about_kind(normalized) or _CHOICE.search(normalized):
+                return Intent.SPEC
+            return Intent.SPEC if fit_measures(normalized) else Intent.STOCK
         if asked:
             return Intent.SPEC
         words = {t for t in tokens(normalized) if len(t) > 1}

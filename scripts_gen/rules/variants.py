@@ -149,7 +149,7 @@ def named_variants(product: Product, text: str, *, letters: bool = True) -> list
     return named
 
 
-_BIG = re.compile(r"大号|大的|大容量|大一点|大size|大款|bigger|larger|the\s+(?:big|large)(?:r)?\s+one")
+_BIG = re.compile(r"大号|(?<![多])大的|大容量|大一点|大size|大款|bigger|larger|the\s+(?:big|large)(?:r)?\s+one")
 _SMALL = re.compile(r"小号|小的|小容量|小一点|小款|smaller|the\s+small(?:er)?\s+one")
 
 
