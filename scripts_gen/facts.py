@@ -658,12 +658,28 @@ class ProductFacts:
         lists = [(f, _option_words(f.field.split(".", 1)[1].lower())) for f in self.facts if f.field.startswith("options.")]
         for fact, words in lists:
             if any(_asks_which(text, w) for w in words):
-                return self._options_with(fact, text)
+                return self._option_for_use(fact, question, words) or self._options_with(fact, text)
         colour = _COLOUR_WORD.search(text)
         if colour is not None and len(_WORD.findall(text)) + len(_CJK.findall(text)) <= 6:
             for fact, words in lists:
                 if "colour" in words and colour.group() not in fold(fact.text).lower():
                     return fact  # a colour it does not come in: the colours it does
+        return None
+
+    def _option_for_use(self, listed: Fact, question: str, words: tuple[str, ...]) -> Fact | None:
+        """"brewing on a v60 which grind": a fact that names the question's own subject and one option of the kind
+        asked ("Pour-Over (medium-fine) for V60 and Chemex") answers it better than the list."""
+        name = listed.field.split(".", 1)[1]
+        values = list(dict.fromkeys(v.options[name] for v in self.product.variants if name in v.options))
+        subject = {token for _, token in self._subject(question)
+                   if not any(token in w or w in token for w in words) and not any(fitting.names_value(token, v) for v in values)}
+        if not subject:
+            return None
+        for fact in self.facts:
+            if fact.field.startswith(("options.", "title")) or not subject & set(tokens(fact.text)):
+                continue
+            if sum(fitting.names_value(fact.text, v) for v in values) == 1:
+                return fact
         return None
 
     def _options_with(self, fact: Fact, text: str) -> Fact:

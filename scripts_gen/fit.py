@@ -59,6 +59,7 @@ _SINGLE = re.compile(rf"{_SIGN.format('sa')}(?P<a>{_NUM})\s*(?P<ua>{_UNIT})", re
 _FEET = re.compile(r"(?<!\d)([4-7])\s*(?:'|’|ft|feet|foot)\s*(?:(\d{1,2}(?:\.\d)?)\s*(?:\"|”|''|in(?:ches)?\b)?)?", re.I)
 # 1米75, 一米七: a height in metres and centimetres
 _METRE = re.compile(r"(?<![\d.])(1|一)\s*米\s*([0-9]{1,2}|[一二三四五六七八九])(?![0-9])")
+_HALF = re.compile(r"(\d+|[一二两三四五六七八九十]+)(岁|个月)半")  # 两岁半: 2.5岁
 _LOW = re.compile(r"(?:超过|大于|高于|不低于|至少|over|above|more\s+than|at\s+least|≥|>)\s*$", re.I)
 _LOW_AFTER = re.compile(r"^\s*(?:以上|及以上|\+|and\s+up|or\s+more|or\s+over|and\s+(?:older|over|above)|or\s+older|plus|起)", re.I)
 _HIGH = re.compile(r"(?:不超过|低于|小于|不到|under|below|up\s+to|less\s+than|within|≤|<)\s*$", re.I)
@@ -131,6 +132,7 @@ class Rule:
     bounds: tuple[Bound, ...]
     text: str  # the clause, as written
     fact: str  # the whole fact it is part of
+    shared: bool = False  # the clause names several options ("S/M fits 90-110斤")
 
 
 @dataclass(frozen=True)
@@ -175,15 +177,21 @@ def _normalise(text: str) -> str:
         cm = int(rest) if rest.isdigit() else "一二三四五六七八九".index(rest) + 1
         return f"{100 + (cm * 10 if cm < 10 else cm)}cm"
 
-    return _METRE.sub(metre, _FEET.sub(feet, text))
+    def half(m: re.Match[str]) -> str:
+        try:
+            return f"{float(to_number(m.group(1))) + 0.5:g}{m.group(2)}"
+        except (ValueError, KeyError, ArithmeticError):
+            return m.group()
+
+    return _HALF.sub(half, _METRE.sub(metre, _FEET.sub(feet, text)))
 
 
-def _label(text: str, start: int, end: int, kind: str, value: float) -> str | None:
+def _label(text: str, start: int, end: int, kind: str, value: float, ages: bool = False) -> str | None:
     """The dimension of a quantity: a length is a height, a chest... by the word before it (or just after)."""
     if kind == "fahrenheit":
         return "temperature"
-    if kind == "age?":  # "3-6个月宝宝", "my 2 year old", not "保质期18个月"
-        return "age" if _AGE.search(text) else None
+    if kind == "age?":  # "3-6个月宝宝", "my 2 year old", not "保质期18个月"; any, of a product sold by age
+        return "age" if ages or _AGE.search(text) else None
     if kind != "length":
         return kind
     before, after = text[max(0, start - 14):start], text[end:end + 8]
@@ -193,7 +201,7 @@ def _label(text: str, start: int, end: int, kind: str, value: float) -> str | No
     return "height" if 120 <= value <= 230 else None
 
 
-def _quantities(text: str) -> list[tuple[str, Bound, tuple[int, int]]]:
+def _quantities(text: str, ages: bool = False) -> list[tuple[str, Bound, tuple[int, int]]]:
     """Every range or quantity of a fit dimension in ``text`` (normalised), as bounds."""
     out: list[tuple[str, Bound, tuple[int, int]]] = []
     taken: list[tuple[int, int]] = []
@@ -202,7 +210,7 @@ def _quantities(text: str) -> list[tuple[str, Bound, tuple[int, int]]]:
         a = _value(m["sa"], m["a"], m["ua"] or m["ub"])
         if a is None or b is None or a[0] != b[0]:
             continue
-        dim = _label(text, m.start(), m.end(), a[0], a[1])
+        dim = _label(text, m.start(), m.end(), a[0], a[1], ages)
         if dim is None:
             continue
         low, high = sorted((a[1], b[1]))
@@ -215,7 +223,7 @@ def _quantities(text: str) -> list[tuple[str, Bound, tuple[int, int]]]:
         if found is None:
             continue
         kind, value = found
-        dim = _label(text, m.start(), m.end(), kind, value)
+        dim = _label(text, m.start(), m.end(), kind, value, ages)
         if dim is None:
             continue
         before, after = text[:m.start()], text[m.end():]
@@ -271,7 +279,10 @@ def rules(facts: Iterable[str], options: Sequence[str]) -> list[Rule]:
             if _MODEL.search(fact):
                 continue  # "模特身高175cm，体重65kg，穿L码": the model's measures, not a rule
             out += _sentence_rules(fact, values, table_row)
-    return out
+    # a clause of several options ("1段/2段/3段覆盖0-36月龄") says what they cover together: it is a rule of an option
+    # only for what no clause of that option alone says ("2段适用6-12月龄")
+    own = {(r.option, b.dim) for r in out if not r.shared for b in r.bounds}
+    return [r for r in out if not r.shared or not any((r.option, b.dim) in own for b in r.bounds)]
 
 
 def _sentence_rules(fact: str, values: Sequence[str], table_row: bool) -> list[Rule]:
@@ -297,9 +308,9 @@ def _sentence_rules(fact: str, values: Sequence[str], table_row: bool) -> list[R
             continue
         if len(named) > 1:
             previous, lead = None, ""
-            if len(quantities) == 1:  # "S/M fits 90-110斤": one rule each
-                out += [Rule(value, (quantities[0][1],), piece, fact) for value in named]
-            continue  # "S码90-104斤 M码105-114斤" unseparated: which range is whose is not sure
+            if len(quantities) == 1:  # "S/M fits 90-110斤": one rule each (shared: see rules)
+                out += [Rule(value, (quantities[0][1],), piece, fact, shared=True) for value in named]
+            continue  # "S码90-104斤 M码105-114斤" unseparated: whose range is which is not sure
         option = named[0] if named else previous
         bounds = tuple(b for _, b in quantities)
         if option is None:  # the product's own: only what is about a person, a pet or the weather
@@ -334,13 +345,13 @@ _SUITS = re.compile(r"能|可以|适合|合适|行吗|行不|够|穿|用|吃|玩
 _CHOOSING = re.compile(r"码|号|尺码|选|穿|size|fit|wear|which|哪个|哪款|买哪", re.I)
 
 
-def measures(question: str, options: Sequence[str] = ()) -> list[Measure]:
+def measures(question: str, options: Sequence[str] = (), *, ages: bool = False) -> list[Measure]:
     """The viewer's own measures in ``question``.  Quantities that name an option of the product ("1.5kg的够吃多久"
     with a 1.5 kg bag) are the product's, not the viewer's."""
     text = _normalise(question)
     named = [s for o in options for s in _mentions(text, o)]
     out: list[Measure] = []
-    for dim, bound, span in _quantities(text):
+    for dim, bound, span in _quantities(text, ages):
         if any(a <= span[0] < b for a, b in named) or not bound.point:
             continue
         if dim == "temperature" and not _WEATHER_QUESTION.search(text):
@@ -394,7 +405,8 @@ def fit(question: str, found: Sequence[Rule], options: Sequence[str] = (), *, fi
     """What the record's rules say of the viewer's measures in ``question``; None when the question gives no
     measure a rule speaks of.  ``first``: the dimension the record says to go by (see :func:`priority`)."""
     given: dict[str, float] = {}
-    for m in measures(question, options):  # two of one kind ("左脚13.9右脚14.2"): the larger
+    ages = any(b.dim == "age" for r in found for b in r.bounds)  # "7个月" to a product sold by age is an age
+    for m in measures(question, options, ages=ages):  # two of one kind ("左脚13.9右脚14.2"): the larger
         given[m.dim] = max(m.value, given.get(m.dim, m.value))
     relevant = [r for r in found if any(b.dim in given for b in r.bounds)]
     if not relevant:

@@ -59,6 +59,8 @@ FLOORS = {
     "heldout4": {"facts": 0.83, "unanswerable": 0.85, "disclosure": 1.0, "medical": 1.0},
     "dev5": {"facts": 0.93, "unanswerable": 0.95, "disclosure": 1.0, "medical": 1.0},
     "heldout5": {"facts": 0.75, "unanswerable": 0.75, "disclosure": 1.0, "medical": 1.0},
+    "dev6": {"facts": 0.95, "unanswerable": 0.95, "disclosure": 1.0, "medical": 1.0},
+    "heldout6": {"facts": 0.80, "unanswerable": 0.60, "disclosure": 1.0, "medical": 1.0},
 }
 
 

@@ -152,3 +152,16 @@ def test_a_member_of_a_kind_the_record_does_not_have_gets_the_ones_it_has():
     assert "USB-C" in buds.answer("lightning cable?").text
     assert "XL" in coat.answer("有xxl吗").text and coat.answer("有xxl吗").sure
     assert buds.answer("does it have aptx").text == "the codecs are AAC, SBC"
+
+
+def test_an_option_for_the_viewers_use_and_a_summary_is_no_rule():
+    coffee = _product("BEANS", "en", "Pour-Over grind is medium-fine, made for a V60 or Chemex. French Press grind is coarse.",
+                      {"Grind": ["Whole Bean", "Pour-Over", "French Press"]})
+    formula = _product("MILK", "zh", "1段适用0-6月龄。2段适用6-12月龄。3段适用12-36月龄。1段/2段/3段覆盖0-36月龄。",
+                       {"段位": ["1段", "2段", "3段"]})
+    catalog = catalog_from_data({"products": [coffee, formula]})
+    assert "V60" in ProductFacts(catalog.get("BEANS")).answer("brewing on a v60 which grind").text
+    assert "Whole Bean" in ProductFacts(catalog.get("BEANS")).answer("which grind options").text
+    milk = ProductFacts(catalog.get("MILK"))
+    assert milk.answer("宝宝7个月喝几段").pick == ("2段",)  # not every stage of "1段/2段/3段覆盖0-36月龄"
+    assert milk.answer("娃两岁半了 能喝哪段").pick == ("3段",)
