@@ -41,7 +41,6 @@ from typing import Any
 from livehost.core.approved import ApprovedSpeech, Source
 from products.model import Catalog, Product, Variant
 from products.money import spoken_money
-from scripts_gen.fit import measures as fit_measures
 from scripts_gen.facts import (
     Answer,
     ProductFacts,
@@ -54,6 +53,7 @@ from scripts_gen.facts import (
     translations,
     words,
 )
+from scripts_gen.fit import measures as fit_measures
 from scripts_gen.gate import Gate, GateDecision
 from scripts_gen.intents import Intent, is_question
 from scripts_gen.llm.base import GenerationRequest, TextModel
