@@ -304,6 +304,7 @@ async def run_cluster(fleet: Fleet, settings: Settings, address: str, *, console
           f"{sum(r.get('CPU', 0) for r in nodes.values()):.0f} CPUs, "
           f"{sum(r.get('GPU', 0) for r in nodes.values()):.0f} GPUs", flush=True)
     configs = {config.id: (config, autostart) for config, autostart in fleet.channels}
+    dumped = {cid: config.model_dump(mode="json") for cid, (config, _) in configs.items()}  # once, not every round
     asks = {cid: channel_resources(config) for cid, (config, _) in configs.items()}
     host_class = _host_class()
     hosts: dict[Slot, Any] = {}
@@ -340,7 +341,7 @@ async def run_cluster(fleet: Fleet, settings: Settings, address: str, *, console
     inflight: dict[Slot, asyncio.Task] = {}
 
     def wanted_by(slot: Slot) -> dict[str, dict[str, Any]]:
-        return {cid: {"config": configs[cid][0].model_dump(mode="json"), "failover": cid in failover,
+        return {cid: {"config": dumped[cid], "failover": cid in failover,
                       "run": configs[cid][1] or cid in was_running}
                 for cid, s in placed.items() if s == slot}
 
