@@ -369,8 +369,7 @@ class ProductFacts:
         self.numbers = [q for text in backing for q in find_numbers(text)]
         self._index: bm25s.BM25 | None = None
         self._vocabulary: frozenset[str] | None = None
-        self._fit_rules: list[fitting.Rule] | None = None
-        self._fit_first: str | None = None
+        self._guide: tuple[list[fitting.Rule], list[str], str | None] | None = None
 
     # ---------------------------------------------------------------- retrieval
 
@@ -546,17 +545,14 @@ class ProductFacts:
 
     def fit(self, question: str) -> fitting.Fit | None:
         """Which option the viewer's own measures point to, by the record's guide (see :mod:`scripts_gen.fit`)."""
-        if self._fit_rules is None:
+        if self._guide is None:  # read once per product: its rules, option values and the dimension to go by
             p = self.product  # whole sentences: a clause alone may be part of "模特身高165cm，体重54kg，穿M码"
             colon = "：" if p.lang == "zh" else ": "
             texts = [*sentences(p.description), *p.selling_points, *(f"{k}{colon}{v}" for k, v in p.specs.items())]
-            self._fit_rules = fitting.rules(texts, self.option_values())
-        if not self._fit_rules:
-            return None
-        if self._fit_first is None:
-            p = self.product
-            self._fit_first = fitting.priority([p.description, *(f"{k}：{v}" for k, v in p.specs.items())]) or ""
-        return fitting.fit(question, self._fit_rules, self.option_values(), first=self._fit_first or None)
+            values = self.option_values()
+            self._guide = (fitting.rules(texts, values), values, fitting.priority(texts))
+        rules, values, first = self._guide
+        return fitting.fit(question, rules, values, first=first) if rules else None
 
     def best_fact(self, question: str) -> str:
         """The fact (or two) that answer ``question`` as one spoken line, or "" when no fact is about it."""

@@ -164,6 +164,7 @@ def _value(sign: str | None, number: str, unit: str) -> tuple[str, float] | None
     return kind, value * factor
 
 
+@functools.lru_cache(maxsize=1024)
 def _normalise(text: str) -> str:
     """``text`` folded and lowercased, with 5'7" and 1米75 rewritten as centimetres (same meaning, new spans)."""
     text = fold(text).lower()
