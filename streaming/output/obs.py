@@ -42,6 +42,7 @@ for _name in ("obsws_python", "websocket"):  # they log the password and the str
 
 MEDIA_KIND = "ffmpeg_source"
 PLAYING = "OBS_MEDIA_STATE_PLAYING"
+STARTING = ("OBS_MEDIA_STATE_OPENING", "OBS_MEDIA_STATE_BUFFERING")  # on the way up: probing the feed, a keyframe
 RESTART = "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_RESTART"
 REQUEST_TIMEOUT = 5.0
 
@@ -111,6 +112,7 @@ Connect = Callable[[str, "str | None"], Any]
 
 class ObsDirector:
     BACKOFF_START, BACKOFF_CAP, AUTH_RETRY = 1.0, 30.0, 60.0
+    OPENING_GRACE = 15.0  # a source still opening is given this long (seconds) before it is restarted
 
     def __init__(self, config: ObsConfig, channel: str, *, password: str | None = None, stream_key: str | None = None,
                  frames_sent: Callable[[], int] = lambda: 0, every: float = 1.0, connect: Connect = _Client) -> None:
@@ -287,12 +289,16 @@ class ObsDirector:
         media = self._call("GetMediaInputStatus", {"inputName": self.source})
         state = media.get("mediaState", "")
         now = time.monotonic()
+        # an ended, stopped or failed source is restarted after stall_seconds; one still opening (probing the
+        # UDP feed, waiting for a keyframe: seconds on a loaded machine) is given longer, or each restart
+        # would begin its probing again and the source never plays
+        grace = max(self.OPENING_GRACE, self.config.stall_seconds) if state in STARTING else self.config.stall_seconds
         if state == PLAYING or not state:
             self._media_bad_since = None
         elif self._media_bad_since is None:
             self._media_bad_since = now
-        elif now - self._media_bad_since > self.config.stall_seconds:
-            log.warning("OBS: the media source is %s; restarting it", state)
+        elif now - self._media_bad_since > grace:
+            log.warning("OBS: the media source is %s after %.0f s; restarting it", state, now - self._media_bad_since)
             self._call("TriggerMediaInputAction", {"inputName": self.source, "mediaAction": RESTART})
             self._media_bad_since = now
         self.stats = {

@@ -115,6 +115,15 @@ async def test_obs_streams_the_host_holds_on_takeover_and_recovers_after_a_resta
         await _wait_for(lambda: obs.state == "reconnecting", 10, "the director to notice")
         await asyncio.to_thread(obs_studio.start)
         await _wait_for(lambda: obs.connects > connects and obs.stats.get("stream_active"), 60, "OBS back on air")
+        # OBS streams as soon as it starts; its media source shows the host once it has probed the feed and
+        # met a keyframe (seconds, more on a loaded machine): wait for the picture, then judge 6 s of it
+        deadline = time.monotonic() + 45
+        while True:
+            probe = await _read(url, 2, keep_luma=True)
+            if probe.luma and np.median(probe.luma) > 40:
+                break
+            assert time.monotonic() < deadline, (f"the host's picture is not back in OBS's stream ({obs.status()}); "
+                                                 f"OBS's log ends: {obs_studio.log.read_text()[-1500:]}")
         again = await _read(url, 6, keep_luma=True)
         assert again.error is None, again.error
         assert len(again.video_pts) > 75 and np.median(again.luma) > 40, "the host is not back in OBS's stream"

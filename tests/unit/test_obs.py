@@ -164,6 +164,23 @@ async def test_an_ended_media_source_is_restarted():
     assert fake.requests("TriggerMediaInputAction")[0]["mediaAction"].endswith("RESTART")
 
 
+async def test_a_source_still_opening_is_given_time_before_a_restart():
+    """Restarting a source that is still probing the feed would start its probing again: it would never play."""
+    fake = FakeObs(media_state="OBS_MEDIA_STATE_OPENING")
+    director = _director(fake, frames=iter(range(10**9)).__next__)
+    director.OPENING_GRACE = 1.5
+    task = asyncio.create_task(director.run())
+    try:
+        await _until(lambda: director.stats, "a poll")
+        await asyncio.sleep(1.0)  # twice stall_seconds: an ended source would have been restarted by now
+        assert not fake.requests("TriggerMediaInputAction")
+        assert director.status()["media_state"] == "opening"
+        await _until(lambda: fake.requests("TriggerMediaInputAction"), "a restart after the grace")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 async def test_obs_going_away_is_retried_with_backoff_and_a_wrong_password_fails_clearly():
     fake = FakeObs()
     director = _director(fake, frames=iter(range(10**9)).__next__)
