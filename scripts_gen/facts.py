@@ -15,6 +15,7 @@ temperature...), so "保温多久" finds "保温12小时" and "how heavy is it" 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -67,7 +68,7 @@ _ASKS = (
      "length"),
     (re.compile(r"多大|how\s+big"), "volume"),
     (re.compile(r"多远|距离|how\s+far"), "length"),  # 这瓶多大: a bottle's size is its volume
-    (re.compile(r"多久|多长时间|几个?小时|几分钟|几天|几年|续航|保质期|充电时间|充满|\bhow\s+fast|\bhours?\b|\bminutes?\b"
+    (re.compile(r"多久|多长时间|几个?小时|几分钟|几天|几年|续航|保质期|充电时间|充满|\bhow\s+fast|\bhow\s+often|\bhours?\b|\bminutes?\b"
                 # "how long is it": the thing's length, not a time
                 r"|\bhow\s+long(?!\s+(?:is|are)\s+(?:it|this|that|they|these|this\s+one|the\s+(?:mat|cable|cord|rug|strap|blade|bed))\s*[?!.]*$)"
                 r"|\blasts?\b|\blife\b|\bshelf\b|\b(?:charge|charging|boil|boiling|cook|cooking|heat|heating|brew|brewing)\s*time"),
@@ -78,7 +79,7 @@ _ASKS = (
     (re.compile(r"几片|几张|几粒|几颗|几包|几袋|几个|几只|几件|几块|几罐|几次|几回|几档|多少片|多少张|多少粒|多少包|多少个|多少块|多少件|多少次|"
                 r"how\s+many|\bcount\b|pieces|how\s+often"), "count"),
     (re.compile(r"电池|电量|毫安|容量|battery|mah|\bwh\b|capacity"), "battery"),
-    (re.compile(r"功率|瓦(?!时)|watts?|wattage|\bpower\b"), "power"),
+    (re.compile(r"功率|瓦(?!时)|watts?|wattage|\bpower\b|\bhow\s+fast|充电(?:多快|快不快|速度)"), "power"),  # a charger's speed
     (re.compile(r"电压|伏|volts?|voltage|\d+\s*v\b"), "voltage"),
     (re.compile(r"多亮|流明|最亮|亮度(?:多少|是多少|多大|几|怎么样|够吗|够不够|高吗|高不高)|how\s+bright|lumens?|brightness\s*\??$"),
      "light"),
@@ -107,6 +108,8 @@ _HINTS = (
     (re.compile(r"牌子|品牌|brand|who\s+makes"), ("品牌", "brand")),
     (re.compile(r"多重|重量|几斤|几公斤|多少克|几克|多少g|净含量|heavy|weigh"), ("重量", "净含量", "净重", "weight", "net", "weighs")),
     (re.compile(r"多高|高度|how\s+tall|height"), ("高", "高度", "height", "tall")),
+    (re.compile(r"fit\s+under|under\s+(?:my|the|our)\s+(?:couch|sofa|bed|furniture|cabinets?)|clearance|沙发底|床底|钻(?:进|到)"),
+     ("高", "高度", "height", "tall", "thin", "slim", "profile")),
     (re.compile(r"厚|薄|thick|thin"), ("厚", "薄", "thick", "thin", "weight", "cushion", "gsm")),
     (re.compile(r"产地|哪里产|哪产|哪里生产|国产|进口|哪里的|made\s+in|origin|where\s+(?:is\s+it|are\s+they|do\s+they)\s+"
                 r"(?:from|made|grown|roast|produced)|where(?:'s|\s+is|\s+are|\s+r)?\s+(?:it|they|this|these)\s+(?:made|produced|manufactured)"
@@ -139,14 +142,14 @@ _HINTS = (
      ("cool", "breathab", "透气", "凉", "temperature")),
     (re.compile(r"偏大|偏小|尺码|选码|穿什么码|选哪个码|which\s+size|what\s+size|run\s+(?:small|large|big)|fit"),
      ("尺码", "码", "偏", "建议", "size", "fit", "fits", "usual")),
-    (re.compile(r"保存|储存|存放|怎么存|放冰箱|冷藏|store|storage|keep\s+it|where\s+should\s+i\s+keep"),
+    (re.compile(r"保存|储存|存放|怎么存|放冰箱|冷藏|(?<![a-z])stor(?:e|age)|keep\s+it|where\s+should\s+i\s+keep"),
      ("保存", "储存", "存放", "冷藏", "阴凉", "避光", "store", "storage", "keep", "below")),
-    (re.compile(r"晒|阳光|太阳|sun"), ("阳光", "晒", "直射", "sun", "sunlight")),
+    (re.compile(r"晒|阳光|太阳|(?<![a-z])sun(?!screen|block|glass|day)"), ("阳光", "晒", "直射", "sun", "sunlight")),
     (re.compile(r"硬度|hardness|hrc"), ("硬度", "hrc", "hardness")),
     (re.compile(r"飞机|登机|plane|flight|airline|carry[\s-]?on"), ("飞机", "登机", "航空", "wh", "flight", "plane", "carry-on")),
-    (re.compile(r"防水|游泳|下水|泳池|淋雨|waterproof|swim|shower|rain|pool|ip\d"),
+    (re.compile(r"防水|游泳|下水|泳池|淋雨|waterproof|swim|shower|(?<![a-z])rain|(?<![a-z])pool|ip\d"),
      ("防水", "ip", "waterproof", "water", "sweat", "float")),
-    (re.compile(r"防尘|沙滩|沙子|灰尘|dust|sand|beach"), ("防尘", "ip", "dust", "sand")),
+    (re.compile(r"防尘|沙滩|沙子|灰尘|dust|(?<![a-z])sand|beach"), ("防尘", "ip", "dust", "sand")),
     (re.compile(r"蓝牙|bluetooth|(?<![a-z])bt(?![a-z])"), ("蓝牙", "bluetooth")),
     (re.compile(r"刺痛|刺激|辣眼|sting|stings|burns?\b|tingl"), ("刺痛", "刺激", "刺", "sting", "tingl", "irritat", "patch test")),
     (re.compile(r"男女|男款|女款|男生|女生|男士|女士|(?<![a-z])(?:wo)?m[ae]n'?s?(?![a-z])|unisex|gender"),
@@ -155,7 +158,7 @@ _HINTS = (
                 r"|最大.{0,2}[码号]|最小.{0,2}[码号]|(?:哪些|什么|几个)[码号]|[码号]数?(?:全|齐)"),
      ("comes in", "码有", "号有", "尺码有", "size")),
     (re.compile(r"多远|距离|how\s+far|\brange\b"), ("距离", "范围", "米", "range", "distance", "feet", "ft", "m")),
-    (re.compile(r"几个口|接口|插口|ports?|usb"), ("口", "接口", "usb", "port", "ports", "type-c")),
+    (re.compile(r"几个口|接口|插口|(?<![a-z])ports?(?![a-z])|usb"), ("口", "接口", "usb", "port", "ports", "type-c")),
     (re.compile(r"弹力|弹性|stretch"), ("弹力", "弹", "stretch")),
     (re.compile(r"甜|糖|sweet|sugar"), ("糖", "甜", "sugar", "sweet")),
     (re.compile(r"盐|咸|salt"), ("盐", "咸", "salt", "salted", "unsalted")),
@@ -176,6 +179,33 @@ _HINTS = (
     (re.compile(r"快充|fast\s+charg"), ("快充", "fast", "minute", "分钟")),
     (re.compile(r"显示|屏|display|screen"), ("显示", "数显", "屏", "display", "screen")),
 )
+@functools.lru_cache(maxsize=1024)
+def _hint_pattern(word: str) -> re.Pattern[str]:
+    """How a hint word is found in a fact: Chinese and symbols anywhere; an English word from its start ("port" is
+    not in "support", "age" not in "package"), a short one whole or with an ending ("wash" in "washable", "for" not in
+    "form"), a longer one as the stem it is ("freez" in "freezer", "allerg" in "allergens")."""
+    if not word[:1].isascii() or not word[:1].isalpha():
+        return re.compile(re.escape(word))
+    end = r"(?:s|es|ed|d|ing|able|er|ers)?(?![a-z])" if len(word) <= 4 else ""
+    return re.compile(r"(?<![a-z])" + re.escape(word) + end)
+
+
+def _hint_hit(pattern: re.Pattern[str], question: str) -> re.Match[str] | None:
+    """Where a hint pattern reads ``question``: at the start of an English word ("screen" is not read in "sunscreen",
+    "port" not in "support"), anywhere in Chinese."""
+    for m in pattern.finditer(question):
+        at = m.start()
+        if not (at > 0 and question[at].isascii() and question[at].isalpha() and question[at - 1].isascii()
+                and question[at - 1].isalpha()):
+            return m
+    return None
+
+
+def _hint_in(word: str, text: str) -> bool:
+    """``word`` (lower case) is said in ``text`` (lower case) as a word, not inside another one."""
+    return _hint_pattern(word).search(text) is not None
+
+
 # catalog attribute words in both languages: a question in one finds a record written in the other
 _GLOSSARY: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = tuple(
     (tuple(zh.split()), tuple(en.split("|"))) for zh, en in (
@@ -226,11 +256,28 @@ _CATEGORY = re.compile(r"材质|材料|面料|成分|颜色|什么色|色号|牌
                        r"ingredients?|colou?r|brand|origin|who\s+makes|(?:which|what)\s+country|哪个国家|哪国")
 # the viewer speaking of themselves: their numbers are theirs, not the product's
 # the viewer speaks of their own measures ("我100斤", "my 2 yr old", "三个月的小奶猫"): not a size of the product
+# how chat spells what records write otherwise: "wifi" is "Wi-Fi", "5g wifi" is a 5 GHz network (not 5 grams)
+_RESPELL = (
+    (re.compile(r"(?<![a-z0-9.])(\d(?:\.\d)?)\s*g(?:hz)?(?=\s*(?:wifi|wi-fi|网络|频段|信号|band|network|router))", re.I), r"\1 ghz"),
+    (re.compile(r"(?<![a-z])wi\s?fi(?![a-z])", re.I), "wi-fi"),
+)
+
+
+def _respell(question: str) -> str:
+    for pattern, spelling in _RESPELL:
+        question = pattern.sub(spelling, question)
+    return question
+
+
 _VIEWER = re.compile(r"我|身高|体重|\bi'?m\b|\bi\s+am\b|\bmy\b|\bi\s+wear\b|\bme\b|个?多?月(?:大|龄)?的?(?:宝宝|孩子|小孩|婴儿|猫|狗|小奶猫|幼猫|幼犬)"
                      r"|岁(?:的)?(?:宝宝|孩子|小孩|猫|狗)|(?:years?|yrs?|months?)\s+old", re.I)
 # containers and measure words: "一盒多少克" asks for a weight, not about boxes
 _MEASURE = frozenset("盒包袋瓶罐桶个只件套片支颗粒块张条双一")
 # sentences, and Chinese sentences at their commas; never inside an enumeration (配料：牛肉、香辛料、白砂糖)
+# a spec of who or what the product fits (a size chart, an age range), not an attribute of the product itself
+_SIZING = re.compile(r"码|号|尺寸对照|适用|适合|建议|身高|体重|年龄|月龄|size|fit|guide|chart|age|height|weight\s+range|recommend",
+                     re.I)
+_TIMES_COUNT = re.compile(r"[\u4e00-\u9fffa-z)）]\s*[×xX]\s*\d+(?![\d.]|\s*(?:cm|mm|m\b|in\b|inch|ml|l\b|升|毫升|厘米))", re.I)
 _CLAUSE = re.compile(r"(?<=[。！？；;!?\n])|，(?=[^，]{2,})|(?<=\.)\s+(?=[A-Z])")
 
 
@@ -248,9 +295,17 @@ def _stem(word: str) -> str:
 _EN_CONTEXT_STEMS = frozenset(_stem(w) for w in _EN_CONTEXT)
 
 
+def _compounds(text: str) -> list[str]:
+    """Hyphenated names as one word each ("usb-a" -> "usba", "usb-c2" -> "usbc2"): "a" alone is a stop word."""
+    return [m.group().replace("-", "") for m in _COMPOUND.finditer(fold(text).lower())]
+
+
+_COMPOUND = re.compile(r"(?<![a-z0-9-])[a-z0-9]+(?:-[a-z0-9]+)+(?![a-z0-9-])")
+
+
 def tokens(text: str) -> list[str]:
     """Retrieval tokens: English words (not stop words, lightly stemmed), numbers, Chinese characters (not
-    question words) and character pairs."""
+    question words), character pairs and hyphenated names whole."""
     text = fold(text).lower()
     chars = [c for c in text if _CJK.match(c)]
     out = [c for c in chars if c not in _ZH_STOP]
@@ -262,6 +317,8 @@ def tokens(text: str) -> list[str]:
         parts = _ALNUM_PART.findall(w)
         if len(parts) > 1:  # "qc4.0", "ip67", "vg10": the letters and the number are words of their own
             out += [p for p in parts if len(p) > 1 or p.isdigit()]
+    if "-" in text:
+        out += _compounds(text)
     return out
 
 
@@ -277,13 +334,28 @@ def sentences(text: str) -> list[str]:
 
 
 def clauses(text: str) -> list[str]:
-    """Short spoken clauses: sentences, and Chinese sentences cut at their commas."""
-    out = []
-    for part in _CLAUSE.split(text):
-        part = part.strip(" \t\n。.！!？?；;，,、")
-        if len(part) >= 2:
-            out.append(part)
-    return out
+    """Short spoken clauses: sentences, and Chinese sentences cut at their commas; never inside a parenthesis
+    that closes ("Sheer (untinted; may leave a cast)" is one clause)."""
+    inside = _parenthesised(text)
+    out, start = [], 0
+    for m in _CLAUSE.finditer(text):
+        if any(a < m.start() < b for a, b in inside):
+            continue
+        out.append(text[start:m.start()])
+        start = m.end()
+    out.append(text[start:])
+    return [part for part in (p.strip(" \t\n。.！!？?；;，,、") for p in out) if len(part) >= 2]
+
+
+def _parenthesised(text: str) -> list[tuple[int, int]]:
+    """The spans of the parentheses in ``text`` that close (a stray "(" keeps nothing together)."""
+    spans, opened = [], []
+    for i, c in enumerate(text):
+        if c in "(（":
+            opened.append(i)
+        elif c in ")）" and opened:
+            spans.append((opened.pop(), i))
+    return spans
 
 
 def _strip_end(text: str) -> str:
@@ -304,6 +376,8 @@ class Fact:
         kinds = {q.kind for q in self.numbers if q.kind}
         if any(q.unit == "oz" for q in self.numbers):
             kinds.add("volume")  # ounces weigh solids and measure liquids (a 12 oz mug)
+        if _TIMES_COUNT.search(self.text):
+            kinds.add("count")  # a packing list: "集风嘴×1、顺发风嘴×1"
         return kinds
 
 
@@ -350,6 +424,11 @@ class ProductFacts:
             if not zh and re.search(r"\s(?:in|from|for|with|by)$", name.lower()):  # "Made in: Tennessee, USA"
                 add(f"it's {name.lower()} {value}", f"specs.{name}")
                 continue
+            if zh and name.startswith(("是否", "能否", "可否")):  # "是否可折叠：不可折叠" -> "不可折叠"; "是否防水：是" -> "可防水"
+                answer = str(value).strip()
+                said = {"是": name[2:], "否": f"不{name[2:].removeprefix('可')}", "有": name[2:], "无": f"不{name[2:]}"}
+                add(said.get(answer, answer), f"specs.{name}")
+                continue
             plural = not zh and re.search(r"[^s']s$", name.lower()) is not None  # "the codecs are AAC, SBC"
             add(f"{name}是{value}" if zh else f"the {name.lower()} {'are' if plural else 'is'} {value}", f"specs.{name}")
         if product.brand:
@@ -383,6 +462,7 @@ class ProductFacts:
 
     def query(self, question: str) -> list[str]:
         """The question's retrieval tokens: its words, the kinds of quantity it asks about, hint words."""
+        question = _respell(question)
         q = fold(question).lower()
         out = tokens(q) + [f"<{kind}>" for pattern, kind in _ASKS if pattern.search(q)]
         for w in [*self._hint_words(q), *translations(q)]:  # a hint's own word (岁), never a stray character of a
@@ -391,7 +471,7 @@ class ProductFacts:
 
     @staticmethod
     def _hint_words(question: str) -> list[str]:
-        return [w for pattern, found in _HINTS if pattern.search(question) for w in found]
+        return [w for pattern, found in _HINTS if _hint_hit(pattern, question) for w in found]
 
     def search(self, question: str, k: int = 2) -> list[tuple[Fact, float]]:
         """The facts ``question`` is about, best first (score > 0), at most ``k``."""
@@ -468,10 +548,15 @@ class ProductFacts:
         An answer that leaves a subject word uncovered ("is the lid plastic": the interior is steel; "LDAC": a
         word no field uses) is said with a hedge ("the listing says X; I'll check the rest"): the facts are
         about the question, but what it asks may be something the record does not state."""
+        question = _respell(question)
         other = self._other_member(question)
         if other is not None:  # "ldac?" of an AAC/SBC product, "有xxl吗" of S-XL: what it has of that kind
             return Answer(other.text)
-        suits = self.fit(question)
+        # "衣长多少 155穿会不会拖地": a spec the question names is what it asks, before any size the viewer's height points to
+        lowered = fold(question).lower()
+        names_spec = any(len(name) >= 2 and fold(name).lower() in lowered for name in self.product.specs
+                         if not _SIZING.search(name) and not any(fitting.names_value(name, o) for o in self.option_values()))
+        suits = None if names_spec else self.fit(question)
         if suits is not None:  # "165 55kg穿啥码", "我家五口人 买哪个": the record's guide, against the viewer's measures
             zh = self.product.lang == "zh"  # a size letter is said "M码" in Chinese
             pick = tuple(f"{o}码" if zh and _SIZE_LETTER.fullmatch(o) else o for o in suits.options)
@@ -484,12 +569,23 @@ class ProductFacts:
         chosen, weak = self._choose(question)
         if (place := asks_destination(question)) and not any(_covers_place(f.text, place) for f in chosen):
             return Answer("")  # "ship to australia": a shipping date or a preorder is not where it ships
-        if avoid is not None and any(not avoid(f.text) for f in chosen):
-            chosen = [f for f in chosen if not avoid(f.text)]  # "how heavy is the 6mm": not the fact of both sizes
-        elif avoid is not None:  # "4L的功率多大" of "额定功率是2L 500W / 3L 700W / 4L 860W": only the 4L's part
-            chosen = [n for f in chosen if (n := _narrow(f, avoid)) is not None] or chosen
+        if avoid is not None:
+            # "4L的功率多大" of "额定功率是2L 500W / 3L 700W / 4L 860W": only the 4L's part; "how heavy is the 6mm": not a
+            # fact of both sizes that cannot be cut to the one asked
+            kept = [f if not avoid(f.text) else _narrow(f, avoid) for f in chosen]
+            chosen = [f for f in kept if f is not None] or chosen
+            if len(chosen) == 2 and _same_content(chosen[0].text, chosen[1].text):
+                chosen = chosen[:1]
         if not chosen:
             return Answer("")
+        # "which shade for tan skin", "usb-a port how fast": the one item of a listing asked of; another fact stays
+        # only for a word of the question the item does not say
+        subject = {token for _word, token in self._subject(question)} | set(_compounds(question))
+        narrowed = [_narrow_to_words(f, subject, asks_about_kind(question)) for f in chosen]
+        if sum(n is not None for n in narrowed) == 1:
+            # the other fact stays when it speaks of the question's subject too ("裙长是中长款（M码约108cm）" beside
+            # "裙长108"); not when it is about another item ("the USB-C1 port" beside "the USB-A port up to 22.5W")
+            chosen = [n or f for f, n in zip(chosen, narrowed) if n is not None or subject & set(tokens(f.text))]
         said: set[str] = set()
         for fact in chosen:
             said.update(tokens(fact.text))
@@ -511,8 +607,8 @@ class ProductFacts:
         lowered = fold(question).lower()
         spoken = " ".join(f.text.lower() for f in chosen)
         for pattern, found in _HINTS:
-            hit = pattern.search(lowered)
-            if hit and not any(w.lower() in spoken for w in found) and not translations(hit.group()):
+            hit = _hint_hit(pattern, lowered)
+            if hit and not any(_hint_in(w.lower(), spoken) for w in found) and not translations(hit.group()):
                 uncovered.append(hit.group())
         if weak and not uncovered:
             uncovered = [word for word, _ in self._subject(question)] or ["?"]
@@ -572,6 +668,7 @@ class ProductFacts:
         does, the best match sharing only a character ("炒" of 手工炒制 for "机器炒的吗") is a weak answer
         (said with a hedge), unless the question asks for a kind of number that fact does not state.
         """
+        question = _respell(question)
         option = self._option_list(question)
         if option is not None:
             return [option], False
@@ -608,7 +705,7 @@ class ProductFacts:
             if any(w in text for w in translated):  # the question's word in the record's language
                 strong = exact = True
             kind = bool(asked & fact.kinds) or any(p.search(text) for p in counted)  # "how many layers": "67-layer"
-            judged.append((fact, kind, strong, any(h in text for h in hints), rank, exact))
+            judged.append((fact, kind, strong, any(_hint_in(h, text) for h in hints), rank, exact))
             if rank == 0:
                 weak = bool(shared) and (not asked or bool(asked & fact.kinds))
                 weak_fact = fact
@@ -750,10 +847,14 @@ _PARTS = re.compile(r"\s*(?:/|；|;|，|,|\|)\s*")
 
 
 def _narrow(fact: Fact, avoid: Callable[[str], bool]) -> Fact | None:
-    """The parts of a fact listing a value per option that are about the options asked of (None: no such part)."""
+    """The parts of a fact listing a value per option that are about the options asked of (None: no such part).
+    The title is a name, not a listing: it is never cut."""
+    if fact.field == "title":
+        return None
     head_match = _HEAD.match(fact.text)
     head = head_match.group(1) if head_match else ""
-    parts = [p for p in _PARTS.split(fact.text[len(head):]) if p]
+    body = fact.text[len(head):]
+    parts = _paired(body) or [p for p in _PARTS.split(body) if p]
     if len(parts) < 2:
         return None
     kept = [p for p in parts if not avoid(p)]
@@ -761,6 +862,76 @@ def _narrow(fact: Fact, avoid: Callable[[str], bool]) -> Fact | None:
         return None
     text = head + " / ".join(kept)
     return Fact(text, fact.field, tuple(find_numbers(text)), fact.variant)
+
+
+_PARALLEL = re.compile(r"^(?P<values>[^()（）]+?)\s*[(（](?P<keys>[^()（）]+)[)）]\s*$")
+
+
+def _paired(body: str) -> list[str]:
+    """A value per option written as two parallel lists, "6.5 kg / 7.2 kg / 7.9 kg (12 / 14 / 16 inch)", as one part
+    per option ("6.5 kg (12 inch)"); [] when ``body`` is not written so."""
+    m = _PARALLEL.match(body)
+    if m is None:
+        return []
+    values = [v.strip() for v in re.split(r"\s*/\s*", m["values"])]
+    keys = [k.strip() for k in re.split(r"\s*/\s*", m["keys"])]
+    if len(values) != len(keys) or len(values) < 2 or not all(values) or not all(keys):
+        return []
+    unit = re.fullmatch(r"[\d.]+\s*(\D.*)", keys[-1])  # "16 inch": the unit the numbers before it share
+    if unit is not None:
+        keys = [f"{k} {unit.group(1)}" if re.fullmatch(r"[\d.]+", k) else k for k in keys]
+    return [f"{v} ({k})" if body.isascii() else f"{v}（{k}）" for k, v in zip(keys, values)]
+
+
+def _narrow_to_words(fact: Fact, subject: set[str], asked: set[str]) -> Fact | None:
+    """The one item of a listing fact that a subject word of the question names and no other item does ("which
+    shade for tan skin" of "Shades: Sheer (...), Light Tint (for fair to light skin), Medium Tint (for light-medium
+    to tan skin)"), said with the listing's lead; None when no single item is named."""
+    if fact.field.startswith("options."):
+        return None  # "does it come in red": the options are said whole ("it comes in Red, Sky Blue, Mint")
+    head_match = _HEAD.match(fact.text)
+    head = head_match.group(1) if head_match else ""
+    body = fact.text[len(head):]
+    parts = _top_level(body, _PARTS)
+    if len(parts) < 2:  # "USB-C2 gives up to 30W and the USB-A port up to 22.5W": a value each
+        parts = _top_level(body, _AND)
+    if len(parts) < 2 or (len(parts) == 2 and not all(re.search(r"\d", p) for p in parts)):
+        return None
+    if not all(_item(p, len(parts)) for p in parts):
+        return None  # "304 stainless steel, so no plastic touches the water, and ...": a sentence, not a listing
+    words = [set(tokens(p)) for p in parts]
+    common = set.intersection(*words)
+    named = [i for i, w in enumerate(words) if (subject - common) & w]
+    if len(named) != 1:
+        return None
+    item = parts[named[0]].strip()
+    if not head and len(_WORD.findall(item.lower())) + len(re.findall(r"[\u4e00-\u9fff]", item)) < 3:
+        return None  # a bare word out of its listing says nothing on its own
+    text = head + item
+    narrowed = Fact(text, fact.field, tuple(find_numbers(text)), fact.variant)
+    return narrowed if not asked or asked & narrowed.kinds else None  # "how long does the battery last": its hours
+
+
+def _item(part: str, count: int) -> bool:
+    """A part of a listing: a name with its note in parentheses ("Light Tint (for fair to light skin)"), or a value
+    ("USB-C2 gives up to 30W"); not a clause of a sentence."""
+    bare = re.sub(r"[(（][^()（）]*[)）]", "", part)
+    size = len(_WORD.findall(bare.lower())) + len(re.findall(r"[\u4e00-\u9fff]", bare)) // 2
+    return size <= 4 if count >= 3 and not re.search(r"\d", bare) else size <= 8 and bool(re.search(r"\d", bare))
+
+
+_AND = re.compile(r"\s+and\s+|\s*(?:以及|和|及)\s*")
+
+
+def _top_level(text: str, separator: re.Pattern[str]) -> list[str]:
+    """``text`` cut at ``separator`` outside parentheses."""
+    inside = _parenthesised(text)
+    parts, start = [], 0
+    for m in separator.finditer(text):
+        if not any(a < m.start() < b for a, b in inside):
+            parts.append(text[start:m.start()])
+            start = m.end()
+    return [p for p in (*parts, text[start:]) if p.strip()]
 
 
 def asks_destination(question: str) -> str:

@@ -23,20 +23,20 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from scripts_gen.rules.numbers import CN_NUM, DIGITS, EN_WORDS, fold, to_number
+from scripts_gen.rules.quantities import to_base, unit_words
 
 __all__ = ["Bound", "Fit", "Measure", "Rule", "fit", "measures", "names_value", "priority", "rules"]
 
 _LENGTHS = ("height", "chest", "waist", "hip", "foot")
-# unit word -> (kind, factor to the kind's unit); kinds: length (cm), weight (kg), age (months), people, temperature (°C)
+# unit word -> (kind, factor to the kind's unit); kinds: length (cm), weight (kg), age (months), people, temperature (°C).
+# Lengths, weights and temperatures are written and converted as quantities are (scripts_gen.rules.quantities);
+# ages and people are this module's own.
 _UNITS: dict[str, tuple[str, float]] = {
-    **dict.fromkeys(("厘米", "公分", "cm", "centimeters", "centimetres"), ("length", 1.0)),
-    **dict.fromkeys(("米", "m", "meters", "metres", "meter", "metre"), ("length", 100.0)),
-    **dict.fromkeys(("英寸", "inches", "inch", "in", '"'), ("length", 2.54)),
-    **dict.fromkeys(("公斤", "千克", "kgs", "kg", "kilograms", "kilogram", "kilos", "kilo"), ("weight", 1.0)),
-    "斤": ("weight", 0.5),
-    **dict.fromkeys(("磅", "pounds", "pound", "lbs", "lb"), ("weight", 0.45359237)),
+    **{w: ("length", float(to_base(Decimal(1), u)[0])) for u in ("cm", "m", "in") for w in unit_words(u)},
+    **{w: ("weight", float(to_base(Decimal(1), u)[0])) for u in ("kg", "jin", "lb") for w in unit_words(u)},
     **dict.fromkeys(("岁", "周岁", "years old", "year old", "yrs old", "yr old", "yo", "y/o", "-year-old", "-years-old"),
                     ("age", 12.0)),
     **dict.fromkeys(("月龄", "个月大", "months old", "month old", "-month-old"), ("age", 1.0)),
@@ -44,13 +44,13 @@ _UNITS: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("years", "year", "yrs", "yr"), ("years", 12.0)),
     **dict.fromkeys(("个多月", "个月", "months", "month", "mos"), ("months", 1.0)),
     **dict.fromkeys(("口之家", "口人", "个人", "人", "people", "persons", "person", "ppl"), ("people", 1.0)),
-    **dict.fromkeys(("°c", "℃", "摄氏度", "度", "degrees celsius", "degrees c", "degrees", "degree"), ("temperature", 1.0)),
-    **dict.fromkeys(("°f", "℉", "degrees f", "fahrenheit"), ("fahrenheit", 1.0)),
+    **dict.fromkeys(unit_words("°C"), ("temperature", 1.0)),
+    **dict.fromkeys(unit_words("°F"), ("fahrenheit", 1.0)),
 }
 _UNIT = "|".join(re.escape(w) + (r"(?![a-z])" if w[-1].isalpha() and w.isascii() else "")
                  for w in sorted(_UNITS, key=len, reverse=True))
 _NUM = rf"(?:{DIGITS}|{CN_NUM})"
-_SIGN = r"(?P<{}>零下|负|minus\s*|(?<![\w.])-(?=\d))?"
+_SIGN = r"(?P<{}>零下|负|minus\s*|(?<![0-9a-z.])-(?=\d))?"  # "适合-15℃~0℃": a minus after a Chinese word
 _DASH = r"\s*(?:-|~|～|—|–|到|至|\bto\b)\s*"
 _RANGE = re.compile(rf"{_SIGN.format('sa')}(?P<a>{_NUM})\s*(?P<ua>{_UNIT})?{_DASH}{_SIGN.format('sb')}(?P<b>{_NUM})\s*(?P<ub>{_UNIT})",
                     re.I)
@@ -60,6 +60,14 @@ _FEET = re.compile(r"(?<!\d)([4-7])\s*(?:'|’|ft|feet|foot)\s*(?:(\d{1,2}(?:\.\
 # 1米75, 一米七: a height in metres and centimetres
 _METRE = re.compile(r"(?<![\d.])(1|一)\s*米\s*([0-9]{1,2}|[一二三四五六七八九])(?![0-9])")
 _HALF = re.compile(r"(\d+|[一二两三四五六七八九十]+)(岁|个月)半")  # 两岁半: 2.5岁
+# "ages 2-4", "age 3+", "for ages 3 and up": the unit before the number, rewritten after it ("2-4 years old")
+_AGES_BEFORE = re.compile(r"\bages?\s+(\d{1,2}(?:\s*(?:-|–|to)\s*\d{1,2})?)(?=\s*(?:\+|and\s+up|or\s+older|and\s+older|[,;:)]|$|\s))")
+# "my kid is 5", "she's 4": a child's age without its unit
+_KID_IS = re.compile(r"\b(?:kid|son|daughter|child|boy|girl|toddler|little\s+one|grandson|granddaughter|he|she)(?:'s|\s+is|\s+just\s+turned|"
+                     r"\s+turned|\s+will\s+be)\s+(?:almost\s+|about\s+|turning\s+)?(\d{1,2})(?![\d.])(?!\s*(?:cm|in\b|inch|kg|lb|ft|'|\"))",
+                     re.I)
+# a child: a length of theirs under 120 cm is still a height ("my kid is 108cm")
+_CHILD = re.compile(r"\bkids?\b|\bchild|\bson\b|daughter|toddler|\bboy\b|\bgirl\b|宝宝|孩子|娃|儿子|女儿|小孩|儿童", re.I)
 _LOW = re.compile(r"(?:超过|大于|高于|不低于|至少|over|above|more\s+than|at\s+least|≥|>)\s*$", re.I)
 _LOW_AFTER = re.compile(r"^\s*(?:以上|及以上|\+|and\s+up|or\s+more|or\s+over|and\s+(?:older|over|above)|or\s+older|plus|起)", re.I)
 _HIGH = re.compile(r"(?:不超过|低于|小于|不到|under|below|up\s+to|less\s+than|within|≤|<)\s*$", re.I)
@@ -72,7 +80,7 @@ _LABELS = (
 # a clause about the model wearing a size is not a size rule ("模特身高165cm，穿M码")
 _MODEL = re.compile(r"模特|\bmodel\b", re.I)
 # what makes a clause without an option a rule: the product is "for" someone or some weather
-_WEATHER = re.compile(r"天气|气温|温度下|环境|穿着|穿|户外|季|weather|outdoor|wear|climate|rated|comfort|temps?\b", re.I)
+_WEATHER = re.compile(r"天气|气温|温度下|适用温度|舒适温度|温度范围|环境|穿着|穿|户外|季|weather|outdoor|wear|climate|rated|comfort|temps?\b", re.I)
 _BODY = re.compile(r"体重|身高|喂|喂食|feed\w*|成猫|成犬|幼猫|幼犬|猫|狗|犬|宠物|宝宝|婴儿|儿童|孩子|cats?\b|dogs?\b|pets?\b|puppy|puppies|kitten"
                    r"|adults?\b|kids?\b|children|body\s*weight|适合|适用|建议|fits?\b|suits?\b|recommended|for\s+(?:a|an|your)\b",
                    re.I)
@@ -82,6 +90,11 @@ _AGE = re.compile(r"\bold\b|\bages?\b|\baged\b|bab(?:y|ies)|\bkids?\b|child|todd
 # ("零度穿得住吗"), not of washing or brewing ("30度的水能洗吗")
 _WEATHER_QUESTION = re.compile(r"穿|天气|气温|冬天|零下|外面|户外|室外|冷不冷|冻|保暖|暖和|weather|outside|outdoors?|wear|winter"
                                r"|warm\s+enough|cold|freezing|camp", re.I)
+# what makes one value per option a rule of whom it fits ("身高165cm选M", "175cm穿L"), not the option's own measure
+_CUE = re.compile(r"选|穿|适合|适用|建议|推荐|参考|对应|\bfits?\b|\bfor\b|\bchoose\b|\bpick\b|\bgo\s+with\b|recommend|\bsuits?\b"
+                  r"|\bwear|size\s+chart|尺码表|码数", re.I)
+_CONVERSION = re.compile(rf"(?<=[a-z\u4e00-\u9fff℃°\"])\s*[(（]\s*(?:≈|约|approx\.?\s*|about\s+)?{_NUM}\s*(?:{_UNIT})?(?:{_DASH}{_NUM})?\s*(?:{_UNIT})\s*[)）]",
+                         re.I)
 _SENTENCE = re.compile(r"(?<=[。！？!?；;\n])|(?<=\.)\s+(?=[A-Z])")
 _PIECE = re.compile(r"[，,；;。!?！？\n]|\.(?!\d)")
 
@@ -156,7 +169,7 @@ def _value(sign: str | None, number: str, unit: str) -> tuple[str, float] | None
     if sign:
         value = -value
     if kind == "fahrenheit":
-        return "temperature", (value - 32) * 5 / 9
+        return "temperature", float(to_base(Decimal(str(value)), "°F")[0])
     if kind in ("years", "months"):
         return "age?", value * factor
     if kind == "length" and factor == 100.0 and value > 3:
@@ -184,6 +197,7 @@ def _normalise(text: str) -> str:
         except (ValueError, KeyError, ArithmeticError):
             return m.group()
 
+    text = _AGES_BEFORE.sub(lambda m: f"{m.group(1)} years old", text)
     return _HALF.sub(half, _METRE.sub(metre, _FEET.sub(feet, text)))
 
 
@@ -197,16 +211,18 @@ def _label(text: str, start: int, end: int, kind: str, value: float, ages: bool 
         return kind
     before, after = text[max(0, start - 14):start], text[end:end + 8]
     for dim, pattern in _LABELS:
-        if pattern.search(before) or (dim != "height" and pattern.search(after)):
+        if pattern.search(before) or ((dim != "height" or re.match(r"\s*tall", after)) and pattern.search(after)):
             return dim
-    return "height" if 120 <= value <= 230 else None
+    return "height" if 120 <= value <= 230 or (45 <= value < 120 and _CHILD.search(text)) else None
 
 
 def _quantities(text: str, ages: bool = False) -> list[tuple[str, Bound, tuple[int, int]]]:
     """Every range or quantity of a fit dimension in ``text`` (normalised), as bounds."""
     out: list[tuple[str, Bound, tuple[int, int]]] = []
-    taken: list[tuple[int, int]] = []
+    taken = [m.span() for m in _CONVERSION.finditer(text)]  # "112-125 cm (44-49 in)": the same range again
     for m in _RANGE.finditer(text):
+        if any(s <= m.start() < e for s, e in taken):
+            continue
         b = _value(m["sb"], m["b"], m["ub"])
         a = _value(m["sa"], m["a"], m["ua"] or m["ub"])
         if a is None or b is None or a[0] != b[0]:
@@ -314,6 +330,8 @@ def _sentence_rules(fact: str, values: Sequence[str], table_row: bool) -> list[R
             continue  # "S码90-104斤 M码105-114斤" unseparated: whose range is which is not sure
         option = named[0] if named else previous
         bounds = tuple(b for _, b in quantities)
+        if option is not None and not table_row and all(b.point for b in bounds) and not _CUE.search(fact):
+            continue  # "Bike weight: 6.5 kg (12 inch)": the option's own measure, not whom it fits ("175cm选L")
         if option is None:  # the product's own: only what is about a person, a pet or the weather
             kept = tuple(b for dim, b in quantities if (dim in ("age", "people"))
                          or (dim == "temperature" and _WEATHER.search(text))
@@ -340,7 +358,7 @@ _LABELLED = re.compile(r"(脚长|左脚|右脚|脚|foot\s+length|waist|hips?|che
 _PRIORITY = re.compile(r"(?:以|按)(身高|体重|胸围|腰围|臀围|脚长)为准|(?:choose|size|go|pick)\s+(?:the\s+size\s+)?(?:by|based\s+on|that\s+matches)"
                        r"\s+(?:your\s+)?(height|weight|chest|bust|waist|hips?|foot)")
 _FAMILY = re.compile(rf"family\s+of\s+({_NUM}|{EN_WORDS})|({_NUM}|{EN_WORDS})\s+of\s+us\b|一家({_NUM})口", re.I)
-_SUITS = re.compile(r"能|可以|适合|合适|行吗|行不|够|穿|用|吃|玩|喂|哪|多少|几|\bok\b|okay|suitable|safe|\bfit|enough|warm|"
+_SUITS = re.compile(r"能|可以|适合|合适|行吗|行不|够|扛得住|顶得住|抗得住|受得了|冷不冷|穿|用|吃|玩|喂|哪|多少|几|\bok\b|okay|suitable|safe|\bfit|enough|warm|"
                     r"\bfor\s+(?:my|a|an)\b|which|what\s+size|how\s+(?:much|many)|can\s+(?:i|he|she|it|we|my|a)\b|will\s+it"
                     r"|\b(?:eat|drink|use|play|ride|wear)\b", re.I)
 _CHOOSING = re.compile(r"码|号|尺码|选|穿|size|fit|wear|which|哪个|哪款|买哪", re.I)
@@ -377,6 +395,8 @@ def measures(question: str, options: Sequence[str] = (), *, ages: bool = False) 
     dims = {m.dim for m in out}
     spans = [m.span for m in out]
     free = lambda at: not any(a <= at < b for a, b in spans)  # noqa: E731
+    if ages and "age" not in dims and (m := _KID_IS.search(text)) and free(m.start(1)):
+        out.append(Measure("age", float(m.group(1)) * 12, m.span(1)))  # "my kid is 5", of a product sold by age
     if "height" not in dims:
         m = _HEIGHT_WORD.search(text)
         if m is None and _CHOOSING.search(text):
@@ -490,15 +510,21 @@ def _product_rule(given: dict[str, float], found: list[Rule]) -> Fit:
         # "76-100 lbs: 3-3 3/4 cups" before "(70 lbs or more)"; "Over 100 lbs" before it for 120 lbs
         return near, 0 if closed else 1, min(edges, default=0.0)
 
-    best = min(found, key=distance)
+    best = min(found, key=lambda rule: (*distance(rule), len(rule.fact)))
     near = all(not b.point or b.distance(given[b.dim]) <= 0.3 * abs(given[b.dim]) + 0.5
                for b in best.bounds if b.dim in given)
-    return Fit((), best.fact.rstrip("。.!！；; "), near)
+    # the whole sentence ("For adult dogs 1 year and older"), or, of a long one, the rule's own clause
+    said = best.fact if len(best.fact) <= (40 if not best.fact.isascii() else 160) else best.text
+    return Fit((), said.rstrip("。.!！；; "), near)
 
 
 def _quote(found: list[Rule]) -> str:
     seen: list[str] = []
+    said: set[tuple[str | None, tuple[Bound, ...]]] = set()  # one rule written twice (the description, the size chart)
     for rule in found:
+        if (rule.option, rule.bounds) in said:
+            continue
+        said.add((rule.option, rule.bounds))
         text = rule.text
         head, colon, rest = text.partition("：") if "：" in text else text.partition(": ")
         if colon and not re.search(r"\d", head) and re.search(r"\d", rest) and not (

@@ -165,10 +165,20 @@ class Gate:
                 if entry.quotable and self._quoted(scan, span, products):
                     continue
                 hits.append(RuleHit(lex.rule, span, f"{entry.term!r} ({lex.name} {lex.version}: {entry.source})"))
-        hits += persona_hits(scan)
+        hits += [h for h in persona_hits(scan) if not self._own_name(scan, h, products)]
         hits.sort(key=lambda h: h.span)
         return GateDecision(passed=not hits, text=clean, rules=hits, lang=lang, sku=sku, backing=backing,
                             _issuer=self.__key)
+
+    @staticmethod
+    def _own_name(text: str, hit: RuleHit, products: list[Product]) -> bool:
+        """An animal noise or a song word that is part of the product's own name (the cat litter brand 喵洁), said
+        whole; a claim to be human or a role-play is never excused by a name."""
+        if not hit.detail.startswith(("animal noise", "singing")) or len(products) != 1:
+            return False
+        p = products[0]
+        names = [fold_chars(" ".join(n.split())) for n in (p.title, p.brand or "", *(v.label for v in p.variants)) if n]
+        return any(a <= hit.span[0] and hit.span[1] <= a + len(n) for n in names for a in _find_all(text, n))
 
     def _quoted_facts(self, text: str, products: list[Product]) -> list[str]:
         """The record's facts the sentence says word for word, numbers or not ("316不锈钢内胆", "works on induction
@@ -253,3 +263,12 @@ class Gate:
     ) -> ApprovedSpeech | None:
         """Approved speech, or None when the sentence is dropped."""
         return self.review(text, lang=lang, source=source, source_id=source_id, sku=sku, author=author)[1]
+
+
+def _find_all(text: str, part: str) -> list[int]:
+    """Where ``part`` starts in ``text``, every time."""
+    out, at = [], text.find(part)
+    while part and at >= 0:
+        out.append(at)
+        at = text.find(part, at + 1)
+    return out

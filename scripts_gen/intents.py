@@ -170,7 +170,7 @@ _HEALTH = _any(
     r"便秘|通便|脱发|掉发|防脱|生发|头皮屑|心脏病|心脑血管|哮喘|鼻炎|咳嗽|感冒|发烧|关节|颈椎|腰椎|自闭|多动|近视|保健|"
     r"胃病|胃痛|胃不好|痛风|长高|长个子|焦虑|抑郁|皮炎|皮肤病|炎症|贫血|三高|甲状腺|痔疮|溃疡|结节|妇科|痛经|更年期|"
     r"(?:头|腰|背|胃|肚子|牙|膝盖|肩|颈)(?:疼|痛)|对.{1,6}(?:有好处|有帮助|有效果?|管用)(?:吗|么|嘛|\?|没)|能缓解|缓解.{1,6}(?:吗|么|嘛|\?)|"
-    r"心脏病?|肾病|肾衰|结石|尿血|血尿|便血|尿结晶|尿路|泌尿|[\u4e00-\u9fff]炎(?![热夏日黄帝])|矫正|矫形|感统|失调|[OoXx]型腿|驼背|扁平足|发育迟缓|怀孕|孕期|胎儿|备孕|妊娠|黄褐斑|色斑|老年斑|淡化.{0,3}斑|疤痕|房颤|心律不齐|呼吸暂停|"
+    r"心脏病?|肾病|肾衰|结石|尿血|血尿|便血|尿结晶|尿路|泌尿|[\u4e00-\u9fff]炎(?![热夏日黄帝])|矫正|矫形|感统|失调|康复|理疗|治疗|肌张力|[OoXx]型腿|驼背|扁平足|发育迟缓|怀孕|孕期|胎儿|备孕|妊娠|黄褐斑|色斑|老年斑|淡化.{0,3}斑|疤痕|房颤|心律不齐|呼吸暂停|"
     r"(?:能|可以)?修复(?:吗|么|嘛|\?)|减脂|燃脂|刮油|能瘦|瘦(?:吗|么|嘛|身|腿|脸|肚子)|出血|流血|伤口|感染|肺炎|病毒|冻疮|静脉曲张|"
     # a condition and whether it goes away with the product ("宝宝红屁屁用这个能好吗"): efficacy, whatever the condition
     r"(?:红屁屁|尿布疹|红疹|疹子|痱子|过敏|瘙痒|发痒|皲裂|干裂|晒伤|烫伤|蚊子包|红肿|长痘|闭口|粉刺|口腔溃疡|脚气|灰指甲)"
@@ -188,6 +188,7 @@ _HEALTH = _any(
         r"|get\s+rid\s+of\s+(?:my\s+)?(?:acne|spots|melasma|wrinkles|fat|scars?|eczema|pimples|dark\s+spots)",
         r"raynaud\w*|pneumonia|bronchitis|infections?|infected|covid|viruse?s?|circulation|wounds?|bleed\w*|sinusitis"
         r"|heart\s+(?:problems?|issues?|conditions?|health|failure)|\bdcm\b|cardiomyopath\w*"
+        r"|therap\w*|muscle\s+tone|hypotoni\w*|developmental\s+delay|disorders?|syndrome|rehab\w*|physio\w*|scoliosis"
         r"|hurt\s+(?:his|her|their|my|its)\s+(?:heart|stomach|kidneys?|liver|skin|teeth|joints?|eyes?)",
         r"(?:rash\w*|hives|itch\w*|sunburn\w*|diaper\s+rash|allerg\w*)\W+(?:\w+\W+){0,5}(?:go\s+away|get\s+better|clear\s+up|heal)",
     ),
@@ -213,6 +214,7 @@ _PRICE = _any(
 )
 _SPEC = _any(
     r"尺寸|尺码|码数|多大|多长|多宽|多高|多重|多厚|材质|材料|面料|成分|颜色|什么色|色号|容量|参数|规格|重量|几斤|型号|功率|续航|保质期|产地|什么牌子",
+    r"(?:加|含|有|放)(?:了)?(?:香精|香料|色素|防腐剂|添加剂|糖|酒精)",
     r"质量(?:怎么样|如何|好吗|好不好)|好用吗|(?:穿|选|拿|买)?(?:多大|什么|几|多少)(?:码|号)|多少(?:克|毫升|ml|g|斤|瓦|寸|厘米|cm|米)|防水|机洗|起球|掉色|缩水|透气|偏大|偏小|身高|体重",
     r"多少度|几度|温度|水温|多久(?!到|能到|可以到|才到|发货|送到|寄到)|多长时间|怎么(?:泡|用|吃|喝|冲|洗|煮|充电|安装|戴|穿)|如何(?:使用|食用|冲泡)|用法|几片|几张|几粒|几包|几个装|(?:一|每)(?:盒|包|袋|箱)(?:有)?(?:几|多少)",
     _en(
@@ -379,4 +381,8 @@ _TRAILING = re.compile(r"[^\w?]+$")
 def is_question(normalized: str) -> bool:
     """The comment asks something (a question mark or word, Chinese or English)."""
     view = _TRAILING.sub("", _scan_view(normalized))  # "能吃不😭": the emoji after the question
-    return _QUESTION.search(view) is not None
+    # "能折叠不 想带去旅行": the question ends where the chat's space does (the view joins Chinese across spaces)
+    return _QUESTION.search(view) is not None or _ENDS_BEFORE_GAP.search(normalized) is not None
+
+
+_ENDS_BEFORE_GAP = re.compile(r"(?:能|可以|会|好|行)[\u4e00-\u9fff]{0,3}不(?=[\s，,。.!！~])")

@@ -60,7 +60,7 @@ from scripts_gen.llm.base import GenerationRequest, TextModel
 from scripts_gen.llm.chain import Draft, Verdict, first_approved
 from scripts_gen.prompts import PromptSet, spoken_text
 from scripts_gen.rules.quantities import find_numbers
-from scripts_gen.rules.variants import named_variants
+from scripts_gen.rules.variants import mentioned_variants, named_variants
 from scripts_gen.text import normalize
 from scripts_gen.triage import Action, Comment, Triaged
 from scripts_gen.writer import TEMPLATES_DIR, make_environment
@@ -102,6 +102,13 @@ def _option_fact(variant: Variant, kinds: set[str], question: str, lang: str) ->
     if lang == "zh":
         return "，".join(f"{name}是{value}" for name, value in said)
     return "; ".join(f"the {name.lower()} is {value}" for name, value in said)
+
+
+def _shared_label(variants: Sequence[Variant]) -> str:
+    """What several options have in common ("16 inch" of "16 inch - Red" and "16 inch - Sky Blue"), or ""."""
+    first = variants[0].options
+    shared = [value for name, value in first.items() if all(v.options.get(name) == value for v in variants[1:])]
+    return " ".join(shared)
 
 
 def _regularly(amount: str, lang: str) -> str:
@@ -445,7 +452,7 @@ class Responder:
             about = {v.id for v in named} or ({chosen.id} if chosen is not None else set())
             avoid = None
             if about and len(product.variants) > len(about):
-                avoid = lambda text: not {v.id for v in named_variants(product, text)} <= about  # noqa: E731
+                avoid = lambda text: not {v.id for v in mentioned_variants(product, text)} <= about  # noqa: E731
             found = found if found.text else facts.answer(question, avoid=avoid)
         if found.unknown:
             log.info("spec answer for %s hedged: the record has no %s", product.sku, ", ".join(found.unknown))
@@ -499,10 +506,23 @@ class Responder:
             context |= {"variant": v.label, "price": money(product.variant_price_at(v, now)),
                         "list_price": money(product.variant_price(v)), "on_sale": True,
                         "sale_until": _date(v.sale_end, lang, tz), "stock": None}
-        elif product.variants:
-            context["from_price"] = product.prices_differ(now)
+        elif len(named) > 1 and len({product.variant_price_at(v, now) for v in named}) == 1 and (
+                intent is Intent.PRICE or len({product.variant_availability(v) for v in named}) == 1) and (
+                label := _shared_label(named)):
+            # "how much is the 16 inch": two colours of it, one price: said of what they share
+            v = named[0]
+            on_sale = all(product.variant_sale_active(n, now) for n in named)
+            context |= {"variant": label, "price": money(product.variant_price_at(v, now)),
+                        "list_price": money(product.variant_price(v)), "on_sale": on_sale, "stock": None,
+                        "in_stock": any(product.variant_in_stock(n) for n in named),
+                        "available_from": "", "preorder": False, "backorder": False,
+                        "sale_until": (_date(v.sale_end, lang, tz) if intent is Intent.PRICE and asks_sale_end(question)
+                                       and on_sale and len({n.sale_end for n in named}) == 1 and v.sale_end else "")}
+        if chosen is None and product.variants and not context["variant"]:
+            pool = named if len(named) > 1 else list(product.variants)  # "the pink ones": those, not every option
+            context["from_price"] = len({product.variant_price_at(v, now) for v in pool}) > 1
             context["stock"] = None  # a count is said of one variant, never summed up
-            can_buy = [v for v in product.variants if product.variant_in_stock(v)] or list(product.variants)
+            can_buy = [v for v in pool if product.variant_in_stock(v)] or list(pool)
             regular = {product.variant_price(v) for v in can_buy}
             if not context["from_price"] and len(regular) == 1 and all(product.variant_sale_active(v, now) for v in can_buy):
                 # every option on the same sale: the product is on sale, from one regular price
@@ -514,15 +534,18 @@ class Responder:
                      else f"the {v.label} is {money(product.variant_price_at(v, now))}")
                     + (_regularly(money(product.variant_price(v)), lang)
                        if context["asks_regular"] and product.variant_sale_active(v, now) else "")
-                    for v in product.variants[:4] if product.variant_in_stock(v))
+                    for v in pool[:4] if product.variant_in_stock(v))
         if product.variants:
             sep = "、" if lang == "zh" else " and "
-            # in stock now, orderable for later (a backorder or a preorder: not "in stock"), and sold out
-            later = [v.label for v in product.variants if product.variant_in_stock(v)
+            # in stock now, orderable for later (a backorder or a preorder: not "in stock"), and sold out; of the
+            # options named when the question names several
+            pool = named if len(named) > 1 and chosen is None else list(product.variants)
+            later = [v.label for v in pool if product.variant_in_stock(v)
                      and product.variant_availability(v) in ("backorder", "preorder")]
-            buyable = [v.label for v in product.variants if product.variant_in_stock(v) and v.label not in later]
-            gone = [v.label for v in product.variants if not product.variant_in_stock(v)]
-            if gone and (chosen is None or not context["in_stock"]):
+            buyable = [v.label for v in pool if product.variant_in_stock(v) and v.label not in later]
+            gone = [v.label for v in pool if not product.variant_in_stock(v)]
+            if (gone or (later and buyable and len(named) > 1 and not context["variant"])) and (
+                    chosen is None or not context["in_stock"]):
                 context["in_stock_options"] = sep.join(b for b in buyable if b != context["variant"])
                 context["later_options"] = sep.join(b for b in later if b != context["variant"])
                 context["out_options"] = sep.join(gone) if chosen is None else ""

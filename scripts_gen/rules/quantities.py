@@ -21,7 +21,7 @@ UNITS: dict[str, dict[str, tuple[str, ...]]] = {
                  "s": ("秒钟", "秒", "seconds", "second", "secs", "sec"), "day": ("天", "days", "day"),
                  "week": ("周", "星期", "weeks", "week"), "month": ("个月", "months", "month"),
                  "year": ("年", "years", "year", "yrs")},
-    "temperature": {"°C": ("°c", "℃", "摄氏度", "度", "degrees celsius", "degrees c", "degrees", "degree"), "°F": ("°f", "℉")},
+    "temperature": {"°C": ("°c", "℃", "摄氏度", "度", "degrees celsius", "degrees c", "degrees", "degree"), "°F": ("°f", "℉", "degrees fahrenheit", "degrees f", "fahrenheit")},
     "weight": {"kg": ("公斤", "千克", "kgs", "kg", "kilograms", "kilogram", "kilos", "kilo"), "g": ("克", "grams", "gram", "g"),
                "mg": ("毫克", "mg"), "jin": ("斤",), "lb": ("磅", "pounds", "pound", "lbs", "lb"),
                "oz": ("盎司", "ounces", "ounce", "oz")},
@@ -47,6 +47,15 @@ UNITS: dict[str, dict[str, tuple[str, ...]]] = {
                       "levels", "level", "settings", "modes", "drops", "drop", "bowls", "bowl", "cups", "servings",
                       "serving", "towels", "times")},
 }
+#: unit -> (its kind's base unit, the factor to it): 斤 and pounds in kilograms, inches and metres in centimetres
+#: (°F has its own formula: see :func:`to_base`)
+_TO_BASE: dict[str, tuple[str, Decimal]] = {
+    "g": ("kg", Decimal("0.001")), "mg": ("kg", Decimal("0.000001")), "jin": ("kg", Decimal("0.5")),
+    "lb": ("kg", Decimal("0.45359237")), "oz": ("kg", Decimal("0.028349523125")),
+    "mm": ("cm", Decimal("0.1")), "m": ("cm", Decimal(100)), "in": ("cm", Decimal("2.54")), "ft": ("cm", Decimal("30.48")),
+    "l": ("ml", Decimal(1000)), "min": ("s", Decimal(60)), "h": ("s", Decimal(3600)), "day": ("s", Decimal(86400)),
+    "week": ("s", Decimal(604800)), "Wh": ("Wh", Decimal(1)), "kPa": ("Pa", Decimal(1000)), "kJ": ("kJ", Decimal(1)),
+}
 _KIND_OF = {unit: kind for kind, units in UNITS.items() for unit in units}
 _CANON = {word: unit for units in UNITS.values() for unit, words in units.items() for word in words}
 _WORDS = sorted(_CANON, key=len, reverse=True)
@@ -67,9 +76,32 @@ class Quantity:
     def kind(self) -> str:
         return _KIND_OF.get(self.unit, "")
 
+    def base(self) -> Quantity:
+        """The same amount in its kind's base unit (kg, cm, ml, s, °C...): ``八斤`` is 4 kg, ``5 ft`` 152.4 cm."""
+        value, unit = to_base(self.value, self.unit)
+        return Quantity(value, unit, self.span)
+
     def same(self, other: Quantity) -> bool:
         """The same amount of the same thing (a bare number matches any unit's value)."""
         return self.value == other.value and (not self.unit or not other.unit or self.unit == other.unit)
+
+
+def to_base(value: Decimal, unit: str) -> tuple[Decimal, str]:
+    """``value`` of ``unit`` (canonical) in its kind's base unit; a unit without a conversion is its own base."""
+    if unit == "°F":
+        return (value - 32) * 5 / 9, "°C"
+    base, factor = _TO_BASE.get(unit, (unit, Decimal(1)))
+    return value * factor, base
+
+
+def is_unit_word(word: str) -> bool:
+    """Whether ``word`` (lower case) is a way a unit is written ("inch", "克", "pack")."""
+    return word in _CANON
+
+
+def unit_words(unit: str) -> tuple[str, ...]:
+    """The ways ``unit`` (canonical: "kg", "cm", "°C") is written."""
+    return UNITS[_KIND_OF[unit]][unit]
 
 
 def find_quantities(text: str) -> list[Quantity]:

@@ -18,7 +18,7 @@ from products.model import Product, Variant
 from scripts_gen.rules.hits import RuleHit
 from scripts_gen.rules.money import find_money
 from scripts_gen.rules.numbers import cn_to_decimal, fold
-from scripts_gen.rules.quantities import Quantity, find_quantities
+from scripts_gen.rules.quantities import Quantity, find_quantities, is_unit_word, unit_words
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _CLAUSES = re.compile(r"[^，。；！？,;!?]+")
@@ -49,12 +49,19 @@ def _keys(variant: Variant, siblings: list[Variant], derived: bool = True) -> se
         keys.add(value)
         for amount in _AMOUNT.finditer(value):  # "50 ml", "100 g pouch" are written "50ml", "100g" as often
             keys.add(amount.group(1) + amount.group(2))
+        for q in find_quantities(value):  # "16 inch" is also written "16in", "16-inch", 16寸
+            if q.unit in _SPELLED_UNITS:
+                said = value[q.span[0]:q.span[1]]
+                digits = said.split()[0] if " " in said else f"{q.value.normalize():f}"
+                keys.update(f"{digits}{sep}{w}" for w in unit_words(q.unit) for sep in ("", "-") if w != '"')
         keys.update(_SIZES.get(value, ()))
         for group in _ALIASES:  # 旅行装 is what viewers call 小样
             if any(word in value for word in group):
                 keys.update(group)
         if len(value) > 2 and value[-1] in "装款码号":
             keys.add(value[:-1])  # 单只装 -> 单只
+        if not value.isascii() and len(stem := _EDITION.sub("", value)) >= 2 and stem != value and stem not in _GENERIC_ZH:
+            keys.add(stem)  # 分杯套装版 -> 分杯
         number = _NUMBER.search(value)
         if number and number.group() != value:
             others = {n.group() for s in siblings if s is not variant
@@ -64,20 +71,26 @@ def _keys(variant: Variant, siblings: list[Variant], derived: bool = True) -> se
         if not derived:
             continue
         words = re.split(r"[\s,]+", value)
-        if len(words) > 1:  # "heather grey" -> "grey", "silver mist" -> "silver", "tinted, light-medium" -> "tinted"
-            keys.update(w for w in words if len(w) > 2 and w.isalpha() and w not in _GENERIC)
+        if len(words) > 1:  # "heather grey" -> "grey", "silver mist" -> "silver", "tinted, light-medium" -> "tinted",
+            # "原味 6L×4袋 整箱" -> "整箱" (a Chinese word of two characters is a word)
+            keys.update(w for w in words if (len(w) > 2 or (len(w) == 2 and not w.isascii())) and w.isalpha()
+                        and w not in _GENERIC and w not in _GENERIC_ZH and not is_unit_word(w))  # not "inch" of "16 inch"
         if not value.isascii() and value[-1] in _COLOURS:
-            keys.add(value[-1] + "色")  # 云朵白 -> 白色
+            keys.update((value[-1] + "色", value[-1] + "的"))  # 云朵白 -> 白色, "白的"
         if len(value) > 1 and value[-1] in "色款码号装":
             keys.add(value[:-1])
     return keys
 
 
 _ALIASES = (("旅行装", "小样", "试用装", "体验装", "travel size", "trial size", "mini size"),
-            ("替换装", "补充装", "refill"), ("礼盒", "礼盒装", "gift box", "gift set"))
+            ("替换装", "补充装", "refill"), ("礼盒", "礼盒装", "送礼", "gift box", "gift set", "for a gift"))
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s+([a-z]{1,3})(?![a-z])")
 _COLOURS = "白黑红蓝绿灰粉紫黄橙金银棕咖米青"
+_EDITION = re.compile(r"(?:套装|礼盒|组合|升级|标准)?[版款装]$")  # 分杯套装版: the edition word, not what names it
+_GENERIC_ZH = frozenset("标准 经典 普通 基础 常规 升级 套装 礼盒 组合 家庭 规格 版本 款式 颜色 尺码 限定".split())  # name no option alone
 _GENERIC = frozenset("pack set size one the and with for piece pieces count".split())  # words that name no option
+_SPELLED_UNITS = frozenset(("in", "ml", "l", "oz", "lb", "kg", "g", "cm", "mm", "W", "mAh", "qt"))
+_SINGLE = re.compile(r"(?<![简清孤])单(?=[盒包袋瓶罐支件个只片条双套箱桶])")  # 单袋 is one bag (not 简单, 清单)
 _CN_COUNT = re.compile(r"[一二两三四五六七八九十]+(?=[盒包袋瓶罐支件个只片条双套装箱桶])")
 _FIT = re.compile(r"(?:runs?|too|偏)\s*(?:small|large|big|小|大)", re.I)  # a fit question, not a size named
 
@@ -136,7 +149,9 @@ def named_variants(product: Product, text: str, *, letters: bool = True) -> list
         return []
     low = _FIT.sub(" ", fold(text).lower())
     low = _CN_COUNT.sub(lambda m: str(cn_to_decimal(m.group())), low)  # 三盒装 -> 3盒装
-    scores = [(sum(_named(k, low, _units(v)) for k in _keys(v, product.variants, letters) if letters or len(k) > 1), v)
+    one = _SINGLE.sub("1", low)  # 单袋 -> 1袋 (and 单只 as written, for a 单只装)
+    scores = [(sum(_named(k, low, _units(v)) or _named(k, one, _units(v))
+                   for k in _keys(v, product.variants, letters) if letters or len(k) > 1), v)
               for v in product.variants]
     best = max(score for score, _ in scores)
     if not best:
@@ -147,6 +162,15 @@ def named_variants(product: Product, text: str, *, letters: bool = True) -> list
         if len(whole) == 1:
             return whole
     return named
+
+
+def mentioned_variants(product: Product, text: str) -> list[Variant]:
+    """Every variant ``text`` speaks of, however many (not only the best named): "6.5 kg (12 inch), 7.2 kg (14 inch)"
+    speaks of the 12 inch and the 14 inch ones, though "12" names the 12 inch best."""
+    if not product.variants:
+        return []
+    low = _CN_COUNT.sub(lambda m: str(cn_to_decimal(m.group())), fold(text).lower())
+    return [v for v in product.variants if any(_named(k, low, _units(v)) for k in _keys(v, product.variants))]
 
 
 _BIG = re.compile(r"大号|(?<![多])大的|大容量|大一点|大size|大款|bigger|larger|the\s+(?:big|large)(?:r)?\s+one")

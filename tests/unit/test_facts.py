@@ -77,6 +77,19 @@ def test_numbers_keep_their_units_in_any_numerals():
                     (Decimal(26), "cm")}
 
 
+
+def test_a_quantity_in_its_kinds_base_unit():
+    def base(text):
+        (q,) = find_numbers(text)
+        b = q.base()
+        return round(float(b.value), 2), b.unit
+
+    assert base("八斤") == (4.0, "kg") and base("30 lbs") == (13.61, "kg") and base("500g") == (0.5, "kg")
+    assert base("5 ft") == (152.4, "cm") and base("1.75米") == (175.0, "cm") and base("10.25-inch") == (26.04, "cm")
+    assert base("95 degrees fahrenheit") == (35.0, "°C") and base("八十度") == (80.0, "°C")
+    assert base("2 hours") == (7200.0, "s") and base("1.5升") == (1500.0, "ml") and base("12片") == (12.0, "pcs")
+
+
 def test_facts_are_clauses_with_their_field_and_numbers(catalog):
     facts = ProductFacts(catalog["LK-TH"])
     by_text = {f.text: f for f in facts.facts}

@@ -165,3 +165,23 @@ def test_an_option_for_the_viewers_use_and_a_summary_is_no_rule():
     milk = ProductFacts(catalog.get("MILK"))
     assert milk.answer("宝宝7个月喝几段").pick == ("2段",)  # not every stage of "1段/2段/3段覆盖0-36月龄"
     assert milk.answer("娃两岁半了 能喝哪段").pick == ("3段",)
+
+
+def test_a_kids_guide_by_age_and_height_and_the_options_own_measures():
+    bike = _product("BIKE", "en", "Pick the wheel size from your child's height:\n- 12 inch: ages 2-4, height 85-100 cm (33-39 in)\n"
+                    "- 14 inch: ages 3-5, height 100-112 cm (39-44 in)\n- 16 inch: ages 4-7, height 112-125 cm (44-49 in)\n"
+                    "Bike weight: 6.5 kg (12 inch), 7.2 kg (14 inch), 7.9 kg (16 inch).",
+                    {"Size": ["12 inch", "14 inch", "16 inch"]})
+    coat = _product("DOWN", "zh", "90%白鸭绒，适合-15℃~0℃的冬季通勤穿着。", {"尺码": ["M", "L"]}, specs={"衣长": "约95cm（M码）"})
+    catalog = catalog_from_data({"products": [bike, coat]})
+    kids, down = ProductFacts(catalog.get("BIKE")), ProductFacts(catalog.get("DOWN"))
+    kids.fit("x")
+    rules = kids._guide[0]  # noqa: SLF001 - the rules as read
+    assert all(r.bounds[0].dim != "weight" for r in rules)  # "6.5 kg (12 inch)": the bike's weight, not whom it fits
+    (sixteen,) = [r for r in rules if r.option == "16 inch"]
+    assert [b.dim for b in sixteen.bounds] == ["age", "height"]  # "ages 4-7"; "(44-49 in)" is the same height again
+    assert kids.answer("my kid is 5 and 108cm which bike").pick == ("14 inch",)  # "ages 3-5", height 100-112
+    assert kids.answer("he's 115cm tall which one").pick == ("16 inch",)
+    answer = down.answer("零下十度能穿吗")
+    assert answer.sure and "-15℃~0℃" in answer.text  # a minus after a Chinese word is a minus
+    assert "95cm" in down.answer("衣长多少 155穿会不会拖地").text  # a spec the question names, not a size for 155 cm
