@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -33,15 +34,23 @@ _SIZES = {"xs": ("extra small", "特小"), "s": ("小码", "s码"), "m": ("mediu
           "xxl": ("2xl", "xx-large", "加加大", "xxl码"), "grey": ("gray", "灰色"), "gray": ("grey", "灰色")}
 
 
-def _keys(variant: Variant, siblings: list[Variant], derived: bool = True) -> set[str]:
+def _keys(variant: Variant, siblings: Sequence[Variant], derived: bool = True) -> frozenset[str]:
     """How a viewer or the host may name ``variant``: option values (and their plain words: medium for M),
     values without 色/款/码, the number of a value with a unit when no sibling shares it, its title and id.
 
     ``derived=False``: only the values themselves, their numbers and size words: the shortened forms ("bag" for "100 g
-    refill bag", "燕麦" for "燕麦色") name the variant only in its own product's context."""
+    refill bag", "燕麦" for "燕麦色") name the variant only in its own product's context.  Worked out once per
+    variant and siblings (every comment looks them up, for every product)."""
+    others = tuple(tuple(s.options.values()) for s in siblings if s is not variant)
+    return _keys_of(tuple(variant.options.values()), variant.title, variant.id, others, derived)
+
+
+@functools.lru_cache(maxsize=8192)
+def _keys_of(options: tuple[str, ...], title: str, vid: str, siblings: tuple[tuple[str, ...], ...],
+             derived: bool) -> frozenset[str]:
     keys: set[str] = set()
-    values = [*variant.options.values(), variant.title, variant.id]
-    values += [part for v in variant.options.values() for part in re.split(r"\s*/\s*", v) if "/" in v]
+    values = [*options, title, vid]
+    values += [part for v in options for part in re.split(r"\s*/\s*", v) if "/" in v]
     for value in values:
         value = _CN_COUNT.sub(lambda m: str(cn_to_decimal(m.group())), fold(value).lower().strip())  # 两支装 -> 2支装
         if not value:
@@ -64,8 +73,7 @@ def _keys(variant: Variant, siblings: list[Variant], derived: bool = True) -> se
             keys.add(stem)  # 分杯套装版 -> 分杯
         number = _NUMBER.search(value)
         if number and number.group() != value:
-            others = {n.group() for s in siblings if s is not variant
-                      for v in s.options.values() if (n := _NUMBER.search(fold(v)))}
+            others = {n.group() for sibling in siblings for v in sibling if (n := _NUMBER.search(fold(v)))}
             if number.group() not in others:
                 keys.add(number.group())
         if not derived:
@@ -79,7 +87,7 @@ def _keys(variant: Variant, siblings: list[Variant], derived: bool = True) -> se
             keys.update((value[-1] + "色", value[-1] + "的"))  # 云朵白 -> 白色, "白的"
         if len(value) > 1 and value[-1] in "色款码号装":
             keys.add(value[:-1])
-    return keys
+    return frozenset(keys)
 
 
 _ALIASES = (("旅行装", "小样", "试用装", "体验装", "travel size", "trial size", "mini size"),
