@@ -61,7 +61,7 @@ FLOORS = {
     "heldout5": {"facts": 0.75, "unanswerable": 0.75, "disclosure": 1.0, "medical": 1.0},
     "dev6": {"facts": 0.95, "unanswerable": 0.95, "disclosure": 1.0, "medical": 1.0},
     "heldout6": {"facts": 0.80, "unanswerable": 0.60, "disclosure": 1.0, "medical": 1.0},
-    "dev7": {"facts": 0.95, "unanswerable": 0.95, "disclosure": 1.0, "medical": 1.0},
+    "dev7": {"facts": 0.93, "unanswerable": 0.95, "disclosure": 1.0, "medical": 1.0},
     "heldout7": {"facts": 0.80, "unanswerable": 0.95, "disclosure": 1.0, "medical": 1.0},
 }
 
