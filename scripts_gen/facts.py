@@ -31,6 +31,7 @@ from products.money import spoken_money
 from scripts_gen import fit as fitting
 from scripts_gen.rules.numbers import fold
 from scripts_gen.rules.quantities import Quantity, find_numbers, find_quantities
+from scripts_gen.text import find_all
 
 log = logging.getLogger(__name__)
 
@@ -142,14 +143,14 @@ _HINTS = (
      ("cool", "breathab", "透气", "凉", "temperature")),
     (re.compile(r"偏大|偏小|尺码|选码|穿什么码|选哪个码|which\s+size|what\s+size|run\s+(?:small|large|big)|fit"),
      ("尺码", "码", "偏", "建议", "size", "fit", "fits", "usual")),
-    (re.compile(r"保存|储存|存放|怎么存|放冰箱|冷藏|(?<![a-z])stor(?:e|age)|keep\s+it|where\s+should\s+i\s+keep"),
+    (re.compile(r"保存|储存|存放|怎么存|放冰箱|冷藏|stor(?:e|age)|keep\s+it|where\s+should\s+i\s+keep"),
      ("保存", "储存", "存放", "冷藏", "阴凉", "避光", "store", "storage", "keep", "below")),
-    (re.compile(r"晒|阳光|太阳|(?<![a-z])sun(?!screen|block|glass|day)"), ("阳光", "晒", "直射", "sun", "sunlight")),
+    (re.compile(r"晒|阳光|太阳|sun(?!screen|block|glass|day)"), ("阳光", "晒", "直射", "sun", "sunlight")),
     (re.compile(r"硬度|hardness|hrc"), ("硬度", "hrc", "hardness")),
     (re.compile(r"飞机|登机|plane|flight|airline|carry[\s-]?on"), ("飞机", "登机", "航空", "wh", "flight", "plane", "carry-on")),
-    (re.compile(r"防水|游泳|下水|泳池|淋雨|waterproof|swim|shower|(?<![a-z])rain|(?<![a-z])pool|ip\d"),
+    (re.compile(r"防水|游泳|下水|泳池|淋雨|waterproof|swim|shower|rain|pool|ip\d"),
      ("防水", "ip", "waterproof", "water", "sweat", "float")),
-    (re.compile(r"防尘|沙滩|沙子|灰尘|dust|(?<![a-z])sand|beach"), ("防尘", "ip", "dust", "sand")),
+    (re.compile(r"防尘|沙滩|沙子|灰尘|dust|sand|beach"), ("防尘", "ip", "dust", "sand")),
     (re.compile(r"蓝牙|bluetooth|(?<![a-z])bt(?![a-z])"), ("蓝牙", "bluetooth")),
     (re.compile(r"刺痛|刺激|辣眼|sting|stings|burns?\b|tingl"), ("刺痛", "刺激", "刺", "sting", "tingl", "irritat", "patch test")),
     (re.compile(r"男女|男款|女款|男生|女生|男士|女士|(?<![a-z])(?:wo)?m[ae]n'?s?(?![a-z])|unisex|gender"),
@@ -158,7 +159,7 @@ _HINTS = (
                 r"|最大.{0,2}[码号]|最小.{0,2}[码号]|(?:哪些|什么|几个)[码号]|[码号]数?(?:全|齐)"),
      ("comes in", "码有", "号有", "尺码有", "size")),
     (re.compile(r"多远|距离|how\s+far|\brange\b"), ("距离", "范围", "米", "range", "distance", "feet", "ft", "m")),
-    (re.compile(r"几个口|接口|插口|(?<![a-z])ports?(?![a-z])|usb"), ("口", "接口", "usb", "port", "ports", "type-c")),
+    (re.compile(r"几个口|接口|插口|ports?(?![a-z])|usb"), ("口", "接口", "usb", "port", "ports", "type-c")),
     (re.compile(r"弹力|弹性|stretch"), ("弹力", "弹", "stretch")),
     (re.compile(r"甜|糖|sweet|sugar"), ("糖", "甜", "sugar", "sweet")),
     (re.compile(r"盐|咸|salt"), ("盐", "咸", "salt", "salted", "unsalted")),
@@ -179,6 +180,8 @@ _HINTS = (
     (re.compile(r"快充|fast\s+charg"), ("快充", "fast", "minute", "分钟")),
     (re.compile(r"显示|屏|display|screen"), ("显示", "数显", "屏", "display", "screen")),
 )
+
+
 @functools.lru_cache(maxsize=1024)
 def _hint_pattern(word: str) -> re.Pattern[str]:
     """How a hint word is found in a fact: Chinese and symbols anywhere; an English word from its start ("port" is
@@ -254,8 +257,6 @@ _SOFT = frozenset("子头儿带用")
 # questions of an attribute: only a fact stating that attribute answers them ("电芯是什么牌子的": not 电芯容量)
 _CATEGORY = re.compile(r"材质|材料|面料|成分|颜色|什么色|色号|牌子|品牌|产地|哪里产|哪产|made\s+(?:of|from|in)|material|fabric|"
                        r"ingredients?|colou?r|brand|origin|who\s+makes|(?:which|what)\s+country|哪个国家|哪国")
-# the viewer speaking of themselves: their numbers are theirs, not the product's
-# the viewer speaks of their own measures ("我100斤", "my 2 yr old", "三个月的小奶猫"): not a size of the product
 # how chat spells what records write otherwise: "wifi" is "Wi-Fi", "5g wifi" is a 5 GHz network (not 5 grams)
 _RESPELL = (
     (re.compile(r"(?<![a-z0-9.])(\d(?:\.\d)?)\s*g(?:hz)?(?=\s*(?:wifi|wi-fi|网络|频段|信号|band|network|router))", re.I), r"\1 ghz"),
@@ -269,15 +270,17 @@ def _respell(question: str) -> str:
     return question
 
 
+# the viewer speaking of themselves: their numbers are theirs, not the product's
+# the viewer speaks of their own measures ("我100斤", "my 2 yr old", "三个月的小奶猫"): not a size of the product
 _VIEWER = re.compile(r"我|身高|体重|\bi'?m\b|\bi\s+am\b|\bmy\b|\bi\s+wear\b|\bme\b|个?多?月(?:大|龄)?的?(?:宝宝|孩子|小孩|婴儿|猫|狗|小奶猫|幼猫|幼犬)"
                      r"|岁(?:的)?(?:宝宝|孩子|小孩|猫|狗)|(?:years?|yrs?|months?)\s+old", re.I)
 # containers and measure words: "一盒多少克" asks for a weight, not about boxes
 _MEASURE = frozenset("盒包袋瓶罐桶个只件套片支颗粒块张条双一")
-# sentences, and Chinese sentences at their commas; never inside an enumeration (配料：牛肉、香辛料、白砂糖)
 # a spec of who or what the product fits (a size chart, an age range), not an attribute of the product itself
 _SIZING = re.compile(r"码|号|尺寸对照|适用|适合|建议|身高|体重|年龄|月龄|size|fit|guide|chart|age|height|weight\s+range|recommend",
                      re.I)
 _TIMES_COUNT = re.compile(r"[\u4e00-\u9fffa-z)）]\s*[×xX]\s*\d+(?![\d.]|\s*(?:cm|mm|m\b|in\b|inch|ml|l\b|升|毫升|厘米))", re.I)
+# sentences, and Chinese sentences at their commas; never inside an enumeration (配料：牛肉、香辛料、白砂糖)
 _CLAUSE = re.compile(r"(?<=[。！？；;!?\n])|，(?=[^，]{2,})|(?<=\.)\s+(?=[A-Z])")
 
 
@@ -336,15 +339,7 @@ def sentences(text: str) -> list[str]:
 def clauses(text: str) -> list[str]:
     """Short spoken clauses: sentences, and Chinese sentences cut at their commas; never inside a parenthesis
     that closes ("Sheer (untinted; may leave a cast)" is one clause)."""
-    inside = _parenthesised(text)
-    out, start = [], 0
-    for m in _CLAUSE.finditer(text):
-        if any(a < m.start() < b for a, b in inside):
-            continue
-        out.append(text[start:m.start()])
-        start = m.end()
-    out.append(text[start:])
-    return [part for part in (p.strip(" \t\n。.！!？?；;，,、") for p in out) if len(part) >= 2]
+    return [part for part in (p.strip(" \t\n。.！!？?；;，,、") for p in _top_level(text, _CLAUSE)) if len(part) >= 2]
 
 
 def _parenthesised(text: str) -> list[tuple[int, int]]:
@@ -371,7 +366,7 @@ class Fact:
     numbers: tuple[Quantity, ...] = ()
     variant: str | None = None  # the variant it is about, if one
 
-    @property
+    @functools.cached_property
     def kinds(self) -> set[str]:
         kinds = {q.kind for q in self.numbers if q.kind}
         if any(q.unit == "oz" for q in self.numbers):
@@ -512,7 +507,7 @@ class ProductFacts:
         text = fold(question).lower()
         read = [m.span() for pattern, _ in (*_ASKS, *_HINTS) for m in pattern.finditer(text)]
         read += [m.span() for m in _QWORDS.finditer(text)]
-        read += [(i, i + len(word)) for word in _ZH_CONTEXT for i in _find_all(text, word)]
+        read += [(i, i + len(word)) for word in _ZH_CONTEXT for i in find_all(text, word)]
         covered: set[int] = set()
         for begin, end in read:
             covered.update(range(begin, end))
@@ -554,9 +549,7 @@ class ProductFacts:
             return Answer(other.text)
         # "衣长多少 155穿会不会拖地": a spec the question names is what it asks, before any size the viewer's height points to
         lowered = fold(question).lower()
-        names_spec = any(len(name) >= 2 and fold(name).lower() in lowered for name in self.product.specs
-                         if not _SIZING.search(name) and not any(fitting.names_value(name, o) for o in self.option_values()))
-        suits = None if names_spec else self.fit(question)
+        suits = None if any(name in lowered for name in self._attribute_names) else self.fit(question)
         if suits is not None:  # "165 55kg穿啥码", "我家五口人 买哪个": the record's guide, against the viewer's measures
             zh = self.product.lang == "zh"  # a size letter is said "M码" in Chinese
             pick = tuple(f"{o}码" if zh and _SIZE_LETTER.fullmatch(o) else o for o in suits.options)
@@ -604,7 +597,6 @@ class ProductFacts:
             uncovered.append("<" + "/".join(sorted(asked)) + ">")
         # a topic the hint patterns read ("缩水", "sheath" as an accessory) that no chosen fact speaks of is not
         # answered by them: said with a hedge
-        lowered = fold(question).lower()
         spoken = " ".join(f.text.lower() for f in chosen)
         for pattern, found in _HINTS:
             hit = _hint_hit(pattern, lowered)
@@ -638,6 +630,13 @@ class ProductFacts:
             if _SIZE_SPEC.search(name):
                 values += [v.strip() for v in re.split(r"[、/,，|]", str(value)) if 0 < len(v.strip()) <= 8]
         return values
+
+    @functools.cached_property
+    def _attribute_names(self) -> tuple[str, ...]:
+        """The record's spec names for the product's own attributes (衣长, not a size chart nor an option), folded."""
+        values = self.option_values()
+        return tuple(fold(name).lower() for name in self.product.specs if len(name) >= 2 and not _SIZING.search(name)
+                     and not any(fitting.names_value(name, o) for o in values))
 
     def fit(self, question: str) -> fitting.Fit | None:
         """Which option the viewer's own measures point to, by the record's guide (see :mod:`scripts_gen.fit`)."""
@@ -1021,14 +1020,6 @@ def _circumstances(question: str) -> set[str]:
     text = fold(question).lower()
     found = {t for word in _ZH_CONTEXT if word in text for t in tokens(word)}
     return found | {t for t in tokens(text) if t in _EN_CONTEXT_STEMS}
-
-
-def _find_all(text: str, word: str) -> list[int]:
-    out, at = [], text.find(word)
-    while at >= 0:
-        out.append(at)
-        at = text.find(word, at + 1)
-    return out
 
 
 def _options(variants: Sequence[Variant]) -> dict[str, list[str]]:

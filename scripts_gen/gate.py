@@ -42,6 +42,7 @@ from scripts_gen.rules.numbers import LONG_NUMBER, fold, fold_chars
 from scripts_gen.rules.persona import persona_hits
 from scripts_gen.rules.quantities import Quantity, fact_hits
 from scripts_gen.rules.variants import variant_hits
+from scripts_gen.text import find_all
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ class Gate:
             return False
         p = products[0]
         names = [fold_chars(" ".join(n.split())) for n in (p.title, p.brand or "", *(v.label for v in p.variants)) if n]
-        return any(a <= hit.span[0] and hit.span[1] <= a + len(n) for n in names for a in _find_all(text, n))
+        return any(a <= hit.span[0] and hit.span[1] <= a + len(n) for n in names for a in find_all(text, n))
 
     def _quoted_facts(self, text: str, products: list[Product]) -> list[str]:
         """The record's facts the sentence says word for word, numbers or not ("316不锈钢内胆", "works on induction
@@ -263,12 +264,3 @@ class Gate:
     ) -> ApprovedSpeech | None:
         """Approved speech, or None when the sentence is dropped."""
         return self.review(text, lang=lang, source=source, source_id=source_id, sku=sku, author=author)[1]
-
-
-def _find_all(text: str, part: str) -> list[int]:
-    """Where ``part`` starts in ``text``, every time."""
-    out, at = [], text.find(part)
-    while part and at >= 0:
-        out.append(at)
-        at = text.find(part, at + 1)
-    return out

@@ -99,3 +99,12 @@ def normalize(text: str) -> str:
         text = _SPACED_WORDS.sub(lambda m: m.group().replace(" ", ""), text.replace("\u3000", " "))
     text = " ".join(text.lower().split())
     return _REPEATS.sub(r"\1\1\1", text) if len(text) > 3 else text
+
+
+def find_all(text: str, part: str) -> list[int]:
+    """Where ``part`` starts in ``text``, every time (overlapping too)."""
+    out, at = [], text.find(part) if part else -1
+    while at >= 0:
+        out.append(at)
+        at = text.find(part, at + 1)
+    return out

@@ -54,7 +54,7 @@ _TO_BASE: dict[str, tuple[str, Decimal]] = {
     "lb": ("kg", Decimal("0.45359237")), "oz": ("kg", Decimal("0.028349523125")),
     "mm": ("cm", Decimal("0.1")), "m": ("cm", Decimal(100)), "in": ("cm", Decimal("2.54")), "ft": ("cm", Decimal("30.48")),
     "l": ("ml", Decimal(1000)), "min": ("s", Decimal(60)), "h": ("s", Decimal(3600)), "day": ("s", Decimal(86400)),
-    "week": ("s", Decimal(604800)), "Wh": ("Wh", Decimal(1)), "kPa": ("Pa", Decimal(1000)), "kJ": ("kJ", Decimal(1)),
+    "week": ("s", Decimal(604800)), "kPa": ("Pa", Decimal(1000)),
 }
 _KIND_OF = {unit: kind for kind, units in UNITS.items() for unit in units}
 _CANON = {word: unit for units in UNITS.values() for unit, words in units.items() for word in words}

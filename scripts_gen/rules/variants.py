@@ -97,7 +97,7 @@ _COLOURS = "白黑红蓝绿灰粉紫黄橙金银棕咖米青"
 _EDITION = re.compile(r"(?:套装|礼盒|组合|升级|标准)?[版款装]$")  # 分杯套装版: the edition word, not what names it
 _GENERIC_ZH = frozenset("标准 经典 普通 基础 常规 升级 套装 礼盒 组合 家庭 规格 版本 款式 颜色 尺码 限定".split())  # name no option alone
 _GENERIC = frozenset("pack set size one the and with for piece pieces count".split())  # words that name no option
-_SPELLED_UNITS = frozenset(("in", "ml", "l", "oz", "lb", "kg", "g", "cm", "mm", "W", "mAh", "qt"))
+_SPELLED_UNITS = frozenset(("in", "ml", "l", "oz", "lb", "kg", "g", "cm", "mm", "W", "mAh"))
 _SINGLE = re.compile(r"(?<![简清孤])单(?=[盒包袋瓶罐支件个只片条双套箱桶])")  # 单袋 is one bag (not 简单, 清单)
 _CN_COUNT = re.compile(r"[一二两三四五六七八九十]+(?=[盒包袋瓶罐支件个只片条双套装箱桶])")
 _FIT = re.compile(r"(?:runs?|too|偏)\s*(?:small|large|big|小|大)", re.I)  # a fit question, not a size named
@@ -158,7 +158,8 @@ def named_variants(product: Product, text: str, *, letters: bool = True) -> list
     low = _FIT.sub(" ", fold(text).lower())
     low = _CN_COUNT.sub(lambda m: str(cn_to_decimal(m.group())), low)  # 三盒装 -> 3盒装
     one = _SINGLE.sub("1", low)  # 单袋 -> 1袋 (and 单只 as written, for a 单只装)
-    scores = [(sum(_named(k, low, _units(v)) or _named(k, one, _units(v))
+    texts = (low,) if one == low else (low, one)
+    scores = [(sum(any(_named(k, t, _units(v)) for t in texts)
                    for k in _keys(v, product.variants, letters) if letters or len(k) > 1), v)
               for v in product.variants]
     best = max(score for score, _ in scores)
