@@ -16,14 +16,15 @@ temperature...), so "保温多久" finds "保温12小时" and "how heavy is it" 
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import bm25s
 import numpy as np
 
 from products.model import Product, Variant
@@ -33,7 +34,31 @@ from scripts_gen.rules.numbers import fold
 from scripts_gen.rules.quantities import Quantity, find_numbers, find_quantities
 from scripts_gen.text import find_all
 
+if TYPE_CHECKING:
+    import bm25s
+
 log = logging.getLogger(__name__)
+
+
+def _load_bm25s() -> Any:
+    """``bm25s``, imported without jax.
+
+    ``bm25s.selection`` imports jax whenever it is installed (mediapipe brings it) to offer
+    a jax top-k, and its "auto" backend then ranks with jax: about 1.1 s of every process
+    start, and ties ordered by whichever library the machine happens to have.  Retrieval
+    here always ranks with numpy, so jax is kept out of that one import (and left
+    importable for anything else that wants it).
+    """
+    if "bm25s" in sys.modules or "jax" in sys.modules:
+        return importlib.import_module("bm25s")
+    sys.modules["jax"] = None  # type: ignore[assignment]  # makes `import jax...` raise ImportError
+    try:
+        return importlib.import_module("bm25s")
+    finally:
+        del sys.modules["jax"]
+
+
+_bm25s = _load_bm25s()
 
 _OFFER_QUESTION = re.compile(r"券|赠|送|折|优惠|便宜|活动|减|coupon|voucher|gift|discount|off|deal|promo|cheaper|free", re.I)
 _SHIP_WORDS = ("发货", "快递", "包邮", "运费", "邮费", "物流", "顺丰", "送达", "到货", "ship", "deliver", "postage", "courier")
@@ -476,7 +501,7 @@ class ProductFacts:
         if not query:
             return []
         if self._index is None:
-            self._index = bm25s.BM25()
+            self._index = _bm25s.BM25()
             self._index.index(self._docs(), show_progress=False)
         vocab = self._index.vocab_dict
         known = [t for t in query if t in vocab]
@@ -485,9 +510,11 @@ class ProductFacts:
         if self._muted is None:
             ok = self._speakable
             self._muted = frozenset(i for i, f in enumerate(self.facts) if ok is not None and not ok(f.text))
-        ids, scores = self._index.retrieve([known], k=min(k + len(self._muted), len(self.facts)), show_progress=False)
-        found = [(self.facts[int(i)], float(s)) for i, s in zip(np.ravel(ids), np.ravel(scores))
-                 if s > 0 and int(i) not in self._muted]
+        # every fact's score, best first; equal scores keep the record's order (title and
+        # description before specs), so a tie is broken the same way on every machine
+        scores = self._index.get_scores(known)
+        found = [(self.facts[int(i)], float(scores[i])) for i in np.argsort(-scores, kind="stable")
+                 if scores[i] > 0 and int(i) not in self._muted]
         return found[:k]
 
     @property
