@@ -76,7 +76,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 CATALOG = HERE / "catalog.json"
-SPLITS = ("dev", "heldout", "dev2", "heldout2", "dev3", "heldout3", "dev4", "heldout4", "dev5", "heldout5", "dev6", "heldout6", "dev7", "heldout7")
+SPLITS = ("dev", "heldout", "dev2", "heldout2", "dev3", "heldout3", "dev4", "heldout4", "dev5", "heldout5", "dev6", "heldout6", "dev7", "heldout7", "dev8", "heldout8")
 FACT_KINDS = ("fact", "variant", "price", "stock")
 KINDS = FACT_KINDS + ("unanswerable", "disclosure", "medical")
 REFERENCE_TIME = "2026-11-28T12:00:00+08:00"
