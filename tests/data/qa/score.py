@@ -34,7 +34,8 @@ independently of livehost's own gate:
   (``缺货``, ``sold out``, ``预售``...); a span that is an ISO date (``2026-12-10``)
   matches ``12月10日``, ``December 10``, ``Dec 10th``...
 - wrong facts (every kind): the speech contains a ``wrong`` span (not right after a
-  negation: ``不能砍骨头`` does not count as ``能砍骨头``), or states a number (digits,
+  negation: ``不能砍骨头`` does not count as ``能砍骨头``, nor a price said as the one before
+  the sale: ``比原价599元便宜``, ``down from 29.99``), or states a number (digits,
   or Chinese numerals followed by a unit) that is nowhere in the product's catalog
   record (the whole product with its variants; of a timestamp only its date counts)
   nor in the viewer's comment.
@@ -51,8 +52,10 @@ the wrong-fact count (silence states nothing wrong).
 
 Run ``python tests/data/qa/score.py`` from the checkout for every split (a table, then
 JSON); ``--split dev`` for one.  Sale windows were written around
-2026-11-28T12:00:00+08:00; a run on a day when a sale has started or ended since
-then is reported under ``warnings`` (price answers then no longer match the record).
+2026-11-28T12:00:00+08:00, and the host runs on that clock (``livehost reply --at``) unless
+``--at`` says otherwise; a run on another clock (``--at now``) on a day when a sale has
+started or ended since then is reported under ``warnings`` (price answers then no longer
+match the record).
 """
 
 from __future__ import annotations
@@ -497,7 +500,14 @@ def _unbacked_numbers(speech: str, allowed: set[Decimal]) -> list[str]:
     return [surface for value, surface in numbers_in(speech) if value not in allowed]
 
 
+# a price said as the one before the sale ("比原价599元便宜", "down from 29.99") is not a claim
+# that it is the price now
+_FORMER_PRICE = re.compile(r"(?:原价|划线价|日常价|down from|was|regularly|originally|usually|instead of)\s*"
+                           r"(?:是|of|at)?\s*[$¥￥]?\s*\d[\d,]*(?:\.\d+)?", re.I)
+
+
 def _wrong_spans(speech: str, spans: Iterable[str]) -> list[str]:
+    speech = _FORMER_PRICE.sub(" ", speech or "")
     return [span for span in spans or () if span_in(speech, span, negation_guard=True)]
 
 
@@ -728,15 +738,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Score livehost's answers to the product QA set.")
     parser.add_argument("--split", choices=SPLITS, action="append", help="a split (default: all)")
     parser.add_argument("--failures", type=int, default=30, help="failing questions to list per split")
+    parser.add_argument("--at", default=REFERENCE_TIME,
+                        help="the host's clock, ISO 8601 (default: the set's reference time, which its sale windows "
+                             "were written around, as the integration test runs it); 'now' for the real clock")
     args = parser.parse_args(argv)
+    now = None if args.at == "now" else datetime.fromisoformat(args.at)
+    if now is not None and now.tzinfo is None:
+        parser.error(f"--at {args.at!r} has no time zone (write it as {REFERENCE_TIME})")
     problems = validate()
     if problems:
         print("the set itself has problems:\n  " + "\n  ".join(problems))
         return 2
     results = {}
     for split in args.split or SPLITS:
-        rows = run_replies(split)
-        results[split] = score(rows, load_questions(split), CATALOG)
+        rows = run_replies(split, extra_args=[] if now is None else ["--at", now.isoformat()])
+        results[split] = score(rows, load_questions(split), CATALOG, now=now)
     print(table(results))
     for split, result in results.items():
         if result["warnings"]:
