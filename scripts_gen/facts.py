@@ -116,6 +116,7 @@ _ASKS = (
     (re.compile(r"热量|卡路里|大卡|千卡|能量|calori|kcal|energy"), "energy"),
     (re.compile(r"降噪|噪音|分贝|声音大|吵|安静|静音|noise|anc\b|decibel|loud|quiet|noisy"), "sound"),
     (re.compile(r"厚|薄|thick|thin|gsm"), "density"),
+    (re.compile(r"多厚|厚度|how\s+thick|thickness"), "length"),  # a case's 1.2 mm back, a mat's 6 mm
 )
 # question words -> words facts use for the same thing (a fact containing one answers the question)
 _HINTS = (
@@ -173,8 +174,8 @@ _HINTS = (
     (re.compile(r"晒|阳光|太阳|sun(?!screen|block|glass|day)"), ("阳光", "晒", "直射", "sun", "sunlight")),
     (re.compile(r"硬度|hardness|hrc"), ("硬度", "hrc", "hardness")),
     (re.compile(r"飞机|登机|plane|flight|airline|carry[\s-]?on"), ("飞机", "登机", "航空", "wh", "flight", "plane", "carry-on")),
-    (re.compile(r"防水|游泳|下水|泳池|淋雨|waterproof|swim|shower|rain|pool|ip\d"),
-     ("防水", "ip", "waterproof", "water", "sweat", "float")),
+    (re.compile(r"防水|游泳|下水|泳池|淋雨|洗澡|淋浴|进水|泡水|waterproof|swim|shower|rain|pool|ip\d"),
+     ("防水", "淋浴", "ip", "waterproof", "water", "sweat", "float", "shower")),
     (re.compile(r"防尘|沙滩|沙子|灰尘|dust|sand|beach"), ("防尘", "ip", "dust", "sand")),
     (re.compile(r"蓝牙|bluetooth|(?<![a-z])bt(?![a-z])"), ("蓝牙", "bluetooth")),
     (re.compile(r"刺痛|刺激|辣眼|sting|stings|burns?\b|tingl"), ("刺痛", "刺激", "刺", "sting", "tingl", "irritat", "patch test")),
@@ -193,9 +194,16 @@ _HINTS = (
     (re.compile(r"保质期|保质|shelf\s+life|best\s+before|expir"),
      ("保质期", "保质", "shelf life", "best before", "best-by", "best by", "from manufacture")),
     (re.compile(r"功率|wattage|\bwatts?\b"), ("功率", "瓦", "power", "watt")),
+    (re.compile(r"温柔|轻柔|柔和|力度|刺激小|gentle|sensitive\s+(?:teeth|gums)"), ("敏感", "柔", "轻", "gentle", "sensitive", "soft")),
+    (re.compile(r"档位|几个?档|什么档|模式|settings?\b|modes?\b"), ("模式", "档", "mode", "setting", "speed")),
+    (re.compile(r"油炸|炸的|fried|deep[\s-]?fry"), ("油炸", "非油炸", "fried", "baked", "air-dried")),
+    (re.compile(r"黏|粘|油腻|sticky|greasy|tacky|residue"), ("黏", "粘", "油腻", "吸收", "sticky", "greasy", "absorb", "residue")),
+    (re.compile(r"fit\s+(?:my|an?|the)\s+(?:iphone|phone|\d+)|compatib|work\s+with\s+(?:my|an?)|适配|兼容|能用(?:在|于)"),
+     ("compatib", "fits", "适配", "兼容", "适用")),
     (re.compile(r"油头|干头|油皮|干皮|混油|混干|敏感肌|油性|干性|oily|dry\s+(?:skin|hair)|sensitive\s+skin"),
      ("油性", "干性", "混合", "敏感", "适合", "发质", "肤质", "oily", "dry", "sensitive", "combination")),
-    (re.compile(r"续航|电池|battery"), ("续航", "电池", "battery", "playback", "runtime", "run time")),
+    (re.compile(r"续航|电池|battery|充一次|充满电?(?:能|可以|用)|一次充电|满电|(?:single|one|full|a|per)\s+charge"),
+     ("续航", "电池", "满电", "battery", "playback", "runtime", "run time")),
     (re.compile(r"容量|capacity"), ("容量", "capacity", "mah", "ml")),
     (re.compile(r"温度|水温|temperature"), ("温度", "水温", "度", "°c", "temperature")),
     (re.compile(r"尺寸|大小|多大|多高|多长|size|dimension|how\s+big"), ("尺寸", "cm", "厘米", "size", "inch", "mm")),
@@ -311,7 +319,7 @@ _CLAUSE = re.compile(r"(?<=[。！？；;!?\n])|，(?=[^，]{2,})|(?<=\.)\s+(?=[
 
 def _stem(word: str) -> str:
     """A light English stemmer: lasts/lasting/lasted -> last, boxes -> box (enough to match a fact's words)."""
-    for suffix in ("ing", "ed", "es", "s"):
+    for suffix in ("ness", "ing", "ed", "es", "s"):  # thickness -> thick
         if len(word) > len(suffix) + 2 and word.endswith(suffix) and not word[-len(suffix) - 1].isdigit():
             word = word[: -len(suffix)]
             break

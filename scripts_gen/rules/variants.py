@@ -10,6 +10,7 @@ cannot be ordered, or "没货" / "sold out" about something that can.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -69,11 +70,18 @@ def _keys_of(options: tuple[str, ...], title: str, vid: str, siblings: tuple[tup
                 keys.update(group)
         if len(value) > 2 and value[-1] in "装款码号":
             keys.add(value[:-1])  # 单只装 -> 单只
+        if not value.isascii() and len(value) > 2 and value[-1] in "版款":
+            keys.add(value[:-1] + ("款" if value[-1] == "版" else "版"))  # 标准版 is asked for as 标准款
+        if "套装" in value:
+            keys.add(value.replace("套装", "装"))  # 旅行套装 is 旅行装 in chat
         if not value.isascii() and len(stem := _EDITION.sub("", value)) >= 2 and stem != value and stem not in _GENERIC_ZH:
             keys.add(stem)  # 分杯套装版 -> 分杯
         number = _NUMBER.search(value)
         if number and number.group() != value:
-            others = {n.group() for sibling in siblings for v in sibling if (n := _NUMBER.search(fold(v)))}
+            # "10" names "US 10" (both colours of it), and "16" names "iPhone 16" though "iPhone 16 Pro" extends
+            # it; not when another value has that number for something else ("2" of "2 Pack" and "US 2")
+            others = {n.group() for sibling in siblings for v in sibling
+                      if (n := _NUMBER.search(low := fold(v).lower().strip())) and low != value and not low.startswith(value)}
             if number.group() not in others:
                 keys.add(number.group())
         if not derived:
@@ -83,11 +91,40 @@ def _keys_of(options: tuple[str, ...], title: str, vid: str, siblings: tuple[tup
             # "原味 6L×4袋 整箱" -> "整箱" (a Chinese word of two characters is a word)
             keys.update(w for w in words if (len(w) > 2 or (len(w) == 2 and not w.isascii())) and w.isalpha()
                         and w not in _GENERIC and w not in _GENERIC_ZH and not is_unit_word(w))  # not "inch" of "16 inch"
+        if not value.isascii():
+            runs = {run for o in siblings for v in o for run in _ZH_RUN.findall(v)}
+            for word in _ZH_RUN.findall(value):
+                if any(word in run and word != run for run in runs):
+                    continue  # "书包" of "书包+笔袋+防雨罩套装" would name its sibling 单书包 as well
+                ending = next((g for g in _TRAILING_GENERIC if word.endswith(g) and value.endswith(g)), "")
+                if ending and any(ending not in "".join(o) for o in siblings):
+                    keys.add(ending)  # "书包+笔袋+防雨罩套装" is the 套装 (its siblings: 单书包)
+                if word != value and word not in _GENERIC_ZH:
+                    keys.add(word)  # "整箱20袋" is the 整箱
+            stem = _distinct_part(value, siblings)
+            if stem:
+                keys.add(stem)  # 红烧牛肉 beside 香辣牛肉 is 红烧
         if not value.isascii() and value[-1] in _COLOURS:
             keys.update((value[-1] + "色", value[-1] + "的"))  # 云朵白 -> 白色, "白的"
         if len(value) > 1 and value[-1] in "色款码号装":
             keys.add(value[:-1])
     return frozenset(keys)
+
+
+def _distinct_part(value: str, siblings: tuple[tuple[str, ...], ...]) -> str:
+    """A Chinese value without the ending it shares with a sibling value (红烧牛肉, 香辣牛肉: 红烧); "" for none."""
+    if len(value) < 4 or not re.fullmatch(r"[\u4e00-\u9fff]+", value):
+        return ""
+    for sibling in siblings:
+        for other in sibling:
+            other = fold(other).lower().strip()
+            if other == value or len(other) != len(value) or not re.fullmatch(r"[\u4e00-\u9fff]+", other):
+                continue
+            shared = len(os.path.commonprefix([value[::-1], other[::-1]]))
+            if shared >= 1 and len(value) - shared >= 2:
+                stem = value[:len(value) - shared]
+                return "" if stem in _GENERIC_ZH else stem
+    return ""
 
 
 _ALIASES = (("旅行装", "小样", "试用装", "体验装", "travel size", "trial size", "mini size"),
@@ -96,6 +133,8 @@ _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s+([a-z]{1,3})(?![a-z])")
 _COLOURS = "白黑红蓝绿灰粉紫黄橙金银棕咖米青"
 _EDITION = re.compile(r"(?:套装|礼盒|组合|升级|标准)?[版款装]$")  # 分杯套装版: the edition word, not what names it
 _GENERIC_ZH = frozenset("标准 经典 普通 基础 常规 升级 套装 礼盒 组合 家庭 规格 版本 款式 颜色 尺码 限定".split())  # name no option alone
+_ZH_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+_TRAILING_GENERIC = frozenset(("套装", "礼盒", "组合"))  # name the option they end, when a sibling lacks them
 _GENERIC = frozenset("pack set size one the and with for piece pieces count".split())  # words that name no option
 _SPELLED_UNITS = frozenset(("in", "ml", "l", "oz", "lb", "kg", "g", "cm", "mm", "W", "mAh"))
 _SINGLE = re.compile(r"(?<![简清孤])单(?=[盒包袋瓶罐支件个只片条双套箱桶])")  # 单袋 is one bag (not 简单, 清单)
@@ -170,6 +209,31 @@ def named_variants(product: Product, text: str, *, letters: bool = True) -> list
         whole = [v for v in named if _named(_CN_COUNT.sub(lambda m: str(cn_to_decimal(m.group())), fold(v.label).lower()), low)]
         if len(whole) == 1:
             return whole
+        named = _closest(named, low)
+    return named
+
+
+_PARTS = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?|[\u4e00-\u9fff]")
+
+
+def _closest(named: list[Variant], text: str) -> list[Variant]:
+    """Of variants named equally well, those whose values say least that ``text`` does not, option by option:
+    "regular 16 clear" is the iPhone 16, not the 16 Pro or Pro Max; "白的标准款" is 标准版, not 旅行套装.  An option
+    none of whose values ``text`` names in part (the colours of "the 16 inch") does not choose."""
+    for name in dict.fromkeys(k for v in named for k in v.options):
+        values = {fold(v.options.get(name, "")).lower() for v in named}
+        if len(values) < 2:
+            continue
+        unsaid = {}
+        for value in values:
+            parts = _PARTS.findall(value)
+            unsaid[value] = sum(1 for part in parts if not _named(part, text))
+            if unsaid[value] == len(parts):
+                unsaid[value] = -1  # nothing of it is said
+        if all(n < 0 for n in unsaid.values()):
+            continue
+        fewest = min(n for n in unsaid.values() if n >= 0)
+        named = [v for v in named if unsaid[fold(v.options.get(name, "")).lower()] == fewest]
     return named
 
 
@@ -182,31 +246,35 @@ def mentioned_variants(product: Product, text: str) -> list[Variant]:
     return [v for v in product.variants if any(_named(k, low, _units(v)) for k in _keys(v, product.variants))]
 
 
-_BIG = re.compile(r"大号|(?<![多])大的|大容量|大一点|大size|大款|bigger|larger|the\s+(?:big|large)(?:r)?\s+one")
-_SMALL = re.compile(r"小号|小的|小容量|小一点|小款|smaller|the\s+small(?:er)?\s+one")
+_BIG = re.compile(r"大号|(?<![多])大的|大容量|大一点|大size|大款|(?<![多])大[支瓶罐包袋盒桶杯](?!装)|bigger|larger|"
+                  r"the\s+(?:big|large)(?:r)?\s+(?:one|size|bottle|tube|bag|pack|jar)")
+_SMALL = re.compile(r"小号|小的|小容量|小一点|小款|小[支瓶罐包袋盒桶杯](?!装)|smaller|"
+                    r"the\s+small(?:er)?\s+(?:one|size|bottle|tube|bag|pack|jar)")
 
 
 def _by_size_word(product: Product, text: str) -> list[Variant]:
-    """"大号的" / "the bigger one": the variant with the largest (smallest) number in an option whose values are
-    all numbers with one unit (3L and 4L); none when the options are not sizes of that kind."""
+    """"大号的" / "the bigger one" / "小支": the variant with the largest (smallest) number in an option whose values
+    begin with numbers of one unit (3L and 4L; "30g 单支" and "75g 单支" beside a "3支礼盒"); none when the options
+    are not sizes of that kind."""
     big, small = _BIG.search(text), _SMALL.search(text)
     if bool(big) == bool(small):
         return []
     for name in dict.fromkeys(k for v in product.variants for k in v.options):
-        sized = []
+        by_unit: dict[str, list[tuple[Decimal, Variant]]] = {}
         for v in product.variants:
-            found = _MEASURE.fullmatch(fold(v.options.get(name, "")).lower().strip())
-            if found is None:
-                break
-            sized.append((Decimal(found["n"]), found["u"], v))
-        else:
-            if len({u for _, u, _ in sized}) == 1 and len({n for n, _, _ in sized}) > 1:
-                pick = (max if big else min)(n for n, _, _ in sized)
-                return [v for n, _, v in sized if n == pick]
+            found = _MEASURE.match(fold(v.options.get(name, "")).lower().strip())
+            if found is not None:
+                by_unit.setdefault(found["u"], []).append((Decimal(found["n"]), v))
+        if not by_unit:
+            continue
+        sized = max(by_unit.values(), key=len)
+        if len(sized) * 2 > len(product.variants) and len({n for n, _ in sized}) > 1:
+            pick = (max if big else min)(n for n, _ in sized)
+            return [v for n, v in sized if n == pick]
     return []
 
 
-_MEASURE = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>[a-z]+|[^\d\s]{1,2})")
+_MEASURE = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<u>[a-z]+|[^\d\s(（]{1,2})(?![a-z])")
 
 
 def variant_hits(text: str, product: Product, now: datetime) -> list[RuleHit]:

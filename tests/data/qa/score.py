@@ -502,7 +502,7 @@ def _unbacked_numbers(speech: str, allowed: set[Decimal]) -> list[str]:
 
 # a price said as the one before the sale ("比原价599元便宜", "down from 29.99") is not a claim
 # that it is the price now
-_FORMER_PRICE = re.compile(r"(?:原价|划线价|日常价|down from|was|regularly|originally|usually|instead of)\s*"
+_FORMER_PRICE = re.compile(r"(?:原价|划线价|日常价|down from|was|regularly|originally|usually|instead of|regular price(?: is)?)\s*"
                            r"(?:是|of|at)?\s*[$¥￥]?\s*\d[\d,]*(?:\.\d+)?", re.I)
 
 
