@@ -35,7 +35,7 @@ _LENGTHS = ("height", "chest", "waist", "hip", "foot")
 # Lengths, weights and temperatures are written and converted as quantities are (scripts_gen.rules.quantities);
 # ages and people are this module's own.
 _UNITS: dict[str, tuple[str, float]] = {
-    **{w: ("length", float(to_base(Decimal(1), u)[0])) for u in ("cm", "m", "in") for w in unit_words(u)},
+    **{w: ("length", float(to_base(Decimal(1), u)[0])) for u in ("cm", "m", "in", "mm") for w in unit_words(u)},
     **{w: ("weight", float(to_base(Decimal(1), u)[0])) for u in ("kg", "jin", "lb") for w in unit_words(u)},
     **dict.fromkeys(("岁", "周岁", "years old", "year old", "yrs old", "yr old", "yo", "y/o", "-year-old", "-years-old"),
                     ("age", 12.0)),
@@ -201,23 +201,31 @@ def _normalise(text: str) -> str:
     return _HALF.sub(half, _METRE.sub(metre, _FEET.sub(feet, text)))
 
 
-def _label(text: str, start: int, end: int, kind: str, value: float, ages: bool = False) -> str | None:
-    """The dimension of a quantity: a length is a height, a chest... by the word before it (or just after)."""
+def _label(text: str, start: int, end: int, kind: str, value: float, ages: bool = False,
+           guide: str | None = None, reach: int = 14) -> str | None:
+    """The dimension of a quantity: a length is a height, a chest... by the word before it (or just after), or
+    by the ``guide`` it is a row of ("Size guide (foot length): US 9 = 27.0 cm").  ``reach``: how far before it the
+    word may be (a viewer's "my foot measures like 27cm" is further than a record's "脚长13.6-14.0cm（内长14.5cm）",
+    whose 内长 is not a foot)."""
     if kind == "fahrenheit":
         return "temperature"
     if kind == "age?":  # "3-6个月宝宝", "my 2 year old", not "保质期18个月"; any, of a product sold by age
         return "age" if ages or _AGE.search(text) else None
     if kind != "length":
         return kind
-    before, after = text[max(0, start - 14):start], text[end:end + 8]
+    before, after = text[max(0, start - reach):start], text[end:end + 8]
     for dim, pattern in _LABELS:
         if pattern.search(before) or ((dim != "height" or re.match(r"\s*tall", after)) and pattern.search(after)):
             return dim
+    if guide is not None:
+        return guide
     return "height" if 120 <= value <= 230 or (45 <= value < 120 and _CHILD.search(text)) else None
 
 
-def _quantities(text: str, ages: bool = False) -> list[tuple[str, Bound, tuple[int, int]]]:
-    """Every range or quantity of a fit dimension in ``text`` (normalised), as bounds."""
+def _quantities(text: str, ages: bool = False, guide: str | None = None,
+                reach: int = 14) -> list[tuple[str, Bound, tuple[int, int]]]:
+    """Every range or quantity of a fit dimension in ``text`` (normalised), as bounds; a length without its
+    word is of ``guide`` when it is given."""
     out: list[tuple[str, Bound, tuple[int, int]]] = []
     taken = [m.span() for m in _CONVERSION.finditer(text)]  # "112-125 cm (44-49 in)": the same range again
     for m in _RANGE.finditer(text):
@@ -227,7 +235,7 @@ def _quantities(text: str, ages: bool = False) -> list[tuple[str, Bound, tuple[i
         a = _value(m["sa"], m["a"], m["ua"] or m["ub"])
         if a is None or b is None or a[0] != b[0]:
             continue
-        dim = _label(text, m.start(), m.end(), a[0], a[1], ages)
+        dim = _label(text, m.start(), m.end(), a[0], a[1], ages, guide, reach)
         if dim is None:
             continue
         low, high = sorted((a[1], b[1]))
@@ -240,7 +248,7 @@ def _quantities(text: str, ages: bool = False) -> list[tuple[str, Bound, tuple[i
         if found is None:
             continue
         kind, value = found
-        dim = _label(text, m.start(), m.end(), kind, value, ages)
+        dim = _label(text, m.start(), m.end(), kind, value, ages, guide, reach)
         if dim is None:
             continue
         before, after = text[:m.start()], text[m.end():]
@@ -288,6 +296,10 @@ def rules(facts: Iterable[str], options: Sequence[str]) -> list[Rule]:
     (standard cup):" then "21-35 lbs: 1 1/4-1 3/4 cups")."""
     values = sorted({o for o in options if o.strip()}, key=len, reverse=True)
     out: list[Rule] = []
+    # the length a size guide's rows give ("Size guide (foot length): US 7 = 25.0 cm; US 8 = ..."), over the facts
+    # its rows were split into, and those rows (the sizes not sold among them)
+    guide: str | None = None
+    table: list[Rule] = []
     for block in facts:
         heading = False  # the sentence before was a heading about a person, a pet or the weather, ending in ":"
         for fact in (f.strip() for f in _SENTENCE.split(block) if f.strip()):
@@ -295,11 +307,60 @@ def rules(facts: Iterable[str], options: Sequence[str]) -> list[Rule]:
             heading = table_row or (fact.endswith((":", "：")) and bool(_BODY.search(fact) or _WEATHER.search(fact)))
             if _MODEL.search(fact):
                 continue  # "模特身高175cm，体重65kg，穿L码": the model's measures, not a rule
+            if (lead := _GUIDE.match(fact)) is not None:
+                guide = next((dim for dim, pattern in _LABELS if pattern.search(lead.group(1))), None)
+            elif guide is not None and not _ROW.match(_normalise(fact)):
+                guide = None  # the table has ended
+            if guide is not None:
+                text = fact[lead.end():] if lead is not None else fact
+                table += [r for row in (p.strip() for p in _PIECE.split(text)) if row for r in _row_rule(row, values, guide, fact)]
+                continue
+            out += _foot_ranges(table)
+            table = []
             out += _sentence_rules(fact, values, table_row)
+    out += _foot_ranges(table)
     # a clause of several options ("1段/2段/3段覆盖0-36月龄") says what they cover together: it is a rule of an option
     # only for what no clause of that option alone says ("2段适用6-12月龄")
     own = {(r.option, b.dim) for r in out if not r.shared for b in r.bounds}
     return [r for r in out if not r.shared or not any((r.option, b.dim) in own for b in r.bounds)]
+
+
+# a size guide's heading that names the length its rows give: "Size guide (foot length, heel to toe):", "脚长对照："
+_GUIDE = re.compile(r"([^:：]{0,60}(?:guide|chart|table|对照|尺码表|参考)[^:：]{0,60})[:：]", re.I)
+# a row of it: an option, then its measure ("US 8 = 26.0 cm", "39码 245mm")
+_ROW = re.compile(r"\s*[^\d\s=:：]{0,6}\s*\d+(?:\.\d+)?\s*[^\d]{0,6}?\s*[=:：]?\s*\d")
+
+
+def _row_rule(row: str, values: Sequence[str], guide: str, fact: str) -> list[Rule]:
+    """One row of a size guide: the one option it names and the measure of ``guide`` it gives."""
+    text = _normalise(row)
+    named = [(value, found) for value in values if (found := _mentions(text, value))]
+    if len(named) > 1:
+        return []  # not one option's row
+    value, spans = named[0] if named else (None, [])  # None: a size the product does not sell ("US 7 = 25.0 cm")
+    start = max((e for _, e in spans), default=0) if named else len(_ROW_LEAD.match(text).group())
+    bounds = tuple(b for dim, b, (at, _) in _quantities(text, guide=guide) if dim == guide and at >= start)
+    return [Rule(value, bounds, row, fact)] if bounds else []
+
+
+_ROW_LEAD = re.compile(r"[^=:：]*?\d+(?:\.\d+)?\s*(?:码|号)?\s*[=:：]?")  # "US 7 =", "39码": the size the row is of
+
+
+def _foot_ranges(table: list[Rule]) -> list[Rule]:
+    """A size guide's rows as rules of the sizes sold.  Rows of foot length are each the longest foot of their size
+    (a foot between two sizes takes the larger): 27.0 cm after 26.0 cm covers 26.1-27.0 cm; the first row covers as
+    much below it as the step to the next."""
+    lengths = [r.bounds[0].low for r in table if r.bounds[0].dim == "foot" and r.bounds[0].point]
+    out: list[Rule] = []
+    for i, rule in enumerate(table):
+        bound = rule.bounds[0]
+        if bound.dim == "foot" and bound.point and bound.low is not None and len(lengths) > 1:
+            at = lengths.index(bound.low)
+            below = lengths[at - 1] if at > 0 else 2 * lengths[0] - lengths[1]
+            rule = Rule(rule.option, (Bound("foot", below + 0.1, bound.low),), rule.text, rule.fact)
+        if rule.option is not None:
+            out.append(rule)
+    return out
 
 
 def _sentence_rules(fact: str, values: Sequence[str], table_row: bool) -> list[Rule]:
@@ -370,7 +431,7 @@ def measures(question: str, options: Sequence[str] = (), *, ages: bool = False) 
     text = _normalise(question)
     named = [s for o in options for s in _mentions(text, o)]
     out: list[Measure] = []
-    for dim, bound, span in _quantities(text, ages):
+    for dim, bound, span in _quantities(text, ages, reach=22):
         if any(a <= span[0] < b for a, b in named) or not bound.point:
             continue
         if dim == "temperature" and not _WEATHER_QUESTION.search(text):

@@ -185,3 +185,20 @@ def test_a_kids_guide_by_age_and_height_and_the_options_own_measures():
     answer = down.answer("零下十度能穿吗")
     assert answer.sure and "-15℃~0℃" in answer.text  # a minus after a Chinese word is a minus
     assert "95cm" in down.answer("衣长多少 155穿会不会拖地").text  # a spec the question names, not a size for 155 cm
+
+
+def test_a_foot_length_guide_table_picks_the_size_whose_length_covers_the_foot():
+    # the guide's heading names the length its rows give; its rows are split over several facts (";" ends a
+    # sentence), some are sizes not sold, and each row is the longest foot of its size
+    sizes = ["US 9", "US 10", "US 11"]
+    found = fit.rules(["Size guide (foot length, heel to longest toe): US 7 = 25.0 cm;", "US 8 = 26.0 cm;", "US 9 = 27.0 cm;",
+                   "US 10 = 28.0 cm;", "US 11 = 29.0 cm.", "The shoe fits true to size."], sizes)
+    assert [r.option for r in found] == sizes
+    assert fit.fit("my foot measures like 27cm which size do i get", found, sizes).options == ("US 9",)
+    assert fit.fit("between sizes, my foot is 27.4 cm", found, sizes).options == ("US 10",)  # the larger
+    assert fit.fit("my foot is 31 cm", found, sizes).options == ()  # beyond the guide: none chosen
+    zh = ["39码", "40码", "41码"]
+    table = fit.rules(["脚长对照：39码 245mm；40码 250mm；41码 255mm。"], zh)
+    assert fit.fit("脚长248mm穿哪个", table, zh).options == ("40码",)
+    assert fit.fit("脚长24.2cm", table, zh).options == ("39码",)
+    assert fit.fit("脚长20cm穿哪个", table, zh).options == ()

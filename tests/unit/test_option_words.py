@@ -111,3 +111,16 @@ def test_a_guarantee_the_record_states_may_be_quoted_and_no_other():
     decision = gate.check(made_up, "en", sku="TRAIL")
     assert not decision.passed and {h.rule for h in decision.rules} == {"absolute_term"}
     assert not gate.check("Lifetime guarantee on the sole.", "en", sku="TRAIL").passed
+
+
+@pytest.mark.parametrize(("text", "excepted"), [
+    ("冷水最低加到800ml", True),  # a fill level with its unit: the end of the product's own range
+    ("最少放500g食材", True),
+    ("水不要低于最低水位", True),
+    ("全网最低800元", False),  # a price ranking
+    ("最低价", False),
+    ("最少800", False),  # a bare number after 最少 reads as a price
+])
+def test_a_fill_level_is_not_a_superlative(text, excepted):
+    rules = {h.rule for h in Gate(CATALOG, now=lambda: NOW).check(text, "zh", sku="BRUSH").rules}
+    assert ("absolute_term" not in rules) is excepted
