@@ -352,7 +352,7 @@ def _foot_ranges(table: list[Rule]) -> list[Rule]:
     much below it as the step to the next."""
     lengths = [r.bounds[0].low for r in table if r.bounds[0].dim == "foot" and r.bounds[0].point]
     out: list[Rule] = []
-    for i, rule in enumerate(table):
+    for rule in table:
         bound = rule.bounds[0]
         if bound.dim == "foot" and bound.point and bound.low is not None and len(lengths) > 1:
             at = lengths.index(bound.low)
