@@ -338,7 +338,8 @@ def _row_rule(row: str, values: Sequence[str], guide: str, fact: str) -> list[Ru
     if len(named) > 1:
         return []  # not one option's row
     value, spans = named[0] if named else (None, [])  # None: a size the product does not sell ("US 7 = 25.0 cm")
-    start = max((e for _, e in spans), default=0) if named else len(_ROW_LEAD.match(text).group())
+    lead = _ROW_LEAD.match(text)
+    start = max((e for _, e in spans), default=0) if named else (lead.end() if lead else 0)
     bounds = tuple(b for dim, b, (at, _) in _quantities(text, guide=guide) if dim == guide and at >= start)
     return [Rule(value, bounds, row, fact)] if bounds else []
 
@@ -350,7 +351,7 @@ def _foot_ranges(table: list[Rule]) -> list[Rule]:
     """A size guide's rows as rules of the sizes sold.  Rows of foot length are each the longest foot of their size
     (a foot between two sizes takes the larger): 27.0 cm after 26.0 cm covers 26.1-27.0 cm; the first row covers as
     much below it as the step to the next."""
-    lengths = [r.bounds[0].low for r in table if r.bounds[0].dim == "foot" and r.bounds[0].point]
+    lengths = [b.low for r in table if (b := r.bounds[0]).dim == "foot" and b.point and b.low is not None]
     out: list[Rule] = []
     for rule in table:
         bound = rule.bounds[0]
