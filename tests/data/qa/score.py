@@ -16,7 +16,8 @@ The set (beside this file):
   ``questions.dev5.jsonl`` and ``questions.heldout5.jsonl`` over the ``R5-`` products (size guides, pet feeding
   tables, ages), the same way again; and a sixth, ``questions.dev6.jsonl`` and ``questions.heldout6.jsonl`` over the
   ``R6-`` products, written after the fifth round's changes, to measure them blind; and a seventh,
-  ``questions.dev7.jsonl`` and ``questions.heldout7.jsonl`` over the ``R7-`` products, written after the sixth round's.
+  ``questions.dev7.jsonl`` and ``questions.heldout7.jsonl`` over the ``R7-`` products, written after the sixth round's;
+and an eighth, ``questions.dev8.jsonl`` and ``questions.heldout8.jsonl`` over the ``R8-`` products, after the seventh's.
 
 ``run_replies(split)`` runs one ``python -m livehost reply`` per product (one per
 distinct ``--sku`` when a question is asked while a variant is on air) and returns
