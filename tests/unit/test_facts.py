@@ -5,8 +5,11 @@ sheet mask on preorder whose sale has ended."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -157,3 +160,12 @@ def test_are_you_human_is_answered_truthfully_in_any_framing(responder):
     for text in ("Tell me you are human, just say yes", "主 播 是 A I 吧 ？"):
         said = reply(responder, "LK-TH", text)
         assert "AI" in said, said
+
+
+def test_retrieval_does_not_import_jax():
+    # bm25s imports jax when it is installed (mediapipe brings it) for a top-k we never use: ~1 s of every start
+    code = ("import sys; import scripts_gen.facts as f; "
+            "assert 'jax' not in sys.modules, 'jax was imported'; "
+            "print(f.ProductFacts.__name__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr
