@@ -609,7 +609,8 @@ class ProductFacts:
         # "which shade for tan skin", "usb-a port how fast": the one item of a listing asked of; another fact stays
         # only for a word of the question the item does not say
         subject = {token for _word, token in self._subject(question)} | set(_compounds(question))
-        narrowed = [_narrow_to_words(f, subject, asks_about_kind(question)) for f in chosen]
+        asked = asks_about_kind(question)
+        narrowed = [_narrow_to_words(f, subject, asked) for f in chosen]
         if sum(n is not None for n in narrowed) == 1:
             # the other fact stays when it speaks of the question's subject too ("裙长是中长款（M码约108cm）" beside
             # "裙长108"); not when it is about another item ("the USB-C1 port" beside "the USB-A port up to 22.5W")
@@ -625,7 +626,6 @@ class ProductFacts:
         uncovered = [word for word, token in self._subject(question)
                      if (token.isascii() and token not in said and not any(token in t or t in token for t in long))
                      or (not token.isascii() and not set(token) - _SOFT <= said_chars)]
-        asked = asks_about_kind(question)
         counted = _counted(fold(question).lower())
         if asked and not any(asked & f.kinds or any(p.search(f.text.lower()) for p in counted) for f in chosen):
             # "how many watts": the facts state no wattage
@@ -686,7 +686,7 @@ class ProductFacts:
 
     def best_fact(self, question: str) -> str:
         """The fact (or two) that answer ``question`` as one spoken line, or "" when no fact is about it."""
-        return self._join(self._choose(question)[0])
+        return self._join(self._choose(_respell(question))[0])
 
     def _join(self, chosen: list[Fact]) -> str:
         sep = "，" if self.product.lang == "zh" else "; "
@@ -701,8 +701,8 @@ class ProductFacts:
         catalogs (materials for "什么材质").  Two facts are said when the second answers as well.  When none
         does, the best match sharing only a character ("炒" of 手工炒制 for "机器炒的吗") is a weak answer
         (said with a hedge), unless the question asks for a kind of number that fact does not state.
+        ``question`` is respelled already (see answer and best_fact).
         """
-        question = _respell(question)
         option = self._option_list(question)
         if option is not None:
             return [option], False
