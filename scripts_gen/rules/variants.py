@@ -87,10 +87,9 @@ def _keys_of(options: tuple[str, ...], title: str, vid: str, siblings: tuple[tup
         if not derived:
             continue
         words = re.split(r"[\s,]+", value)
-        if len(words) > 1:  # "heather grey" -> "grey", "silver mist" -> "silver", "tinted, light-medium" -> "tinted",
-            # "原味 6L×4袋 整箱" -> "整箱" (a Chinese word of two characters is a word)
-            keys.update(w for w in words if (len(w) > 2 or (len(w) == 2 and not w.isascii())) and w.isalpha()
-                        and w not in _GENERIC and w not in _GENERIC_ZH and not is_unit_word(w))  # not "inch" of "16 inch"
+        if len(words) > 1:  # "heather grey" -> "grey", "silver mist" -> "silver", "tinted, light-medium" -> "tinted"
+            keys.update(w for w in words if w.isascii() and len(w) > 2 and w.isalpha()
+                        and w not in _GENERIC and not is_unit_word(w))  # not "inch" of "16 inch"
         if not value.isascii():
             runs = {run for o in siblings for v in o for run in _ZH_RUN.findall(v)}
             for word in _ZH_RUN.findall(value):
@@ -99,8 +98,8 @@ def _keys_of(options: tuple[str, ...], title: str, vid: str, siblings: tuple[tup
                 ending = next((g for g in _TRAILING_GENERIC if word.endswith(g) and value.endswith(g)), "")
                 if ending and any(ending not in "".join(o) for o in siblings):
                     keys.add(ending)  # "书包+笔袋+防雨罩套装" is the 套装 (its siblings: 单书包)
-                if word != value and word not in _GENERIC_ZH:
-                    keys.add(word)  # "整箱20袋" is the 整箱
+                if word != value and word not in _GENERIC_ZH and not is_unit_word(word):
+                    keys.add(word)  # "整箱20袋" and "原味 6L×4袋 整箱" are the 整箱
             stem = _distinct_part(value, siblings)
             if stem:
                 keys.add(stem)  # 红烧牛肉 beside 香辣牛肉 is 红烧
